@@ -1,0 +1,27 @@
+# The two commands: `make run` and `make test`. Both set everything up on a fresh machine.
+VENV  := .venv
+BIN   := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: run test lint bench clean
+
+$(STAMP): pyproject.toml requirements.lock
+	@bash scripts/bootstrap.sh
+	@rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/dermatox migrate
+	$(BIN)/dermatox demo --if-empty
+	$(BIN)/dermatox serve --host 127.0.0.1 --port 8000
+
+test: $(STAMP)
+	@bash scripts/test.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+
+bench: $(STAMP)
+	$(BIN)/python bench/patient_page.py
+
+clean:
+	rm -rf $(VENV) var/test-*.sqlite3*

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# ruff, then the whole suite on SQLite, then again on PostgreSQL:
+#   DERMATOX_TEST_POSTGRES_URL when set, else a throwaway cluster (initdb + pg_ctl on a free loopback port).
+# Fails if any test fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+export PYTHONDONTWRITEBYTECODE=1
+
+banner() { printf '\n==== %s ====\n' "$*"; }
+
+ensure_chromium() {
+  # The browser tests drive Debian's Chromium; nothing downloads a browser.
+  if [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then return; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    banner "installing Debian's chromium for the browser tests"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "ERROR: the browser tests need Chromium at ${CHROMIUM_PATH:-/usr/bin/chromium}." >&2
+    echo "       Install it (sudo apt-get install chromium) or set CHROMIUM_PATH." >&2
+    exit 1
+  fi
+}
+
+banner "ruff"
+$BIN/ruff check src tests bench
+ensure_chromium
+
+banner "tests on SQLite"
+env -u DATABASE_URL $BIN/pytest "$@"
+
+if [ -n "${DERMATOX_TEST_POSTGRES_URL:-}" ]; then
+  banner "tests on PostgreSQL at DERMATOX_TEST_POSTGRES_URL"
+  DATABASE_URL="$DERMATOX_TEST_POSTGRES_URL" $BIN/pytest "$@"
+  exit 0
+fi
+
+PGBIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)"
+if [ -z "$PGBIN" ] && command -v initdb >/dev/null; then PGBIN="$(dirname "$(command -v initdb)")"; fi
+if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ]; then
+  cat >&2 <<'MSG'
+
+################################################################################
+#  POSTGRESQL WAS NOT TESTED: no DERMATOX_TEST_POSTGRES_URL and no PostgreSQL  #
+#  server binaries (initdb, pg_ctl). Install them (apt-get install postgresql)  #
+#  or point DERMATOX_TEST_POSTGRES_URL at a server you may create databases on. #
+################################################################################
+MSG
+  exit 0
+fi
+
+PGDIR="$(mktemp -d /tmp/dermatox-pg.XXXXXX)"
+PORT="$($BIN/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$PGDIR"; fi
+stop_pg() {
+  if [ -f "$PGDIR/data/postmaster.pid" ]; then
+    kill -INT "$(head -1 "$PGDIR/data/postmaster.pid")" 2>/dev/null || true
+    for _ in $(seq 50); do [ -f "$PGDIR/data/postmaster.pid" ] || break; sleep 0.1; done
+  fi
+  rm -rf "$PGDIR"
+}
+trap stop_pg EXIT
+
+banner "starting a throwaway PostgreSQL ($PGBIN) on 127.0.0.1:$PORT"
+as_pg "$PGBIN/initdb" -D "$PGDIR/data" -U postgres -A trust --no-sync -E UTF8 --locale=C.UTF-8 >"$PGDIR/initdb.log" 2>&1 \
+  || { cat "$PGDIR/initdb.log" >&2; exit 1; }
+as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/pg.log" -w -o \
+  "-c listen_addresses=127.0.0.1 -p $PORT -k $PGDIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+  start >/dev/null || { cat "$PGDIR/pg.log" >&2; exit 1; }
+
+banner "tests on PostgreSQL"
+DATABASE_URL="postgres://postgres@127.0.0.1:$PORT/postgres" $BIN/pytest "$@"

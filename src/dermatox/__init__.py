@@ -1,0 +1,3 @@
+"""Dermatox: a clinical system for hair-loss and acne clinics."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from dermatox.cli import main
+
+raise SystemExit(main())

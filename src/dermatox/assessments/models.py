@@ -1,0 +1,40 @@
+"""Observations: every typed measurement of this domain (shedding counts, scales, sebum, later labs).
+
+What an observation code means (its value type, unit, range, LOINC) lives in the clinical package's
+data file `observation_types.toml`; the service validates against it before anything is written.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from dermatox.common.records import ClinicalRecord
+from dermatox.patients.models import Encounter, Patient
+
+
+class Observation(ClinicalRecord):
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="observations")
+    encounter = models.ForeignKey(
+        Encounter, null=True, blank=True, on_delete=models.PROTECT, related_name="observations"
+    )
+    code = models.CharField(_("measurement"), max_length=64, db_index=True)
+    loinc = models.CharField("LOINC", max_length=16, blank=True)
+    value_number = models.DecimalField(_("value"), max_digits=12, decimal_places=4, null=True, blank=True)
+    value_code = models.CharField(_("value"), max_length=32, blank=True)
+    unit = models.CharField(_("unit (UCUM)"), max_length=32, blank=True)
+    method = models.CharField(_("method"), max_length=100, blank=True)
+    body_site = models.CharField(_("body site"), max_length=64, blank=True)
+    device = models.CharField(_("device"), max_length=100, blank=True)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    effective_at = models.DateTimeField(_("measured at"))
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-effective_at"]
+        indexes = [
+            models.Index(fields=["patient", "-effective_at"], name="obs_patient_effective"),
+            models.Index(fields=["patient", "code", "-effective_at"], name="obs_patient_code"),
+        ]

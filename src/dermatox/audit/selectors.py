@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Q, QuerySet
+
+from dermatox.accounts.models import Membership
+from dermatox.accounts.roles import Perm
+from dermatox.audit.models import AuditEntry
+from dermatox.audit.services import audit_record
+from dermatox.common.context import Actor
+from dermatox.common.errors import PermissionDenied
+
+SORTABLE = {"seq", "at", "actor_username", "action", "patient_id", "ip", "object_type"}
+
+
+def audit_entries(
+    *,
+    actor: Actor,
+    patient_id=None,
+    username: str = "",
+    action: str = "",
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    sort: str = "-seq",
+) -> QuerySet[AuditEntry]:
+    """The audit trail of the actor's clinic: its entries, plus sign-ins of its staff."""
+    if not actor.can(Perm.VIEW_AUDIT):
+        raise PermissionDenied("Your role may not read the audit trail")
+    staff = Membership.objects.filter(clinic=actor.clinic).values("user_id")
+    qs = AuditEntry.objects.filter(Q(clinic_id=actor.clinic.pk) | Q(clinic_id__isnull=True, actor_id__in=staff))
+    if patient_id:
+        qs = qs.filter(patient_id=patient_id)
+    if username:
+        qs = qs.filter(actor_username__iexact=username.strip())
+    if action:
+        qs = qs.filter(action__startswith=action.strip())
+    if date_from:
+        qs = qs.filter(at__date__gte=date_from)
+    if date_to:
+        qs = qs.filter(at__date__lte=date_to)
+    if sort.lstrip("-") not in SORTABLE:
+        sort = "-seq"
+    audit_record(actor=actor, action="audit.view", detail={"patient_id": str(patient_id or ""), "user": username})
+    return qs.order_by(sort, "-seq")

@@ -1,0 +1,188 @@
+"""The `dermatox` command: serve, migrate, demo, createuser, check, audit verify.
+
+Every command honours DATABASE_URL (and DJANGO_SETTINGS_MODULE, default `dermatox.settings.dev`).
+Exit status: 0 success, 1 a check failed (e.g. the audit chain is broken), 2 invalid input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+
+
+def _setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dermatox.settings.dev")
+    import django
+
+    django.setup()
+
+
+def _err(message: str, status: int = 2) -> int:
+    print(f"dermatox: {message}", file=sys.stderr)
+    return status
+
+
+def cmd_migrate(args) -> int:
+    from django.conf import settings
+    from django.core.management import call_command
+
+    _var_dir(settings)
+    call_command("migrate", interactive=False, verbosity=1 if args.verbose else 0)
+    print(f"Database is up to date ({settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}).")
+    return 0
+
+
+def _var_dir(settings) -> None:
+    settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+    name = settings.DATABASES["default"]["NAME"]
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3") and name != ":memory:":
+        from pathlib import Path
+
+        Path(name).parent.mkdir(parents=True, exist_ok=True)
+
+
+def cmd_demo(args) -> int:
+    from dermatox.demo.loader import demo_load, demo_logins, demo_present
+
+    if args.if_empty and demo_present():
+        print("Demo data already loaded.")
+    else:
+        summary = demo_load(seed=args.seed, patients=args.patients)
+        print(f"Demo loaded: {summary}")
+    print(demo_logins())
+    return 0
+
+
+def cmd_createuser(args) -> int:
+    from dermatox.accounts.models import Clinic
+    from dermatox.accounts.services import user_create
+    from dermatox.common.context import Actor
+    from dermatox.common.errors import InvalidInput
+
+    memberships = []
+    for item in args.clinic or []:
+        code, _, role = item.partition(":")
+        clinic = Clinic.objects.filter(code=code).first()
+        if clinic is None:
+            return _err(f"--clinic: no clinic with code {code!r}")
+        memberships.append((clinic, role or args.role))
+    if not memberships and args.role != "sysadmin":
+        return _err("--clinic: at least one clinic code is required (e.g. --clinic nis:physician)")
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = os.environ.get("DERMATOX_PASSWORD") or getpass.getpass("Password: ")
+    try:
+        user = user_create(
+            actor=Actor.system(),
+            username=args.username,
+            password=password,
+            full_name=args.full_name or "",
+            email=args.email or "",
+            memberships=memberships,
+        )
+    except InvalidInput as exc:
+        return _err(exc.message)
+    print(f"Created user {user.username} ({', '.join(f'{c.code}:{r}' for c, r in memberships) or 'no clinic'})")
+    return 0
+
+
+def cmd_check(args) -> int:
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    call_command("check", verbosity=0)
+    connection.ensure_connection()
+    pending = MigrationExecutor(connection).migration_plan(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    if pending:
+        return _err(f"{len(pending)} migration(s) not applied: run `dermatox migrate`", 1)
+    print(f"OK: configuration valid, database reachable ({connection.vendor}), migrations applied.")
+    return 0
+
+
+def cmd_audit_verify(args) -> int:
+    from dermatox.audit.verify import audit_verify
+
+    result = audit_verify()
+    if result.ok:
+        print(f"OK: audit chain intact, {result.checked} entries verified.")
+        return 0
+    print(f"TAMPERED: {result.problem} ({result.checked} entries verified before it).", file=sys.stderr)
+    return 1
+
+
+def cmd_serve(args) -> int:
+    from django.conf import settings
+    from django.core.management import call_command
+
+    if not 0 < args.port < 65536:
+        return _err("--port: must be between 1 and 65535")
+    _var_dir(settings)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    from gunicorn.app.base import BaseApplication
+
+    from dermatox.wsgi import application
+
+    class Server(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", f"{args.host}:{args.port}")
+            self.cfg.set("workers", args.workers)
+            self.cfg.set("threads", 4)
+            self.cfg.set("accesslog", "-" if args.access_log else None)
+            self.cfg.set("graceful_timeout", 5)
+
+        def load(self):
+            return application
+
+    print(f"Dermatox is serving on http://{args.host}:{args.port}/  (Ctrl+C stops it)", flush=True)
+    Server().run()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dermatox", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="serve the web application")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--access-log", action="store_true")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("migrate", help="create or update the database tables")
+    p.add_argument("--verbose", action="store_true")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("demo", help="load the demo clinics, staff and synthetic patients")
+    p.add_argument("--if-empty", action="store_true", help="do nothing if the demo is already loaded")
+    p.add_argument("--seed", type=int, default=2026)
+    p.add_argument("--patients", type=int, default=60)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("createuser", help="create a staff user")
+    p.add_argument("username")
+    p.add_argument("--clinic", action="append", help="CODE or CODE:ROLE; repeat for several clinics")
+    p.add_argument("--role", default="physician", help="physician, nurse, front_desk, manager, sysadmin")
+    p.add_argument("--full-name")
+    p.add_argument("--email")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    p.set_defaults(func=cmd_createuser)
+
+    p = sub.add_parser("check", help="check configuration, database connection and migrations")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("audit", help="audit trail tools")
+    audit_sub = p.add_subparsers(dest="audit_command", required=True)
+    v = audit_sub.add_parser("verify", help="verify the audit hash chain; exit 1 if it was tampered with")
+    v.set_defaults(func=cmd_audit_verify)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup()
+    return args.func(args)

@@ -1,0 +1,84 @@
+"""Observation types and the validation of one measured value against its type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from dermatox.clinical.reference import ReferenceDataError, by_id, load
+
+VALUE_TYPES = {"integer", "decimal", "code"}
+
+
+@dataclass(frozen=True)
+class ObservationType:
+    id: str
+    display: str
+    display_tr: str
+    value_type: str
+    group: str
+    unit: str = ""
+    min: float | None = None
+    max: float | None = None
+    codes: tuple[str, ...] = ()
+    loinc: str = ""
+    source: str = ""
+    confidence: str = "U"
+    note: str = ""
+
+
+class ObservationValueError(ValueError):
+    def __init__(self, field: str, rule: str):
+        super().__init__(f"{field}: {rule}")
+        self.field = field
+        self.rule = rule
+
+
+def observation_types() -> dict[str, ObservationType]:
+    types = {}
+    for row in load("observation_types.toml"):
+        if row["value_type"] not in VALUE_TYPES:
+            raise ReferenceDataError(f"observation {row['id']}: value_type must be one of {sorted(VALUE_TYPES)}")
+        if row["value_type"] == "code" and not row.get("codes"):
+            raise ReferenceDataError(f"observation {row['id']}: a code type needs 'codes'")
+        types[row["id"]] = ObservationType(**{**row, "codes": tuple(row.get("codes", ()))})
+    return types
+
+
+@dataclass(frozen=True)
+class CheckedValue:
+    number: Decimal | None
+    code: str
+    unit: str
+
+
+def check_observation_value(type_id: str, raw: str | int | float | Decimal, unit: str | None = None) -> CheckedValue:
+    """Validate a value for an observation type; unit, when given, must be the type's unit (never converted)."""
+    types = observation_types()
+    if type_id not in types:
+        raise ObservationValueError("code", f"unknown measurement {type_id!r}")
+    kind = types[type_id]
+    if unit not in (None, "", kind.unit):
+        raise ObservationValueError("unit", f"must be {kind.unit!r} for {kind.id}")
+    text = str(raw).strip()
+    if kind.value_type == "code":
+        if text not in kind.codes:
+            raise ObservationValueError("value", f"must be one of {', '.join(kind.codes)}")
+        return CheckedValue(None, text, kind.unit)
+    try:
+        number = Decimal(text.replace(",", "."))
+    except InvalidOperation:
+        number = None
+    if number is None or not number.is_finite():
+        raise ObservationValueError("value", "must be a number")
+    if kind.value_type == "integer" and number != number.to_integral_value():
+        raise ObservationValueError("value", "must be a whole number")
+    if kind.min is not None and number < Decimal(str(kind.min)):
+        raise ObservationValueError("value", f"must be >= {kind.min:g}")
+    if kind.max is not None and number > Decimal(str(kind.max)):
+        raise ObservationValueError("value", f"must be <= {kind.max:g}")
+    return CheckedValue(number, "", kind.unit)
+
+
+def vocabulary(file_name: str) -> dict[str, dict]:
+    return by_id(file_name)

@@ -1,0 +1,28 @@
+"""Who is acting, for which clinic, from where: passed explicitly into every service and selector."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dermatox.accounts.models import Clinic, User
+
+
+@dataclass(frozen=True)
+class Actor:
+    user: User | None
+    clinic: Clinic | None
+    role: str | None = None
+    ip: str | None = None
+    user_agent: str = ""
+    channel: str = "web"  # web | cli | system
+
+    @classmethod
+    def system(cls, *, clinic: Clinic | None = None, channel: str = "cli") -> Actor:
+        return cls(user=None, clinic=clinic, role="system", channel=channel)
+
+    def can(self, perm: str) -> bool:
+        from dermatox.accounts.roles import role_has
+
+        return self.role == "system" or role_has(self.role, perm)

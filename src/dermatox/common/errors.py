@@ -1,0 +1,52 @@
+"""One exception hierarchy with machine-readable codes, mapped once at the edge.
+
+Services and selectors raise these; the web layer turns them into field messages or a 404,
+the CLI into an exit status, a future API into `{message, code, fields}`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from django.core.exceptions import ValidationError
+
+
+class DermatoxError(Exception):
+    code = "error"
+
+    def __init__(self, message: str, *, code: str | None = None, fields: Mapping[str, list[str]] | None = None):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        self.fields = dict(fields or {})
+
+    def as_dict(self) -> dict:
+        return {"message": self.message, "code": self.code, "fields": self.fields}
+
+
+class NotFound(DermatoxError):
+    """Also raised for records of another clinic: existence must not leak."""
+
+    code = "not_found"
+
+
+class PermissionDenied(DermatoxError):
+    code = "permission_denied"
+
+
+class InvalidInput(DermatoxError):
+    code = "invalid"
+
+    @classmethod
+    def from_validation_error(cls, exc: ValidationError) -> InvalidInput:
+        if hasattr(exc, "error_dict"):
+            fields = {name: [str(m) for e in errors for m in e.messages] for name, errors in exc.error_dict.items()}
+        else:
+            fields = {"__all__": list(exc.messages)}
+        summary = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in fields.items())
+        return cls(summary, fields=fields)
+
+
+class Conflict(DermatoxError):
+    code = "conflict"

@@ -1,0 +1,54 @@
+"""Helpers every service uses to validate, version and audit one write."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db.models import Model
+from django.utils import timezone
+
+from dermatox.audit.services import audit_record
+from dermatox.common.context import Actor
+from dermatox.common.errors import InvalidInput, NotFound, PermissionDenied
+from dermatox.common.records import ClinicalRecord
+
+
+def require(actor: Actor, perm: str) -> None:
+    if not actor.can(perm):
+        raise PermissionDenied(f"Your role may not do this ({perm})", code="permission_denied")
+
+
+def require_same_clinic(actor: Actor, clinic_id: int) -> None:
+    """A record of another clinic does not exist for this actor."""
+    if actor.role != "system" and (actor.clinic is None or actor.clinic.pk != clinic_id):
+        raise NotFound("No such record", code="not_found")
+
+
+def validate(instance: Model, *, exclude: list[str] | None = None) -> None:
+    try:
+        instance.full_clean(exclude=exclude)
+    except ValidationError as exc:
+        raise InvalidInput.from_validation_error(exc) from exc
+
+
+def save_audited(actor: Actor, instance: Model, *, action: str, detail: dict | None = None) -> Model:
+    """Validate, save as a new version attributed to the actor, and audit."""
+    validate(instance)
+    instance._history_user = actor.user if actor.user is not None and actor.user.pk else None
+    instance.save()
+    audit_record(actor=actor, action=action, obj=instance, detail=detail)
+    return instance
+
+
+def mark_entered_in_error(actor: Actor, record: ClinicalRecord, *, reason: str) -> ClinicalRecord:
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("reason: required", fields={"reason": ["Say why this record is wrong."]})
+    if len(reason) > 500:
+        raise InvalidInput("reason: too long", fields={"reason": ["At most 500 characters."]})
+    if record.is_entered_in_error:
+        return record
+    record.entered_in_error_at = timezone.now()
+    record.entered_in_error_by = actor.user if actor.user is not None and actor.user.pk else None
+    record.entered_in_error_reason = reason
+    label = record._meta.model_name
+    return save_audited(actor, record, action=f"{label}.entered_in_error", detail={"reason": reason})

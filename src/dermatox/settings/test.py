@@ -1,0 +1,25 @@
+"""Tests: the same stack as production, with a throwaway key and plain static storage.
+
+SQLite tests run on a real file (WAL, IMMEDIATE transactions) so concurrency tests and the live
+server behave as in production; PostgreSQL when DATABASE_URL points at one.
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+from .base import *  # noqa: F403
+from .base import database_from_env
+
+SECRET_KEY = "test-only-not-secret"  # noqa: S105
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+_db = database_from_env(os.environ.get("DATABASE_URL") or f"sqlite:///{tempfile.gettempdir()}/dermatox-unused.sqlite3")
+if _db["ENGINE"].endswith("sqlite3"):
+    _db["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"dermatox-test-{os.getpid()}.sqlite3")}
+DATABASES = {"default": _db}
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -1,0 +1,31 @@
+"""Treatment work. For now: follow-ups (recalls). Plans, sessions, injection points and adverse events
+arrive with the toxin issue and attach to `Patient` and `Encounter` the same way."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from dermatox.common.records import ClinicalRecord
+from dermatox.patients.models import Patient
+
+
+class FollowUp(ClinicalRecord):
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        BOOKED = "booked", _("Booked")
+        DONE = "done", _("Done")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="follow_ups")
+    due_date = models.DateField(_("due"))
+    reason = models.CharField(_("reason"), max_length=200)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.OPEN)
+    source = models.CharField(_("source"), max_length=100, blank=True, help_text=_("protocol or pathway"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["due_date"]
+        indexes = [models.Index(fields=["patient", "status", "due_date"], name="followup_patient_due")]

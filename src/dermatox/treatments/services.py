@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from django.db import transaction
+
+from dermatox.accounts.roles import Perm
+from dermatox.common.context import Actor
+from dermatox.common.writes import require, require_same_clinic, save_audited
+from dermatox.patients.models import Patient
+from dermatox.treatments.models import FollowUp
+
+
+@transaction.atomic
+def follow_up_create(*, actor: Actor, patient: Patient, data: dict) -> FollowUp:
+    require(actor, Perm.EDIT_CLINICAL)
+    require_same_clinic(actor, patient.clinic_id)
+    follow_up = FollowUp(
+        patient=patient,
+        created_by=actor.user if actor.user is not None and actor.user.pk else None,
+        **{k: v.strip() if isinstance(v, str) else v for k, v in data.items()},
+    )
+    return save_audited(actor, follow_up, action="follow_up.create")
+
+
+@transaction.atomic
+def follow_up_set_status(*, actor: Actor, follow_up: FollowUp, status: str) -> FollowUp:
+    require(actor, Perm.EDIT_APPOINTMENTS)
+    require_same_clinic(actor, follow_up.patient.clinic_id)
+    follow_up.status = status
+    return save_audited(actor, follow_up, action="follow_up.status", detail={"status": status})

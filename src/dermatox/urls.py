@@ -1,0 +1,24 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from dermatox.web import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("clinic/", views.clinic_choose, name="clinic-choose"),
+    path("patients/", views.patient_list, name="patient-list"),
+    path("patients/new/", views.patient_create, name="patient-create"),
+    path("patients/<uuid:patient_id>/", views.patient_detail, name="patient-detail"),
+    path("patients/<uuid:patient_id>/edit/", views.patient_edit, name="patient-edit"),
+    path("patients/<uuid:patient_id>/timeline/", views.patient_timeline, name="patient-timeline"),
+    path("patients/<uuid:patient_id>/versions/", views.patient_versions, name="patient-versions"),
+    path("patients/<uuid:patient_id>/add/<slug:kind>/", views.record_add, name="record-add"),
+    path(
+        "patients/<uuid:patient_id>/error/<slug:kind>/<int:pk>/",
+        views.record_entered_in_error,
+        name="record-error",
+    ),
+    path("audit/", views.audit_view, name="audit"),
+]

@@ -1,0 +1,53 @@
+from django import template
+from django.utils import timezone
+
+from dermatox.clinical.demographics import age_on
+
+register = template.Library()
+
+
+@register.filter
+def age(birth_date):
+    return age_on(birth_date, timezone.localdate()) if birth_date else ""
+
+
+@register.filter
+def has_perm(perms, perm):
+    return perm in perms
+
+
+@register.filter
+def is_wide(bound_field):
+    """Text areas take the whole form width."""
+    return bound_field.field.widget.__class__.__name__ == "Textarea"
+
+
+@register.filter
+def initials(patient):
+    return f"{patient.given_name[:1]}{patient.family_name[:1]}".upper()
+
+
+_UNIT_DISPLAY = {"um": "µm", "/cm2": "/cm²", "/d": "/day", "ug/cm2": "µg/cm²"}
+
+
+@register.filter
+def obs_label(code: str) -> str:
+    from django.utils.translation import get_language
+
+    from dermatox.clinical.observations import observation_types
+
+    kind = observation_types().get(code)
+    if kind is None:
+        return code
+    return kind.display_tr if (get_language() or "en").startswith("tr") else kind.display
+
+
+@register.filter
+def obs_value(observation) -> str:
+    if observation.value_number is None:
+        return observation.value_code
+    text = f"{observation.value_number.normalize():f}"
+    unit = observation.unit
+    if not unit or unit.startswith("{"):
+        return text
+    return f"{text} {_UNIT_DISPLAY.get(unit, unit)}"

@@ -1,0 +1,302 @@
+"""Thin views: parse the request, call a selector or service, render. Errors are mapped at the edge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods
+
+from dermatox.accounts.roles import Perm
+from dermatox.accounts.selectors import memberships_for
+from dermatox.assessments.models import Observation
+from dermatox.assessments.services import observation_record
+from dermatox.audit.selectors import audit_entries
+from dermatox.chart.selectors import chart_get, timeline_page
+from dermatox.common.errors import InvalidInput, NotFound, PermissionDenied
+from dermatox.patients import services as patient_services
+from dermatox.patients.models import (
+    Allergy,
+    Condition,
+    Consent,
+    Encounter,
+    MedicationStatement,
+    Note,
+    Patient,
+    PatientIdentifier,
+    PregnancyStatus,
+)
+from dermatox.patients.selectors import patient_get, patient_search, patients_in_scope, record_get
+from dermatox.treatments.models import FollowUp
+from dermatox.treatments.services import follow_up_create
+from dermatox.web import forms
+from dermatox.web.decorators import clinic_required
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "web/login.html"
+    redirect_authenticated_user = True
+
+
+def _apply_errors(form, exc: InvalidInput) -> None:
+    """Put a service's field errors next to the fields they belong to."""
+    for name, msgs in (exc.fields or {"__all__": [exc.message]}).items():
+        form.add_error(name if name in form.fields else None, msgs)
+
+
+@require_http_methods(["GET", "POST"])
+def clinic_choose(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect("login")
+    memberships = list(memberships_for(request.user))
+    if request.method == "POST":
+        wanted = request.POST.get("clinic")
+        if any(str(m.clinic_id) == wanted for m in memberships):
+            request.session["clinic_id"] = int(wanted)
+            return redirect("patient-list")
+        messages.error(request, _("Choose one of your clinics."))
+    elif len(memberships) == 1 and request.actor and request.actor.clinic:
+        return redirect("patient-list")
+    return render(request, "web/clinic_choose.html", {"memberships": memberships})
+
+
+@clinic_required
+def home(request):
+    if request.actor.can(Perm.VIEW_DEMOGRAPHICS):
+        return redirect("patient-list")
+    return redirect("audit")
+
+
+@clinic_required
+def patient_list(request):
+    form = forms.PatientSearchForm(request.GET or None)
+    patients: list[Patient] = []
+    searched = False
+    if form.is_valid() and any(form.cleaned_data.values()):
+        searched = True
+        patients = patient_search(
+            actor=request.actor,
+            text=form.cleaned_data["q"],
+            birth_date=form.cleaned_data["birth_date"],
+            identifier=form.cleaned_data["identifier"],
+        )
+    elif not request.GET:
+        patients = list(patients_in_scope(request.actor).current().order_by("-updated_at")[:25])
+    template = "web/_patient_rows.html" if request.htmx else "web/patient_list.html"
+    return render(request, template, {"form": form, "patients": patients, "searched": searched})
+
+
+@clinic_required
+@require_http_methods(["GET", "POST"])
+def patient_create(request):
+    form = forms.PatientForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            patient = patient_services.patient_create(actor=request.actor, data=form.cleaned_data)
+        except InvalidInput as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Patient %(mrn)s created.") % {"mrn": patient.mrn})
+            return redirect("patient-detail", patient_id=patient.pk)
+    return render(request, "web/patient_form.html", {"form": form, "title": _("New patient")})
+
+
+@clinic_required
+@require_http_methods(["GET", "POST"])
+def patient_edit(request, patient_id):
+    patient = patient_get(actor=request.actor, patient_id=patient_id, audit_as="patient.view_for_edit")
+    form = forms.PatientForm(request.POST or None, instance=patient)
+    if request.method == "POST" and form.is_valid():
+        try:
+            patient_services.patient_update(actor=request.actor, patient=patient, data=form.cleaned_data)
+        except InvalidInput as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect("patient-detail", patient_id=patient.pk)
+    return render(
+        request, "web/patient_form.html", {"form": form, "patient": patient, "title": _("Edit patient")}
+    )
+
+
+@clinic_required
+def patient_detail(request, patient_id):
+    chart = chart_get(actor=request.actor, patient_id=patient_id)
+    return render(request, "web/patient_detail.html", {"chart": chart, "patient": chart.patient})
+
+
+@clinic_required
+def patient_timeline(request, patient_id):
+    patient = patient_get(
+        actor=request.actor, patient_id=patient_id, audit_as="patient.view", detail={"sections": ["timeline"]}
+    )
+    page = timeline_page(actor=request.actor, patient=patient, cursor=request.GET.get("cursor"))
+    return render(request, "web/_timeline.html", {"patient": patient, "page": page, "chart": {"clinical": request.actor.can(Perm.VIEW_CLINICAL)}})
+
+
+@clinic_required
+def patient_versions(request, patient_id):
+    patient = patient_get(actor=request.actor, patient_id=patient_id, audit_as="patient.view_versions")
+    versions = list(patient.history.select_related("history_user").order_by("-history_date")[:100])
+    return render(request, "web/patient_versions.html", {"patient": patient, "versions": versions})
+
+
+@dataclass(frozen=True)
+class AddKind:
+    title: Any
+    form: type
+    perm: str
+    save: Any  # (actor, patient, cleaned_data) -> record
+    needs_patient_in_form: bool = False
+
+
+def _observation_save(actor, patient, data):
+    return observation_record(actor=actor, patient=patient, **data)
+
+
+ADD_KINDS: dict[str, AddKind] = {
+    "identifier": AddKind(
+        _("Add identifier"), forms.IdentifierForm, Perm.EDIT_DEMOGRAPHICS,
+        lambda a, p, d: patient_services.identifier_add(actor=a, patient=p, **d),
+    ),
+    "encounter": AddKind(
+        _("New visit"), forms.EncounterForm, Perm.EDIT_APPOINTMENTS,
+        lambda a, p, d: patient_services.encounter_create(actor=a, patient=p, data=d),
+    ),
+    "history": AddKind(
+        _("Add to medical history"), forms.HistoryConditionForm, Perm.EDIT_CLINICAL,
+        lambda a, p, d: patient_services.condition_add(actor=a, patient=p, data={**d, "category": "history"}),
+    ),
+    "diagnosis": AddKind(
+        _("Add diagnosis"), forms.DiagnosisForm, Perm.EDIT_CLINICAL,
+        lambda a, p, d: patient_services.condition_add(actor=a, patient=p, data={**d, "category": "diagnosis"}),
+    ),
+    "medication": AddKind(
+        _("Add medication"), forms.MedicationForm, Perm.EDIT_CLINICAL,
+        lambda a, p, d: patient_services.medication_add(actor=a, patient=p, data=d),
+    ),
+    "allergy": AddKind(
+        _("Add allergy"), forms.AllergyForm, Perm.EDIT_CLINICAL,
+        lambda a, p, d: patient_services.allergy_add(actor=a, patient=p, data=d),
+    ),
+    "pregnancy": AddKind(
+        _("Record pregnancy / breastfeeding"), forms.PregnancyForm, Perm.EDIT_CLINICAL,
+        lambda a, p, d: patient_services.pregnancy_status_record(actor=a, patient=p, data=d),
+    ),
+    "consent": AddKind(
+        _("Record consent"), forms.ConsentForm, Perm.RECORD_CONSENT,
+        lambda a, p, d: patient_services.consent_record(actor=a, patient=p, data=d),
+    ),
+    "note": AddKind(
+        _("Write note"), forms.NoteForm, Perm.EDIT_CLINICAL,
+        lambda a, p, d: patient_services.note_add(actor=a, patient=p, data=d),
+        needs_patient_in_form=True,
+    ),
+    "observation": AddKind(
+        _("Record measurement"), forms.ObservationForm, Perm.EDIT_CLINICAL, _observation_save,
+        needs_patient_in_form=True,
+    ),
+    "follow_up": AddKind(
+        _("Add follow-up"), forms.FollowUpForm, Perm.EDIT_CLINICAL,
+        lambda a, p, d: follow_up_create(actor=a, patient=p, data=d),
+    ),
+}
+
+# URL name of a record kind -> model; used for "entered in error".
+RECORD_MODELS = {
+    "patient": Patient,
+    "identifier": PatientIdentifier,
+    "encounter": Encounter,
+    "condition": Condition,
+    "medication": MedicationStatement,
+    "allergy": Allergy,
+    "pregnancy": PregnancyStatus,
+    "consent": Consent,
+    "note": Note,
+    "observation": Observation,
+    "follow_up": FollowUp,
+}
+
+
+@clinic_required
+@require_http_methods(["GET", "POST"])
+def record_add(request, patient_id, kind):
+    spec = ADD_KINDS.get(kind)
+    if spec is None:
+        raise NotFound("No such form")
+    patient = patient_get(actor=request.actor, patient_id=patient_id, audit_as=None)
+    if not request.actor.can(spec.perm):
+        raise PermissionDenied(_("Your role may not do this."))
+    extra = {"patient": patient} if spec.needs_patient_in_form else {}
+    form = spec.form(request.POST or None, **extra)
+    if request.method == "POST" and form.is_valid():
+        try:
+            spec.save(request.actor, patient, form.cleaned_data)
+        except InvalidInput as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("patient-detail", patient_id=patient.pk)
+    return render(request, "web/record_form.html", {"form": form, "patient": patient, "title": spec.title})
+
+
+@clinic_required
+@require_http_methods(["GET", "POST"])
+def record_entered_in_error(request, patient_id, kind, pk):
+    model = RECORD_MODELS.get(kind)
+    if model is None:
+        raise NotFound("No such record type")
+    patient = patient_get(actor=request.actor, patient_id=patient_id, audit_as=None)
+    record = record_get(actor=request.actor, patient=patient, model=model, pk=pk if model is not Patient else 0)
+    form = forms.EnteredInErrorForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            patient_services.record_mark_entered_in_error(
+                actor=request.actor, record=record, reason=form.cleaned_data["reason"]
+            )
+        except InvalidInput as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Marked as entered in error. It stays in the record's history."))
+            if model is Patient:
+                return redirect("patient-list")
+            return redirect("patient-detail", patient_id=patient.pk)
+    return render(
+        request, "web/entered_in_error.html", {"form": form, "patient": patient, "record": record, "kind": kind}
+    )
+
+
+@clinic_required
+def audit_view(request):
+    form = forms.AuditFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    patient_id = None
+    if filters.get("patient"):
+        match = Patient.objects.filter(clinic=request.actor.clinic, mrn__iexact=filters["patient"]).first()
+        patient_id = match.pk if match else "00000000-0000-0000-0000-000000000000"
+    entries = audit_entries(
+        actor=request.actor,
+        patient_id=patient_id,
+        username=filters.get("user", ""),
+        action=filters.get("action", ""),
+        date_from=filters.get("date_from"),
+        date_to=filters.get("date_to"),
+        sort=request.GET.get("sort", "-seq"),
+    )
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    sort_query = query.copy()
+    sort_query.pop("sort", None)
+    return render(
+        request,
+        "web/audit.html",
+        {"form": form, "page": page, "query": query.urlencode(), "sort_query": sort_query.urlencode(),
+         "sort": request.GET.get("sort", "-seq")},
+    )

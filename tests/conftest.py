@@ -1,0 +1,108 @@
+import os
+
+import pytest
+
+from dermatox.accounts.models import Chain, Clinic, Membership, User
+from dermatox.accounts.roles import Role
+from dermatox.common.context import Actor
+from dermatox.patients.services import patient_create
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # pytest-django live_server + sync Playwright
+
+PASSWORD = "Correct-Horse-77"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
+        "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"],
+    }
+
+
+@pytest.fixture
+def clinics(db):
+    chain = Chain.objects.create(name="Test Chain")
+    a = Clinic.objects.create(name="Clinic A", code="aaa", chain=chain)
+    b = Clinic.objects.create(name="Clinic B", code="bbb", chain=chain)
+    return a, b
+
+
+def make_user(username: str, clinic: Clinic, role: str) -> User:
+    user = User(username=username, full_name=username.title())
+    user.set_password(PASSWORD)
+    user.save()
+    Membership.objects.create(user=user, clinic=clinic, role=role)
+    return user
+
+
+@pytest.fixture
+def staff(clinics):
+    """One user per role in clinic A, and a physician in clinic B."""
+    a, b = clinics
+    users = {role: make_user(f"{role}_a", a, role) for role in Role.values}
+    users["physician_b"] = make_user("physician_b", b, Role.PHYSICIAN)
+    return users
+
+
+@pytest.fixture
+def actor_for(clinics):
+    def build(user: User, clinic: Clinic | None = None) -> Actor:
+        membership = Membership.objects.get(user=user, clinic=clinic) if clinic else user.memberships.first()
+        return Actor(user=user, clinic=membership.clinic, role=membership.role, ip="127.0.0.1")
+
+    return build
+
+
+@pytest.fixture
+def physician(staff, actor_for):
+    return actor_for(staff[Role.PHYSICIAN])
+
+
+@pytest.fixture
+def patient(physician):
+    return patient_create(
+        actor=physician,
+        data={"given_name": "İpek", "family_name": "Şahin", "sex_at_birth": "female", "birth_date": "1990-04-02",
+              "preferred_language": "tr"},
+        identifiers=[("national_id", "12345678901")],
+    )
+
+
+@pytest.fixture
+def login(client):
+    """Log a user in through the real login form and choose the clinic."""
+
+    def do(user: User, clinic: Clinic | None = None):
+        response = client.post("/login/", {"username": user.username, "password": PASSWORD})
+        assert response.status_code == 302, response.content[:500]
+        clinic = clinic or user.memberships.first().clinic
+        client.post("/clinic/", {"clinic": clinic.pk})
+        return client
+
+    return do
+
+
+def _is_transactional(request) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    flagged = bool(marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
+    return flagged or "transactional_db" in request.fixturenames or "live_server" in request.fixturenames
+
+
+@pytest.fixture(autouse=True)
+def _audit_append_only_across_flush(request):
+    """Transactional tests end with a flush (DELETE of every table), which the append-only triggers
+    refuse. Around such tests: make sure the triggers are there, and lift them just before the flush."""
+    if not _is_transactional(request):
+        yield
+        return
+    request.getfixturevalue("_django_db_helper")  # set up first, so our teardown runs before its flush
+    from django.db import connection
+
+    from dermatox.audit import protection
+
+    protection.install(connection)
+    yield
+    protection.remove(connection)
