@@ -17,8 +17,15 @@ def browser_type_launch_args(browser_type_launch_args):
     return {
         **browser_type_launch_args,
         "executable_path": os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
-        "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"],
+        "args": [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
     }
 
 
@@ -65,8 +72,13 @@ def physician(staff, actor_for):
 def patient(physician):
     return patient_create(
         actor=physician,
-        data={"given_name": "İpek", "family_name": "Şahin", "sex_at_birth": "female", "birth_date": "1990-04-02",
-              "preferred_language": "tr"},
+        data={
+            "given_name": "İpek",
+            "family_name": "Şahin",
+            "sex_at_birth": "female",
+            "birth_date": "1990-04-02",
+            "preferred_language": "tr",
+        },
         identifiers=[("national_id", "12345678901")],
     )
 
@@ -76,6 +88,7 @@ def login(client):
     """Log a user in through the real login form and choose the clinic."""
 
     def do(user: User, clinic: Clinic | None = None):
+        client.logout()
         response = client.post("/login/", {"username": user.username, "password": PASSWORD})
         assert response.status_code == 302, response.content[:500]
         clinic = clinic or user.memberships.first().clinic
@@ -106,3 +119,12 @@ def _audit_append_only_across_flush(request):
     protection.install(connection)
     yield
     protection.remove(connection)
+
+
+def pytest_configure(config):
+    """Browser tests save what they saw here, to be looked at."""
+    from pathlib import Path
+
+    directory = Path(os.environ.get("DERMATOX_SCREENSHOTS", "/tmp/dermatox-screenshots"))
+    directory.mkdir(parents=True, exist_ok=True)
+    pytest.screenshot_dir = directory

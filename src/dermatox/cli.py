@@ -85,7 +85,9 @@ def cmd_createuser(args) -> int:
         )
     except InvalidInput as exc:
         return _err(exc.message)
-    print(f"Created user {user.username} ({', '.join(f'{c.code}:{r}' for c, r in memberships) or 'no clinic'})")
+    print(
+        f"Created user {user.username} ({', '.join(f'{c.code}:{r}' for c, r in memberships) or 'no clinic'})"
+    )
     return 0
 
 
@@ -94,9 +96,16 @@ def cmd_check(args) -> int:
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
 
-    call_command("check", verbosity=0)
+    from django.core.management.base import SystemCheckError
+
+    try:
+        call_command("check", deploy=args.deploy, verbosity=0, fail_level="WARNING" if args.deploy else "ERROR")
+    except SystemCheckError as exc:
+        return _err(str(exc), 1)
     connection.ensure_connection()
-    pending = MigrationExecutor(connection).migration_plan(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    pending = MigrationExecutor(connection).migration_plan(
+        MigrationExecutor(connection).loader.graph.leaf_nodes()
+    )
     if pending:
         return _err(f"{len(pending)} migration(s) not applied: run `dermatox migrate`", 1)
     print(f"OK: configuration valid, database reachable ({connection.vendor}), migrations applied.")
@@ -173,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_createuser)
 
     p = sub.add_parser("check", help="check configuration, database connection and migrations")
+    p.add_argument("--deploy", action="store_true", help="also run Django's production-readiness checks")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("audit", help="audit trail tools")
@@ -184,5 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _setup()
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        _setup()
+    except ImproperlyConfigured as exc:
+        return _err(f"configuration: {exc}")
     return args.func(args)

@@ -1,3 +1,4 @@
+import itertools
 import subprocess
 import sys
 import threading
@@ -31,7 +32,7 @@ def test_chain_of_fresh_entries_verifies():
     assert result.ok and result.checked == 5
     entries = list(AuditEntry.objects.order_by("seq"))
     assert [e.seq for e in entries] == [1, 2, 3, 4, 5]
-    assert all(b.prev_hash == a.hash for a, b in zip(entries, entries[1:], strict=False))
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(entries))
 
 
 def test_model_refuses_update_and_delete():

@@ -52,7 +52,18 @@ def test_scales_match_the_reference():
     assert types["gags"].max == 44  # §5.1: global score maximum 44
     assert types["iga"].min == 0 and types["iga"].max == 4  # §5.2
     assert types["norwood"].codes == (
-        "I", "II", "IIa", "III", "IIIa", "III-vertex", "IV", "IVa", "V", "Va", "VI", "VII",
+        "I",
+        "II",
+        "IIa",
+        "III",
+        "IIIa",
+        "III-vertex",
+        "IV",
+        "IVa",
+        "V",
+        "Va",
+        "VI",
+        "VII",
     )  # §1.2
     assert types["ludwig"].codes == ("I", "II", "III")  # §1.2
     assert types["fitzpatrick"].codes == ("I", "II", "III", "IV", "V", "VI")  # §5.5

@@ -27,7 +27,9 @@ class Chain(models.Model):
 class Clinic(models.Model):
     chain = models.ForeignKey(Chain, null=True, blank=True, on_delete=models.PROTECT, related_name="clinics")
     name = models.CharField(_("name"), max_length=150)
-    code = models.SlugField(_("code"), max_length=20, unique=True, help_text=_("Short code used in record numbers"))
+    code = models.SlugField(
+        _("code"), max_length=20, unique=True, help_text=_("Short code used in record numbers")
+    )
     address = models.CharField(_("address"), max_length=300, blank=True)
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     timezone = models.CharField(_("time zone"), max_length=64, default="Europe/Istanbul")

@@ -37,7 +37,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.PHYSICIAN: frozenset(_FRONT | _CLINICAL | {Perm.SIGN_PLAN, Perm.CHART_ADMINISTRATION}),
     Role.NURSE: frozenset(_FRONT | _CLINICAL | {Perm.CHART_ADMINISTRATION}),
     Role.FRONT_DESK: frozenset(_FRONT | {Perm.RECORD_CONSENT}),
-    Role.MANAGER: frozenset({Perm.VIEW_DEMOGRAPHICS, Perm.VIEW_APPOINTMENTS, Perm.VIEW_AUDIT, Perm.MANAGE_STAFF}),
+    Role.MANAGER: frozenset(
+        {Perm.VIEW_DEMOGRAPHICS, Perm.VIEW_APPOINTMENTS, Perm.VIEW_AUDIT, Perm.MANAGE_STAFF}
+    ),
     Role.SYSADMIN: frozenset({Perm.VIEW_AUDIT, Perm.MANAGE_STAFF}),
 }
 

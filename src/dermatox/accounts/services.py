@@ -12,7 +12,9 @@ from dermatox.common.errors import InvalidInput
 
 
 @transaction.atomic
-def clinic_create(*, actor: Actor, name: str, code: str, chain_name: str | None = None, address: str = "") -> Clinic:
+def clinic_create(
+    *, actor: Actor, name: str, code: str, chain_name: str | None = None, address: str = ""
+) -> Clinic:
     chain = Chain.objects.get_or_create(name=chain_name)[0] if chain_name else None
     clinic = Clinic(name=name, code=code, chain=chain, address=address)
     try:

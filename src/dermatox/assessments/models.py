@@ -28,7 +28,9 @@ class Observation(ClinicalRecord):
     device = models.CharField(_("device"), max_length=100, blank=True)
     note = models.CharField(_("note"), max_length=500, blank=True)
     effective_at = models.DateTimeField(_("measured at"))
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
     recorded_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 

@@ -38,9 +38,13 @@ def observation_record(
         raise InvalidInput(str(exc), fields={exc.field: [exc.rule]}) from exc
     effective_at = effective_at or timezone.now()
     if effective_at > timezone.now():
-        raise InvalidInput("effective_at: in the future", fields={"effective_at": ["must not be in the future"]})
+        raise InvalidInput(
+            "effective_at: in the future", fields={"effective_at": ["must not be in the future"]}
+        )
     if encounter is not None and encounter.patient_id != patient.pk:
-        raise InvalidInput("encounter: another patient's", fields={"encounter": ["belongs to another patient"]})
+        raise InvalidInput(
+            "encounter: another patient's", fields={"encounter": ["belongs to another patient"]}
+        )
     observation = Observation(
         patient=patient,
         encounter=encounter,

@@ -37,6 +37,17 @@ class AuditEntry(models.Model):
         ordering = ["-seq"]
         indexes = [models.Index(fields=["patient_id", "-seq"], name="audit_patient_seq")]
 
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise Conflict("Audit entries are append-only", code="audit_append_only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise Conflict("Audit entries are append-only", code="audit_append_only")
+
     def canonical(self) -> bytes:
         payload = [
             self.seq,
@@ -60,17 +71,12 @@ class AuditEntry(models.Model):
     def compute_hash(self) -> str:
         return hashlib.sha256(self.canonical()).hexdigest()
 
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise Conflict("Audit entries are append-only", code="audit_append_only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise Conflict("Audit entries are append-only", code="audit_append_only")
-
 
 class AuditHead(models.Model):
     """One row: the chain's last sequence number and hash. Locked while an entry is appended."""
 
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64, default=GENESIS_HASH)
+
+    def __str__(self) -> str:
+        return f"audit head #{self.seq}"

@@ -17,7 +17,10 @@ INSTALL = {
     ],
 }
 REMOVE = {
-    "sqlite": ["DROP TRIGGER IF EXISTS audit_entry_no_update", "DROP TRIGGER IF EXISTS audit_entry_no_delete"],
+    "sqlite": [
+        "DROP TRIGGER IF EXISTS audit_entry_no_update",
+        "DROP TRIGGER IF EXISTS audit_entry_no_delete",
+    ],
     "postgresql": [
         "DROP TRIGGER IF EXISTS audit_entry_no_change ON audit_auditentry",
         "DROP TRIGGER IF EXISTS audit_entry_no_truncate ON audit_auditentry",

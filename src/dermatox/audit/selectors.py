@@ -28,7 +28,9 @@ def audit_entries(
     if not actor.can(Perm.VIEW_AUDIT):
         raise PermissionDenied("Your role may not read the audit trail")
     staff = Membership.objects.filter(clinic=actor.clinic).values("user_id")
-    qs = AuditEntry.objects.filter(Q(clinic_id=actor.clinic.pk) | Q(clinic_id__isnull=True, actor_id__in=staff))
+    qs = AuditEntry.objects.filter(
+        Q(clinic_id=actor.clinic.pk) | Q(clinic_id__isnull=True, actor_id__in=staff)
+    )
     if patient_id:
         qs = qs.filter(patient_id=patient_id)
     if username:
@@ -41,5 +43,7 @@ def audit_entries(
         qs = qs.filter(at__date__lte=date_to)
     if sort.lstrip("-") not in SORTABLE:
         sort = "-seq"
-    audit_record(actor=actor, action="audit.view", detail={"patient_id": str(patient_id or ""), "user": username})
+    audit_record(
+        actor=actor, action="audit.view", detail={"patient_id": str(patient_id or ""), "user": username}
+    )
     return qs.order_by(sort, "-seq")

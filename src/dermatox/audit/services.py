@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Model
 
 from dermatox.audit.models import AuditEntry, AuditHead
@@ -30,8 +30,13 @@ def audit_record(
     user = actor.user if actor.user is not None and actor.user.pk else None
     with transaction.atomic():
         head = AuditHead.objects.select_for_update().filter(pk=HEAD_ID).first()
-        if head is None:
-            head = AuditHead.objects.create(pk=HEAD_ID)
+        if head is None:  # the migration creates it; this covers a database emptied by hand
+            try:
+                with transaction.atomic():
+                    AuditHead.objects.create(pk=HEAD_ID)
+            except IntegrityError:
+                pass  # another writer created it first
+            head = AuditHead.objects.select_for_update().get(pk=HEAD_ID)
         entry = AuditEntry(
             seq=head.seq + 1,
             at=dt.datetime.now(dt.UTC),

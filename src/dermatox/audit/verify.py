@@ -21,9 +21,13 @@ def audit_verify(*, chunk_size: int = 2000) -> VerifyResult:
     checked = 0
     for entry in AuditEntry.objects.order_by("seq").iterator(chunk_size=chunk_size):
         if entry.seq != expected_seq:
-            return VerifyResult(False, checked, f"entry {expected_seq} is missing (next is {entry.seq})", expected_seq)
+            return VerifyResult(
+                False, checked, f"entry {expected_seq} is missing (next is {entry.seq})", expected_seq
+            )
         if entry.prev_hash != prev_hash:
-            return VerifyResult(False, checked, f"entry {entry.seq} does not follow entry {entry.seq - 1}", entry.seq)
+            return VerifyResult(
+                False, checked, f"entry {entry.seq} does not follow entry {entry.seq - 1}", entry.seq
+            )
         if entry.compute_hash() != entry.hash:
             return VerifyResult(False, checked, f"entry {entry.seq} was altered (hash mismatch)", entry.seq)
         prev_hash = entry.hash

@@ -127,7 +127,9 @@ def _window(time_field: str, upper: dt.datetime | None, lower: dt.datetime | Non
 def chart_get(*, actor: Actor, patient_id, cursor: str | None = None) -> Chart:
     """The chart page's data. Audited as one read of the record (what was shown is in the detail)."""
     clinical = actor.can(Perm.VIEW_CLINICAL)
-    sections = ["demographics", "appointments"] + (["history", "observations", "notes", "consents"] if clinical else [])
+    sections = ["demographics", "appointments"] + (
+        ["history", "observations", "notes", "consents"] if clinical else []
+    )
     patient = patient_get(actor=actor, patient_id=patient_id, detail={"sections": sections})
     chart = Chart(patient=patient, clinical=clinical)
     chart.identifiers = list(patient.identifiers.current())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from decimal import Decimal, InvalidOperation
 
 from dermatox.clinical.reference import ReferenceDataError, by_id, load
@@ -34,11 +35,14 @@ class ObservationValueError(ValueError):
         self.rule = rule
 
 
+@cache
 def observation_types() -> dict[str, ObservationType]:
     types = {}
     for row in load("observation_types.toml"):
         if row["value_type"] not in VALUE_TYPES:
-            raise ReferenceDataError(f"observation {row['id']}: value_type must be one of {sorted(VALUE_TYPES)}")
+            raise ReferenceDataError(
+                f"observation {row['id']}: value_type must be one of {sorted(VALUE_TYPES)}"
+            )
         if row["value_type"] == "code" and not row.get("codes"):
             raise ReferenceDataError(f"observation {row['id']}: a code type needs 'codes'")
         types[row["id"]] = ObservationType(**{**row, "codes": tuple(row.get("codes", ()))})
@@ -52,7 +56,9 @@ class CheckedValue:
     unit: str
 
 
-def check_observation_value(type_id: str, raw: str | int | float | Decimal, unit: str | None = None) -> CheckedValue:
+def check_observation_value(
+    type_id: str, raw: str | int | float | Decimal, unit: str | None = None
+) -> CheckedValue:
     """Validate a value for an observation type; unit, when given, must be the type's unit (never converted)."""
     types = observation_types()
     if type_id not in types:

@@ -14,7 +14,9 @@ from django.core.exceptions import ValidationError
 class DermatoxError(Exception):
     code = "error"
 
-    def __init__(self, message: str, *, code: str | None = None, fields: Mapping[str, list[str]] | None = None):
+    def __init__(
+        self, message: str, *, code: str | None = None, fields: Mapping[str, list[str]] | None = None
+    ):
         super().__init__(message)
         self.message = message
         if code:
@@ -41,7 +43,9 @@ class InvalidInput(DermatoxError):
     @classmethod
     def from_validation_error(cls, exc: ValidationError) -> InvalidInput:
         if hasattr(exc, "error_dict"):
-            fields = {name: [str(m) for e in errors for m in e.messages] for name, errors in exc.error_dict.items()}
+            fields = {
+                name: [str(m) for e in errors for m in e.messages] for name, errors in exc.error_dict.items()
+            }
         else:
             fields = {"__all__": list(exc.messages)}
         summary = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in fields.items())

@@ -20,7 +20,12 @@ class ClinicalQuerySet(models.QuerySet):
 class ClinicalRecord(models.Model):
     entered_in_error_at = models.DateTimeField(null=True, blank=True, editable=False)
     entered_in_error_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
     )
     entered_in_error_reason = models.CharField(_("reason"), max_length=500, blank=True, editable=False)
 

@@ -11,13 +11,80 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-GIVEN_F = ["Ayşe", "Elif", "Zeynep", "Selin", "Deniz", "Ece", "Merve", "İrem", "Şule", "Gül", "Anna", "Sofia", "Leyla",
-           "Naz", "Buse", "Özge", "Maria", "Emma", "Derya", "Cansu"]
-GIVEN_M = ["Mehmet", "Ahmet", "Mustafa", "Emre", "Can", "Burak", "Oğuz", "Kerem", "Umut", "İsmail", "David", "Lucas",
-           "Arda", "Barış", "Serkan", "Tolga", "Ömer", "Yusuf", "Daniel", "Cem"]
-FAMILY = ["Yılmaz", "Kaya", "Demir", "Şahin", "Çelik", "Yıldız", "Yıldırım", "Öztürk", "Aydın", "Özdemir", "Arslan",
-          "Doğan", "Kılıç", "Aslan", "Çetin", "Koç", "Kurt", "Özkan", "Şimşek", "Polat", "Müller", "Rossi", "Smith",
-          "Erdoğan", "Güneş", "Aksoy", "Tekin", "Bulut"]
+GIVEN_F = [
+    "Ayşe",
+    "Elif",
+    "Zeynep",
+    "Selin",
+    "Deniz",
+    "Ece",
+    "Merve",
+    "İrem",
+    "Şule",
+    "Gül",
+    "Anna",
+    "Sofia",
+    "Leyla",
+    "Naz",
+    "Buse",
+    "Özge",
+    "Maria",
+    "Emma",
+    "Derya",
+    "Cansu",
+]
+GIVEN_M = [
+    "Mehmet",
+    "Ahmet",
+    "Mustafa",
+    "Emre",
+    "Can",
+    "Burak",
+    "Oğuz",
+    "Kerem",
+    "Umut",
+    "İsmail",
+    "David",
+    "Lucas",
+    "Arda",
+    "Barış",
+    "Serkan",
+    "Tolga",
+    "Ömer",
+    "Yusuf",
+    "Daniel",
+    "Cem",
+]
+FAMILY = [
+    "Yılmaz",
+    "Kaya",
+    "Demir",
+    "Şahin",
+    "Çelik",
+    "Yıldız",
+    "Yıldırım",
+    "Öztürk",
+    "Aydın",
+    "Özdemir",
+    "Arslan",
+    "Doğan",
+    "Kılıç",
+    "Aslan",
+    "Çetin",
+    "Koç",
+    "Kurt",
+    "Özkan",
+    "Şimşek",
+    "Polat",
+    "Müller",
+    "Rossi",
+    "Smith",
+    "Erdoğan",
+    "Güneş",
+    "Aksoy",
+    "Tekin",
+    "Bulut",
+]
 STREETS = ["Abdi İpekçi Cd.", "Bağdat Cd.", "Moda Cd.", "Teşvikiye Cd.", "Rumeli Cd.", "Halaskargazi Cd."]
 DISTRICTS = ["Nişantaşı", "Kadıköy", "Beşiktaş", "Şişli", "Üsküdar", "Moda"]
 
@@ -76,7 +143,9 @@ def _hair_visit_obs(case: str, step: int, rng: random.Random, base: dict) -> lis
         DemoObservation("daily_shedding", str(round(base["shedding"] * factor))),
         DemoObservation("pull_test_hairs", str(max(0, round(base["pull"] * factor)))),
         DemoObservation("hair_density", f"{base['density'] * (1 + 0.03 * step) + rng.uniform(-4, 4):.1f}"),
-        DemoObservation("hair_shaft_diameter", f"{base['diameter'] * (1 + 0.02 * step) + rng.uniform(-2, 2):.1f}"),
+        DemoObservation(
+            "hair_shaft_diameter", f"{base['diameter'] * (1 + 0.02 * step) + rng.uniform(-2, 2):.1f}"
+        ),
     ]
     if step == 0:
         if case == "hair_aga_male":
@@ -123,8 +192,12 @@ def generate(*, seed: int, count: int, as_of: dt.date, clinics: int = 2) -> Iter
     rng = random.Random(seed)
     for index in range(count):
         case = CASES[index % len(CASES)] if index < len(CASES) * 2 else rng.choice(CASES)
-        sex = "male" if case == "hair_aga_male" else "female" if case == "hair_aga_female" else rng.choice(
-            ["female", "male"]
+        sex = (
+            "male"
+            if case == "hair_aga_male"
+            else "female"
+            if case == "hair_aga_female"
+            else rng.choice(["female", "male"])
         )
         age = rng.randint(19, 58) if case.startswith("hair") else rng.randint(17, 38)
         birth = as_of - dt.timedelta(days=age * 365 + rng.randint(0, 364))
@@ -160,7 +233,9 @@ def generate(*, seed: int, count: int, as_of: dt.date, clinics: int = 2) -> Iter
             if sex == "male" and rng.random() < 0.5:
                 p.medications.append(("finasteride", "1 mg daily"))
             if rng.random() < 0.5:
-                p.medications.append(("minoxidil_topical", "5% twice daily" if sex == "male" else "2% twice daily"))
+                p.medications.append(
+                    ("minoxidil_topical", "5% twice daily" if sex == "male" else "2% twice daily")
+                )
             if sex == "female" and rng.random() < 0.3:
                 p.history.append("hypothyroidism")
         else:
@@ -192,11 +267,18 @@ def generate(*, seed: int, count: int, as_of: dt.date, clinics: int = 2) -> Iter
         start = as_of - dt.timedelta(days=84 * visits + rng.randint(7, 30))
         area = "hair" if case.startswith("hair") else "acne"
         for step in range(visits):
-            when = dt.datetime.combine(start, dt.time(rng.choice([9, 10, 11, 13, 14, 15, 16]), rng.choice([0, 30])))
+            when = dt.datetime.combine(
+                start, dt.time(rng.choice([9, 10, 11, 13, 14, 15, 16]), rng.choice([0, 30]))
+            )
             kind = "consultation" if step == 0 else rng.choice(["treatment", "follow_up"])
             reason = {"hair": "Hair loss", "acne": "Acne / oily skin"}[area]
-            obs = _hair_visit_obs(case, step, rng, base) if area == "hair" else _acne_visit_obs(step, rng, base)
+            obs = (
+                _hair_visit_obs(case, step, rng, base) if area == "hair" else _acne_visit_obs(step, rng, base)
+            )
             p.visits.append(DemoVisit(when, kind, reason, obs, NOTES[area][min(step, 2)]))
             start += dt.timedelta(days=rng.randint(28, 84))
-        p.follow_up = (as_of + dt.timedelta(days=rng.randint(-10, 60)), "Review response; repeat measurements")
+        p.follow_up = (
+            as_of + dt.timedelta(days=rng.randint(-10, 60)),
+            "Review response; repeat measurements",
+        )
         yield p

@@ -58,7 +58,7 @@ def demo_present() -> bool:
 
 
 def demo_logins() -> str:
-    lines = ["Demo logins (password for all: %s)" % DEMO_PASSWORD]
+    lines = [f"Demo logins (password for all: {DEMO_PASSWORD})"]
     for username, full_name, roles in USERS:
         where = ", ".join(f"{code}:{role.value}" for code, role in roles.items())
         lines.append(f"  {username:<15} {full_name:<22} {where}")
@@ -70,14 +70,18 @@ def _staff() -> tuple[list[Clinic], dict[str, User]]:
     chain, _ = Chain.objects.get_or_create(name="Anka Clinics")
     clinics = []
     for code, name, address in CLINICS:
-        clinic, _ = Clinic.objects.get_or_create(code=code, defaults={"name": name, "chain": chain, "address": address})
+        clinic, _ = Clinic.objects.get_or_create(
+            code=code, defaults={"name": name, "chain": chain, "address": address}
+        )
         clinics.append(clinic)
     by_code = {c.code: c for c in clinics}
     users = {}
     for username, full_name, roles in USERS:
         user = User.objects.filter(username=username).first()
         if user is None:
-            user = User(username=username, full_name=full_name, language="tr" if username == "nurse" else "en")
+            user = User(
+                username=username, full_name=full_name, language="tr" if username == "nurse" else "en"
+            )
             user.set_password(DEMO_PASSWORD)
             user.save()
         for code, role in roles.items():
@@ -106,8 +110,19 @@ def demo_load(*, seed: int = 2026, patients: int = 60, as_of: dt.date | None = N
 
     def flush():
         # Parents first: patients, then encounters, then what points at them.
-        for model in (Patient, Encounter, PatientIdentifier, Condition, MedicationStatement, Allergy,
-                      PregnancyStatus, Consent, Observation, Note, FollowUp):
+        for model in (
+            Patient,
+            Encounter,
+            PatientIdentifier,
+            Condition,
+            MedicationStatement,
+            Allergy,
+            PregnancyStatus,
+            Consent,
+            Observation,
+            Note,
+            FollowUp,
+        ):
             rows = buffers.pop(model, [])
             if rows:
                 bulk_create_with_history(rows, model, batch_size=500, default_user=physician)
@@ -117,9 +132,16 @@ def demo_load(*, seed: int = 2026, patients: int = 60, as_of: dt.date | None = N
         number = counters[clinic.pk]
         counters[clinic.pk] += 1
         patient = Patient(
-            clinic=clinic, mrn=f"{clinic.code.upper()}-{number:06d}", given_name=demo.given_name,
-            family_name=demo.family_name, sex_at_birth=demo.sex_at_birth, birth_date=demo.birth_date,
-            phone=demo.phone, email=demo.email, address=demo.address, preferred_language=demo.preferred_language,
+            clinic=clinic,
+            mrn=f"{clinic.code.upper()}-{number:06d}",
+            given_name=demo.given_name,
+            family_name=demo.family_name,
+            sex_at_birth=demo.sex_at_birth,
+            birth_date=demo.birth_date,
+            phone=demo.phone,
+            email=demo.email,
+            address=demo.address,
+            preferred_language=demo.preferred_language,
             search_name=fold(f"{demo.given_name} {demo.family_name}"),
         )
         add(patient)
@@ -127,39 +149,114 @@ def demo_load(*, seed: int = 2026, patients: int = 60, as_of: dt.date | None = N
         first_visit = timezone.make_aware(demo.visits[0].start, tz)
         for code in demo.diagnoses:
             row = conditions[code]
-            add(Condition(patient=patient, category="diagnosis", code=code, text=row["display"],
-                          icd10=row.get("icd10", ""), snomed=row.get("snomed", ""), recorded_by=physician))
+            add(
+                Condition(
+                    patient=patient,
+                    category="diagnosis",
+                    code=code,
+                    text=row["display"],
+                    icd10=row.get("icd10", ""),
+                    snomed=row.get("snomed", ""),
+                    recorded_by=physician,
+                )
+            )
         for code in demo.history:
-            add(Condition(patient=patient, category="history", code=code, text=conditions[code]["display"],
-                          recorded_by=physician))
+            add(
+                Condition(
+                    patient=patient,
+                    category="history",
+                    code=code,
+                    text=conditions[code]["display"],
+                    recorded_by=physician,
+                )
+            )
         for code, dose in demo.medications:
-            add(MedicationStatement(patient=patient, code=code, name=medications[code]["display"], dose=dose,
-                                    status="stopped" if "stopped" in dose else "active", recorded_by=physician))
+            add(
+                MedicationStatement(
+                    patient=patient,
+                    code=code,
+                    name=medications[code]["display"],
+                    dose=dose,
+                    status="stopped" if "stopped" in dose else "active",
+                    recorded_by=physician,
+                )
+            )
         for code, reaction in demo.allergies:
-            add(Allergy(patient=patient, code=code, substance=allergens[code]["display"], reaction=reaction,
-                        criticality="low", recorded_by=physician))
+            add(
+                Allergy(
+                    patient=patient,
+                    code=code,
+                    substance=allergens[code]["display"],
+                    reaction=reaction,
+                    criticality="low",
+                    recorded_by=physician,
+                )
+            )
         if demo.pregnancy:
-            add(PregnancyStatus(patient=patient, pregnant=demo.pregnancy[0], breastfeeding=demo.pregnancy[1],
-                                recorded_on=demo.visits[-1].start.date(), recorded_by=nurse))
+            add(
+                PregnancyStatus(
+                    patient=patient,
+                    pregnant=demo.pregnancy[0],
+                    breastfeeding=demo.pregnancy[1],
+                    recorded_on=demo.visits[-1].start.date(),
+                    recorded_by=nurse,
+                )
+            )
         for kind, decision in demo.consents:
-            add(Consent(patient=patient, kind=kind, decision=decision, signed_at=first_visit,
-                        signer_name=f"{demo.given_name} {demo.family_name}", recorded_by=users["frontdesk"]))
+            add(
+                Consent(
+                    patient=patient,
+                    kind=kind,
+                    decision=decision,
+                    signed_at=first_visit,
+                    signer_name=f"{demo.given_name} {demo.family_name}",
+                    recorded_by=users["frontdesk"],
+                )
+            )
         for visit in demo.visits:
             start = timezone.make_aware(visit.start, tz)
-            encounter = Encounter(patient=patient, clinic=clinic, kind=visit.kind, status="finished", start=start,
-                                  end=start + dt.timedelta(minutes=30), practitioner=physician, reason=visit.reason)
+            encounter = Encounter(
+                patient=patient,
+                clinic=clinic,
+                kind=visit.kind,
+                status="finished",
+                start=start,
+                end=start + dt.timedelta(minutes=30),
+                practitioner=physician,
+                reason=visit.reason,
+            )
             add(encounter)
             for obs in visit.observations:
                 checked = check_observation_value(obs.code, obs.value)
-                add(Observation(patient=patient, encounter=encounter, code=obs.code, loinc=loinc[obs.code],
-                                value_number=checked.number if checked.number is None else Decimal(checked.number),
-                                value_code=checked.code, unit=checked.unit, effective_at=start, recorded_by=nurse))
-            add(Note(patient=patient, encounter=encounter, kind="progress", text=visit.note, author=physician,
-                     written_at=start + dt.timedelta(minutes=25)))
+                add(
+                    Observation(
+                        patient=patient,
+                        encounter=encounter,
+                        code=obs.code,
+                        loinc=loinc[obs.code],
+                        value_number=checked.number if checked.number is None else Decimal(checked.number),
+                        value_code=checked.code,
+                        unit=checked.unit,
+                        effective_at=start,
+                        recorded_by=nurse,
+                    )
+                )
+            add(
+                Note(
+                    patient=patient,
+                    encounter=encounter,
+                    kind="progress",
+                    text=visit.note,
+                    author=physician,
+                    written_at=start + dt.timedelta(minutes=25),
+                )
+            )
             totals["encounters"] += 1
             totals["observations"] += len(visit.observations)
         if demo.follow_up:
-            add(FollowUp(patient=patient, due_date=demo.follow_up[0], reason=demo.follow_up[1], source="demo"))
+            add(
+                FollowUp(patient=patient, due_date=demo.follow_up[0], reason=demo.follow_up[1], source="demo")
+            )
         totals["patients"] += 1
         if len(buffers.get(Patient, [])) >= BATCH:
             flush()

@@ -105,7 +105,11 @@ class Encounter(ClinicalRecord):
     start = models.DateTimeField(_("start"))
     end = models.DateTimeField(_("end"), null=True, blank=True)
     practitioner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
         verbose_name=_("practitioner"),
     )
     reason = models.CharField(_("reason for visit"), max_length=200, blank=True)
@@ -131,15 +135,21 @@ class Condition(ClinicalRecord):
         RESOLVED = "resolved", _("Resolved")
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="conditions")
-    encounter = models.ForeignKey(Encounter, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    encounter = models.ForeignKey(
+        Encounter, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     category = models.CharField(_("category"), max_length=20, choices=Category.choices)
     code = models.CharField(_("code"), max_length=64, blank=True, help_text=_("Dermatox condition id"))
     text = models.CharField(_("description"), max_length=200)
     icd10 = models.CharField("ICD-10", max_length=10, blank=True)
     snomed = models.CharField("SNOMED CT", max_length=20, blank=True)
-    clinical_status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    clinical_status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE
+    )
     onset_date = models.DateField(_("onset"), null=True, blank=True)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
     recorded_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 
@@ -159,7 +169,9 @@ class MedicationStatement(ClinicalRecord):
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE)
     start_date = models.DateField(_("started"), null=True, blank=True)
     end_date = models.DateField(_("stopped"), null=True, blank=True)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
     recorded_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 
@@ -180,7 +192,9 @@ class Allergy(ClinicalRecord):
     criticality = models.CharField(
         _("criticality"), max_length=10, choices=Criticality.choices, default=Criticality.UNKNOWN
     )
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
     recorded_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 
@@ -202,7 +216,9 @@ class PregnancyStatus(ClinicalRecord):
     pregnant = models.CharField(_("pregnant"), max_length=10, choices=YesNoUnknown.choices)
     breastfeeding = models.CharField(_("breastfeeding"), max_length=10, choices=YesNoUnknown.choices)
     recorded_on = models.DateField(_("recorded on"))
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
     recorded_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 
@@ -230,7 +246,9 @@ class Consent(ClinicalRecord):
     signed_at = models.DateTimeField(_("signed at"))
     signer_name = models.CharField(_("signed by"), max_length=150)
     document = models.FileField(_("signed document"), upload_to="consents/%Y/%m/", blank=True)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
     recorded_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 
@@ -246,10 +264,14 @@ class Note(ClinicalRecord):
         ADMIN = "admin", _("Administrative")
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="notes")
-    encounter = models.ForeignKey(Encounter, null=True, blank=True, on_delete=models.PROTECT, related_name="notes")
+    encounter = models.ForeignKey(
+        Encounter, null=True, blank=True, on_delete=models.PROTECT, related_name="notes"
+    )
     kind = models.CharField(_("type"), max_length=20, choices=Kind.choices, default=Kind.PROGRESS)
     text = models.TextField(_("note"), max_length=10000, validators=[MaxLengthValidator(10000)])
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
     written_at = models.DateTimeField(_("written at"))
     history = HistoricalRecords()
 

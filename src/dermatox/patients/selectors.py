@@ -63,7 +63,9 @@ def _parse_uuid(value) -> uuid.UUID:
         raise NotFound("No such patient") from exc
 
 
-def patient_get(*, actor: Actor, patient_id, audit_as: str | None = "patient.view", detail: dict | None = None):
+def patient_get(
+    *, actor: Actor, patient_id, audit_as: str | None = "patient.view", detail: dict | None = None
+):
     """One patient of the actor's clinic, or NotFound (also for another clinic's patient)."""
     pid = _parse_uuid(patient_id)
     patient = patients_in_scope(actor).select_related("clinic").filter(pk=pid).first()

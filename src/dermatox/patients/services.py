@@ -25,7 +25,14 @@ from dermatox.patients.models import (
 )
 
 PATIENT_FIELDS = (
-    "given_name", "family_name", "sex_at_birth", "birth_date", "phone", "email", "address", "preferred_language",
+    "given_name",
+    "family_name",
+    "sex_at_birth",
+    "birth_date",
+    "phone",
+    "email",
+    "address",
+    "preferred_language",
 )
 
 
@@ -46,7 +53,9 @@ def patient_create(*, actor: Actor, data: dict, identifiers: list[tuple[str, str
     require(actor, Perm.EDIT_DEMOGRAPHICS)
     unknown = set(data) - set(PATIENT_FIELDS)
     if unknown:
-        raise InvalidInput(f"unknown field(s): {', '.join(sorted(unknown))}", fields={k: ["unknown field"] for k in unknown})
+        raise InvalidInput(
+            f"unknown field(s): {', '.join(sorted(unknown))}", fields={k: ["unknown field"] for k in unknown}
+        )
     patient = Patient(clinic=actor.clinic, **_strip(data))
     patient.search_name = fold(f"{patient.given_name} {patient.family_name}")
     patient.mrn = "pending"
@@ -108,7 +117,9 @@ def condition_add(*, actor: Actor, patient: Patient, data: dict) -> Condition:
 def medication_add(*, actor: Actor, patient: Patient, data: dict) -> MedicationStatement:
     record = MedicationStatement(recorded_by=_user(actor), **_strip(data))
     if record.end_date and record.start_date and record.end_date < record.start_date:
-        raise InvalidInput("end_date: before start", fields={"end_date": ["must not be before the start date"]})
+        raise InvalidInput(
+            "end_date: before start", fields={"end_date": ["must not be before the start date"]}
+        )
     return _add(actor, patient, record, Perm.EDIT_CLINICAL, "medication.add")
 
 
@@ -122,7 +133,9 @@ def allergy_add(*, actor: Actor, patient: Patient, data: dict) -> Allergy:
 def pregnancy_status_record(*, actor: Actor, patient: Patient, data: dict) -> PregnancyStatus:
     record = PregnancyStatus(recorded_by=_user(actor), **_strip(data))
     if record.recorded_on and record.recorded_on > timezone.localdate():
-        raise InvalidInput("recorded_on: in the future", fields={"recorded_on": ["must not be in the future"]})
+        raise InvalidInput(
+            "recorded_on: in the future", fields={"recorded_on": ["must not be in the future"]}
+        )
     return _add(actor, patient, record, Perm.EDIT_CLINICAL, "pregnancy_status.record")
 
 
@@ -140,7 +153,9 @@ def note_add(*, actor: Actor, patient: Patient, data: dict) -> Note:
     data.setdefault("written_at", timezone.now())
     record = Note(author=_user(actor), **data)
     if record.encounter_id and record.encounter.patient_id != patient.pk:
-        raise InvalidInput("encounter: another patient's", fields={"encounter": ["belongs to another patient"]})
+        raise InvalidInput(
+            "encounter: another patient's", fields={"encounter": ["belongs to another patient"]}
+        )
     return _add(actor, patient, record, Perm.EDIT_CLINICAL, "note.add")
 
 

@@ -14,7 +14,9 @@ from .base import database_from_env
 SECRET_KEY = "test-only-not-secret"  # noqa: S105
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
-_db = database_from_env(os.environ.get("DATABASE_URL") or f"sqlite:///{tempfile.gettempdir()}/dermatox-unused.sqlite3")
+_db = database_from_env(
+    os.environ.get("DATABASE_URL") or f"sqlite:///{tempfile.gettempdir()}/dermatox-unused.sqlite3"
+)
 if _db["ENGINE"].endswith("sqlite3"):
     _db["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"dermatox-test-{os.getpid()}.sqlite3")}
 DATABASES = {"default": _db}
@@ -23,3 +25,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+# Still Argon2, with a small memory cost so hundreds of test users hash quickly. Production keeps the
+# default (base.py); a test checks that.
+PASSWORD_HASHERS = ["dermatox.settings.test_hashers.FastArgon2PasswordHasher"]

@@ -46,8 +46,14 @@ class PatientForm(forms.ModelForm):
     class Meta:
         model = Patient
         fields = [
-            "given_name", "family_name", "sex_at_birth", "birth_date",
-            "phone", "email", "address", "preferred_language",
+            "given_name",
+            "family_name",
+            "sex_at_birth",
+            "birth_date",
+            "phone",
+            "email",
+            "address",
+            "preferred_language",
         ]
         widgets = {"birth_date": DATE}
 
@@ -81,7 +87,9 @@ class CodedForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["code"] = forms.ChoiceField(
-            label=_("From list"), required=False, choices=vocabulary_choices(self.vocabulary, self.vocabulary_kind)
+            label=_("From list"),
+            required=False,
+            choices=vocabulary_choices(self.vocabulary, self.vocabulary_kind),
         )
         self.fields[self.text_field].required = False
         self.order_fields(["code", self.text_field])
@@ -219,7 +227,9 @@ class FollowUpForm(forms.ModelForm):
 
 
 class EnteredInErrorForm(forms.Form):
-    reason = forms.CharField(label=_("Why is this record wrong?"), max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.CharField(
+        label=_("Why is this record wrong?"), max_length=500, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
 
 class AuditFilterForm(forms.Form):

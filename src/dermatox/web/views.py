@@ -137,7 +137,11 @@ def patient_timeline(request, patient_id):
         actor=request.actor, patient_id=patient_id, audit_as="patient.view", detail={"sections": ["timeline"]}
     )
     page = timeline_page(actor=request.actor, patient=patient, cursor=request.GET.get("cursor"))
-    return render(request, "web/_timeline.html", {"patient": patient, "page": page, "chart": {"clinical": request.actor.can(Perm.VIEW_CLINICAL)}})
+    return render(
+        request,
+        "web/_timeline.html",
+        {"patient": patient, "page": page, "chart": {"clinical": request.actor.can(Perm.VIEW_CLINICAL)}},
+    )
 
 
 @clinic_required
@@ -162,48 +166,73 @@ def _observation_save(actor, patient, data):
 
 ADD_KINDS: dict[str, AddKind] = {
     "identifier": AddKind(
-        _("Add identifier"), forms.IdentifierForm, Perm.EDIT_DEMOGRAPHICS,
+        _("Add identifier"),
+        forms.IdentifierForm,
+        Perm.EDIT_DEMOGRAPHICS,
         lambda a, p, d: patient_services.identifier_add(actor=a, patient=p, **d),
     ),
     "encounter": AddKind(
-        _("New visit"), forms.EncounterForm, Perm.EDIT_APPOINTMENTS,
+        _("New visit"),
+        forms.EncounterForm,
+        Perm.EDIT_APPOINTMENTS,
         lambda a, p, d: patient_services.encounter_create(actor=a, patient=p, data=d),
     ),
     "history": AddKind(
-        _("Add to medical history"), forms.HistoryConditionForm, Perm.EDIT_CLINICAL,
+        _("Add to medical history"),
+        forms.HistoryConditionForm,
+        Perm.EDIT_CLINICAL,
         lambda a, p, d: patient_services.condition_add(actor=a, patient=p, data={**d, "category": "history"}),
     ),
     "diagnosis": AddKind(
-        _("Add diagnosis"), forms.DiagnosisForm, Perm.EDIT_CLINICAL,
-        lambda a, p, d: patient_services.condition_add(actor=a, patient=p, data={**d, "category": "diagnosis"}),
+        _("Add diagnosis"),
+        forms.DiagnosisForm,
+        Perm.EDIT_CLINICAL,
+        lambda a, p, d: patient_services.condition_add(
+            actor=a, patient=p, data={**d, "category": "diagnosis"}
+        ),
     ),
     "medication": AddKind(
-        _("Add medication"), forms.MedicationForm, Perm.EDIT_CLINICAL,
+        _("Add medication"),
+        forms.MedicationForm,
+        Perm.EDIT_CLINICAL,
         lambda a, p, d: patient_services.medication_add(actor=a, patient=p, data=d),
     ),
     "allergy": AddKind(
-        _("Add allergy"), forms.AllergyForm, Perm.EDIT_CLINICAL,
+        _("Add allergy"),
+        forms.AllergyForm,
+        Perm.EDIT_CLINICAL,
         lambda a, p, d: patient_services.allergy_add(actor=a, patient=p, data=d),
     ),
     "pregnancy": AddKind(
-        _("Record pregnancy / breastfeeding"), forms.PregnancyForm, Perm.EDIT_CLINICAL,
+        _("Record pregnancy / breastfeeding"),
+        forms.PregnancyForm,
+        Perm.EDIT_CLINICAL,
         lambda a, p, d: patient_services.pregnancy_status_record(actor=a, patient=p, data=d),
     ),
     "consent": AddKind(
-        _("Record consent"), forms.ConsentForm, Perm.RECORD_CONSENT,
+        _("Record consent"),
+        forms.ConsentForm,
+        Perm.RECORD_CONSENT,
         lambda a, p, d: patient_services.consent_record(actor=a, patient=p, data=d),
     ),
     "note": AddKind(
-        _("Write note"), forms.NoteForm, Perm.EDIT_CLINICAL,
+        _("Write note"),
+        forms.NoteForm,
+        Perm.EDIT_CLINICAL,
         lambda a, p, d: patient_services.note_add(actor=a, patient=p, data=d),
         needs_patient_in_form=True,
     ),
     "observation": AddKind(
-        _("Record measurement"), forms.ObservationForm, Perm.EDIT_CLINICAL, _observation_save,
+        _("Record measurement"),
+        forms.ObservationForm,
+        Perm.EDIT_CLINICAL,
+        _observation_save,
         needs_patient_in_form=True,
     ),
     "follow_up": AddKind(
-        _("Add follow-up"), forms.FollowUpForm, Perm.EDIT_CLINICAL,
+        _("Add follow-up"),
+        forms.FollowUpForm,
+        Perm.EDIT_CLINICAL,
         lambda a, p, d: follow_up_create(actor=a, patient=p, data=d),
     ),
 }
@@ -253,7 +282,9 @@ def record_entered_in_error(request, patient_id, kind, pk):
     if model is None:
         raise NotFound("No such record type")
     patient = patient_get(actor=request.actor, patient_id=patient_id, audit_as=None)
-    record = record_get(actor=request.actor, patient=patient, model=model, pk=pk if model is not Patient else 0)
+    record = record_get(
+        actor=request.actor, patient=patient, model=model, pk=pk if model is not Patient else 0
+    )
     form = forms.EnteredInErrorForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -268,7 +299,9 @@ def record_entered_in_error(request, patient_id, kind, pk):
                 return redirect("patient-list")
             return redirect("patient-detail", patient_id=patient.pk)
     return render(
-        request, "web/entered_in_error.html", {"form": form, "patient": patient, "record": record, "kind": kind}
+        request,
+        "web/entered_in_error.html",
+        {"form": form, "patient": patient, "record": record, "kind": kind},
     )
 
 
@@ -297,6 +330,11 @@ def audit_view(request):
     return render(
         request,
         "web/audit.html",
-        {"form": form, "page": page, "query": query.urlencode(), "sort_query": sort_query.urlencode(),
-         "sort": request.GET.get("sort", "-seq")},
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "sort_query": sort_query.urlencode(),
+            "sort": request.GET.get("sort", "-seq"),
+        },
     )

@@ -1,0 +1,164 @@
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from dermatox.accounts.roles import Role
+from dermatox.assessments.services import observation_record
+from dermatox.audit.models import AuditEntry
+from dermatox.common.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from dermatox.patients.models import Note, Patient
+from dermatox.patients.services import (
+    consent_record,
+    note_add,
+    patient_create,
+    patient_update,
+    record_mark_entered_in_error,
+)
+
+pytestmark = pytest.mark.django_db
+
+VALID = {"given_name": "Ali", "family_name": "Veli", "sex_at_birth": "male", "birth_date": "1985-01-31"}
+
+
+def test_create_assigns_clinic_record_numbers_in_sequence(physician):
+    first = patient_create(actor=physician, data=VALID)
+    second = patient_create(actor=physician, data={**VALID, "given_name": "Ayşe", "sex_at_birth": "female"})
+    assert (first.mrn, second.mrn) == ("AAA-000001", "AAA-000002")
+    assert first.clinic == physician.clinic
+    entry = AuditEntry.objects.filter(action="patient.create").first()
+    assert entry.patient_id == second.pk and entry.actor_username == "physician_a" and entry.ip == "127.0.0.1"
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        ({"birth_date": (timezone.localdate() + dt.timedelta(days=1)).isoformat()}, "birth_date", "future"),
+        ({"birth_date": "1880-01-01"}, "birth_date", "over 130"),
+        ({"birth_date": "31/01/1985"}, "birth_date", "valid date"),
+        ({"sex_at_birth": "x"}, "sex_at_birth", "not a valid choice"),
+        ({"given_name": "A" * 101}, "given_name", "at most 100"),
+        ({"given_name": "   "}, "given_name", "cannot be blank"),
+        ({"family_name": "1234"}, "family_name", "letter"),
+        ({"phone": "call me"}, "phone", "digits"),
+        ({"email": "not-an-email"}, "email", "valid email"),
+        ({"preferred_language": "de"}, "preferred_language", "not a valid choice"),
+    ],
+)
+def test_bad_input_names_the_field_and_writes_nothing(physician, change, field, words):
+    with pytest.raises(InvalidInput) as info:
+        patient_create(actor=physician, data={**VALID, **change})
+    assert field in info.value.fields
+    assert words in " ".join(info.value.fields[field])
+    assert Patient.objects.count() == 0
+    assert not AuditEntry.objects.filter(action="patient.create").exists()
+    physician.clinic.refresh_from_db()
+    assert physician.clinic.next_patient_number == 1  # the number was not consumed
+
+
+def test_unknown_field_is_an_error(physician):
+    with pytest.raises(InvalidInput, match="unknown field"):
+        patient_create(actor=physician, data={**VALID, "ssn": "1"})
+
+
+def test_script_is_stored_as_text(physician):
+    patient = patient_create(actor=physician, data={**VALID, "given_name": "<script>alert(1)</script>Ali"})
+    assert patient.given_name == "<script>alert(1)</script>Ali"
+
+
+def test_update_keeps_every_version(physician, patient):
+    patient_update(actor=physician, patient=patient, data={"phone": "+90 532 000 00 00"})
+    patient_update(actor=physician, patient=patient, data={"family_name": "Şahin-Kaya"})
+    versions = list(patient.history.order_by("history_date"))
+    assert [v.history_type for v in versions] == ["+", "~", "~"]
+    assert versions[0].phone == "" and versions[1].phone == "+90 532 000 00 00"
+    assert versions[-1].history_user == physician.user
+    changed = (
+        AuditEntry.objects.filter(action="patient.update").order_by("seq").values_list("detail", flat=True)
+    )
+    assert list(changed) == [{"changed": ["phone"]}, {"changed": ["family_name"]}]
+
+
+def test_clinical_records_are_never_deleted(physician, patient):
+    note = note_add(actor=physician, patient=patient, data={"text": "Wrong patient"})
+    with pytest.raises(Conflict):
+        note.delete()
+    with pytest.raises(Conflict):
+        Note.objects.filter(pk=note.pk).delete()
+    marked = record_mark_entered_in_error(actor=physician, record=note, reason="Charted on the wrong patient")
+    assert marked.entered_in_error_by == physician.user and marked.entered_in_error_reason
+    assert Note.objects.filter(pk=note.pk).exists()
+    assert not Note.objects.current().filter(pk=note.pk).exists()
+    assert AuditEntry.objects.filter(action="note.entered_in_error", patient_id=patient.pk).exists()
+
+
+def test_entered_in_error_needs_a_reason(physician, patient):
+    note = note_add(actor=physician, patient=patient, data={"text": "x"})
+    with pytest.raises(InvalidInput) as info:
+        record_mark_entered_in_error(actor=physician, record=note, reason="  ")
+    assert "reason" in info.value.fields
+
+
+@pytest.mark.parametrize(
+    ("role", "allowed"),
+    [
+        (Role.PHYSICIAN, True),
+        (Role.NURSE, True),
+        (Role.FRONT_DESK, False),
+        (Role.MANAGER, False),
+        (Role.SYSADMIN, False),
+    ],
+)
+def test_who_may_write_clinical_notes(staff, actor_for, patient, role, allowed):
+    actor = actor_for(staff[role])
+    if allowed:
+        assert note_add(actor=actor, patient=patient, data={"text": "Seen."}).pk
+    else:
+        with pytest.raises(PermissionDenied):
+            note_add(actor=actor, patient=patient, data={"text": "Seen."})
+
+
+def test_front_desk_records_consent_but_not_observations(staff, actor_for, patient):
+    desk = actor_for(staff[Role.FRONT_DESK])
+    consent = consent_record(
+        actor=desk,
+        patient=patient,
+        data={
+            "kind": "photography",
+            "decision": "granted",
+            "signer_name": "İpek Şahin",
+            "signed_at": timezone.now(),
+        },
+    )
+    assert consent.pk
+    with pytest.raises(PermissionDenied):
+        observation_record(actor=desk, patient=patient, code="daily_shedding", value=120)
+
+
+def test_another_clinics_patient_does_not_exist_for_services(staff, actor_for, patient):
+    other = actor_for(staff["physician_b"])
+    with pytest.raises(NotFound):
+        note_add(actor=other, patient=patient, data={"text": "x"})
+    with pytest.raises(NotFound):
+        patient_update(actor=other, patient=patient, data={"phone": "+90 1234567"})
+
+
+def test_observation_is_typed_and_validated(physician, patient):
+    obs = observation_record(
+        actor=physician, patient=patient, code="hair_density", value="182.5", method="TrichoScan"
+    )
+    obs.refresh_from_db()
+    assert obs.unit == "/cm2" and obs.value_number == Decimal("182.5") and obs.recorded_by == physician.user
+    with pytest.raises(InvalidInput) as info:
+        observation_record(actor=physician, patient=patient, code="iga", value="7")
+    assert info.value.fields == {"value": ["must be <= 4"]}
+    with pytest.raises(InvalidInput) as info:
+        observation_record(
+            actor=physician,
+            patient=patient,
+            code="iga",
+            value="2",
+            effective_at=timezone.now() + dt.timedelta(days=2),
+        )
+    assert "effective_at" in info.value.fields

@@ -1,0 +1,131 @@
+"""The `dermatox` command, run as a user runs it: a separate process, configured by DATABASE_URL."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def run(tmp_path, *args, db="main.sqlite3", stdin=None, extra_env=None):
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DJANGO_SETTINGS_MODULE"}},
+        "DATABASE_URL": f"sqlite:///{tmp_path / db}",
+        "DERMATOX_VAR_DIR": str(tmp_path / "var"),
+        **(extra_env or {}),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "dermatox", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=180,
+    )
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cli")
+    assert run(path, "migrate").returncode == 0
+    result = run(path, "demo", "--if-empty")
+    assert result.returncode == 0, result.stderr
+    return path, result
+
+
+def test_demo_prints_logins_and_is_idempotent(demo_db):
+    path, first = demo_db
+    assert "Demo loaded: 60 patients" in first.stdout
+    for login in ["physician", "nurse", "frontdesk", "manager", "admin"]:
+        assert f"\n  {login} " in first.stdout
+    again = run(path, "demo", "--if-empty")
+    assert again.returncode == 0 and "already loaded" in again.stdout and "Demo logins" in again.stdout
+
+
+def test_check_reports_a_healthy_database(demo_db):
+    path, _ = demo_db
+    result = run(path, "check")
+    assert result.returncode == 0 and "migrations applied" in result.stdout
+
+
+def test_check_fails_on_an_unmigrated_database(tmp_path):
+    result = run(tmp_path, "check", db="empty.sqlite3")
+    assert result.returncode == 1 and "not applied" in result.stderr
+
+
+def test_a_second_database_is_an_independent_clinic(demo_db):
+    path, _ = demo_db
+    assert run(path, "migrate", db="second.sqlite3").returncode == 0
+    code = "import django; django.setup(); from dermatox.patients.models import Patient; print(Patient.objects.count())"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{path / 'second.sqlite3'}",
+        "DJANGO_SETTINGS_MODULE": "dermatox.settings.dev",
+        "DERMATOX_VAR_DIR": str(path / "var"),
+    }
+    count = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert count.stdout.strip() == "0"
+    env["DATABASE_URL"] = f"sqlite:///{path / 'main.sqlite3'}"
+    count = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert count.stdout.strip() == "60"
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (
+            ["createuser", "eve", "--clinic", "nope:nurse", "--password-stdin"],
+            "Long-enough-pass-1\n",
+            "--clinic: no clinic",
+        ),
+        (
+            ["createuser", "eve", "--clinic", "nis:wizard", "--password-stdin"],
+            "Long-enough-pass-1\n",
+            "role: must be one of",
+        ),
+        (["createuser", "eve", "--clinic", "nis:nurse", "--password-stdin"], "short\n", "password:"),
+        (
+            ["createuser", "bad name!", "--clinic", "nis:nurse", "--password-stdin"],
+            "Long-enough-pass-1\n",
+            "username:",
+        ),
+        (["createuser", "eve", "--password-stdin"], "Long-enough-pass-1\n", "--clinic: at least one"),
+        (["serve", "--port", "0"], None, "--port: must be between"),
+    ],
+)
+def test_bad_input_exits_2_naming_the_field(demo_db, args, stdin, message):
+    path, _ = demo_db
+    result = run(path, *args, stdin=stdin)
+    assert result.returncode == 2, result
+    assert message in result.stderr
+
+
+def test_createuser_then_the_user_exists_with_an_argon2_hash(demo_db):
+    path, _ = demo_db
+    result = run(
+        path,
+        "createuser",
+        "selin",
+        "--clinic",
+        "nis:nurse",
+        "--clinic",
+        "kad:nurse",
+        "--full-name",
+        "Selin Ak",
+        "--password-stdin",
+        stdin="Long-enough-pass-1\n",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "nis:nurse, kad:nurse" in result.stdout
+    code = (
+        "import django; django.setup(); from dermatox.accounts.models import User; "
+        "u = User.objects.get(username='selin'); print(u.password.split('$')[0], u.memberships.count())"
+    )
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{path / 'main.sqlite3'}",
+        "DJANGO_SETTINGS_MODULE": "dermatox.settings.dev",
+        "DERMATOX_VAR_DIR": str(path / "var"),
+    }
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["argon2", "2"]
