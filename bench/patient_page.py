@@ -9,7 +9,6 @@ Prints, measured in this one run:
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import statistics
 import sys
@@ -34,44 +33,6 @@ def setup_django() -> None:
     call_command("migrate", verbosity=0)
 
 
-def build_patient(actor, n_encounters: int):
-    from django.utils import timezone
-
-    from dermatox.assessments.models import Observation
-    from dermatox.patients.models import Encounter, Note
-    from dermatox.patients.services import patient_create
-
-    patient = patient_create(
-        actor=actor,
-        data={
-            "given_name": "Bench",
-            "family_name": f"Patient{n_encounters}",
-            "sex_at_birth": "female",
-            "birth_date": "1988-03-03",
-        },
-    )
-    start = timezone.now() - dt.timedelta(days=n_encounters + 1)
-    encounters = Encounter.objects.bulk_create(
-        [
-            Encounter(
-                patient=patient, clinic=actor.clinic, kind="treatment", start=start + dt.timedelta(days=i)
-            )
-            for i in range(n_encounters)
-        ]
-    )
-    Observation.objects.bulk_create(
-        [
-            Observation(patient=patient, encounter=e, code=code, value_number=v, effective_at=e.start)
-            for e in encounters
-            for code, v in (("gags", 20), ("iga", 2), ("sebum_casual", 150))
-        ]
-    )
-    Note.objects.bulk_create(
-        [Note(patient=patient, encounter=e, text="Treated.", written_at=e.start) for e in encounters]
-    )
-    return patient
-
-
 def main() -> int:
     setup_django()
     from django.db import connection
@@ -88,7 +49,10 @@ def main() -> int:
     user.save()
     Membership.objects.create(user=user, clinic=clinic, role="physician")
     actor = Actor(user=user, clinic=clinic, role="physician")
-    short, long = build_patient(actor, 10), build_patient(actor, 500)
+    from dermatox.demo.long_history import patient_with_long_history
+
+    short = patient_with_long_history(actor=actor, visits=10)
+    long = patient_with_long_history(actor=actor, visits=500)
 
     client = Client()
     client.post("/login/", {"username": "bench", "password": "Bench-password-1"})

@@ -93,13 +93,14 @@ def cmd_createuser(args) -> int:
 
 def cmd_check(args) -> int:
     from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
 
-    from django.core.management.base import SystemCheckError
-
     try:
-        call_command("check", deploy=args.deploy, verbosity=0, fail_level="WARNING" if args.deploy else "ERROR")
+        call_command(
+            "check", deploy=args.deploy, verbosity=0, fail_level="WARNING" if args.deploy else "ERROR"
+        )
     except SystemCheckError as exc:
         return _err(str(exc), 1)
     connection.ensure_connection()

@@ -10,7 +10,8 @@ from django.utils import timezone
 from dermatox.accounts.roles import Role
 from dermatox.assessments.models import Observation
 from dermatox.audit.models import AuditEntry
-from dermatox.patients.models import Encounter, Note, Patient
+from dermatox.demo.long_history import patient_with_long_history
+from dermatox.patients.models import Note, Patient
 from tests.conftest import PASSWORD
 from tests.web.fixtures import full_record
 
@@ -143,42 +144,9 @@ def test_audit_view_is_for_managers_and_scoped_to_the_clinic(login, staff, physi
     assert "patient.view" in page
 
 
-def _patient_with_history(actor, n_encounters: int) -> Patient:
-    from dermatox.patients.services import patient_create
-
-    patient = patient_create(
-        actor=actor,
-        data={
-            "given_name": "Long",
-            "family_name": f"History{n_encounters}",
-            "sex_at_birth": "male",
-            "birth_date": "1980-05-05",
-        },
-    )
-    start = timezone.now() - dt.timedelta(days=n_encounters + 1)
-    encounters = Encounter.objects.bulk_create(
-        [
-            Encounter(
-                patient=patient, clinic=actor.clinic, kind="treatment", start=start + dt.timedelta(days=i)
-            )
-            for i in range(n_encounters)
-        ]
-    )
-    Observation.objects.bulk_create(
-        [
-            Observation(patient=patient, encounter=e, code="gags", value_number=20, effective_at=e.start)
-            for e in encounters
-        ]
-    )
-    Note.objects.bulk_create(
-        [Note(patient=patient, encounter=e, text="Treated.", written_at=e.start) for e in encounters]
-    )
-    return patient
-
-
 def test_patient_page_queries_do_not_grow_with_history(login, staff, physician, client):
-    short = _patient_with_history(physician, 10)
-    long = _patient_with_history(physician, 500)
+    short = patient_with_long_history(actor=physician, visits=10)
+    long = patient_with_long_history(actor=physician, visits=500)
     login(staff[Role.PHYSICIAN])
     counts = []
     for patient in (short, long):
@@ -192,7 +160,7 @@ def test_patient_page_queries_do_not_grow_with_history(login, staff, physician, 
 
 
 def test_timeline_pages_through_long_history_without_gaps(login, staff, physician, client):
-    patient = _patient_with_history(physician, 45)
+    patient = patient_with_long_history(actor=physician, visits=45)
     login(staff[Role.PHYSICIAN])
     page = client.get(f"/patients/{patient.pk}/").content.decode()
     seen = page.count('class="visit')

@@ -4,16 +4,15 @@ What an observation code means (its value type, unit, range, LOINC) lives in the
 data file `observation_types.toml`; the service validates against it before anything is written.
 """
 
-from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from dermatox.common.records import ClinicalRecord
+from dermatox.common.records import RecordedClinicalRecord
 from dermatox.patients.models import Encounter, Patient
 
 
-class Observation(ClinicalRecord):
+class Observation(RecordedClinicalRecord):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="observations")
     encounter = models.ForeignKey(
         Encounter, null=True, blank=True, on_delete=models.PROTECT, related_name="observations"
@@ -28,10 +27,6 @@ class Observation(ClinicalRecord):
     device = models.CharField(_("device"), max_length=100, blank=True)
     note = models.CharField(_("note"), max_length=500, blank=True)
     effective_at = models.DateTimeField(_("measured at"))
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
-    )
-    recorded_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 
     class Meta:

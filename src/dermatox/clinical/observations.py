@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from decimal import Decimal, InvalidOperation
+from functools import cache
 
 from dermatox.clinical.reference import ReferenceDataError, by_id, load
 

@@ -40,3 +40,15 @@ class ClinicalRecord(models.Model):
 
     def delete(self, *args, **kwargs):
         raise Conflict("Clinical records are never deleted; mark them entered in error", code="no_delete")
+
+
+class RecordedClinicalRecord(ClinicalRecord):
+    """A clinical record that keeps who entered it and when it was entered (not when it happened)."""
+
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True

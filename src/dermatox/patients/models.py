@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from dermatox.accounts.models import Clinic
-from dermatox.common.records import ClinicalRecord
+from dermatox.common.records import ClinicalRecord, RecordedClinicalRecord
 from dermatox.patients.validators import phone_validator, validate_birth_date, validate_has_letter
 
 
@@ -123,7 +123,7 @@ class Encounter(ClinicalRecord):
         return f"{self.get_kind_display()} {self.start:%Y-%m-%d}"
 
 
-class Condition(ClinicalRecord):
+class Condition(RecordedClinicalRecord):
     """A past or current condition (history) or a coded diagnosis made at a visit."""
 
     class Category(models.TextChoices):
@@ -147,17 +147,13 @@ class Condition(ClinicalRecord):
         _("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE
     )
     onset_date = models.DateField(_("onset"), null=True, blank=True)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
-    )
-    recorded_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["-recorded_at"]
 
 
-class MedicationStatement(ClinicalRecord):
+class MedicationStatement(RecordedClinicalRecord):
     class Status(models.TextChoices):
         ACTIVE = "active", _("Taking")
         STOPPED = "stopped", _("Stopped")
@@ -169,17 +165,13 @@ class MedicationStatement(ClinicalRecord):
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE)
     start_date = models.DateField(_("started"), null=True, blank=True)
     end_date = models.DateField(_("stopped"), null=True, blank=True)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
-    )
-    recorded_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["-recorded_at"]
 
 
-class Allergy(ClinicalRecord):
+class Allergy(RecordedClinicalRecord):
     class Criticality(models.TextChoices):
         LOW = "low", _("Low")
         HIGH = "high", _("High")
@@ -192,10 +184,6 @@ class Allergy(ClinicalRecord):
     criticality = models.CharField(
         _("criticality"), max_length=10, choices=Criticality.choices, default=Criticality.UNKNOWN
     )
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
-    )
-    recorded_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -209,24 +197,20 @@ class YesNoUnknown(models.TextChoices):
     UNKNOWN = "unknown", _("Unknown")
 
 
-class PregnancyStatus(ClinicalRecord):
+class PregnancyStatus(RecordedClinicalRecord):
     """Pregnancy and breastfeeding as stated on a date: toxin rules need to know how fresh it is."""
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="pregnancy_statuses")
     pregnant = models.CharField(_("pregnant"), max_length=10, choices=YesNoUnknown.choices)
     breastfeeding = models.CharField(_("breastfeeding"), max_length=10, choices=YesNoUnknown.choices)
     recorded_on = models.DateField(_("recorded on"))
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
-    )
-    recorded_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["-recorded_on", "-recorded_at"]
 
 
-class Consent(ClinicalRecord):
+class Consent(RecordedClinicalRecord):
     """One decision on one kind of consent. The current state of a kind is its latest decision."""
 
     class Kind(models.TextChoices):
@@ -246,10 +230,6 @@ class Consent(ClinicalRecord):
     signed_at = models.DateTimeField(_("signed at"))
     signer_name = models.CharField(_("signed by"), max_length=150)
     document = models.FileField(_("signed document"), upload_to="consents/%Y/%m/", blank=True)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
-    )
-    recorded_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 
     class Meta:
