@@ -56,6 +56,13 @@ def patient_search(
     return results
 
 
+def patients_recent(*, actor: Actor, limit: int = 25) -> list[Patient]:
+    """The clinic's most recently changed records: the list staff see before they search."""
+    patients = list(patients_in_scope(actor).current().order_by("-updated_at")[:limit])
+    audit_record(actor=actor, action="patient.list", detail={"results": len(patients)})
+    return patients
+
+
 def _parse_uuid(value) -> uuid.UUID:
     try:
         return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))

@@ -29,3 +29,7 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Still Argon2, with a small memory cost so hundreds of test users hash quickly. Production keeps the
 # default (base.py); a test checks that.
 PASSWORD_HASHERS = ["dermatox.settings.test_hashers.FastArgon2PasswordHasher"]
+
+# Static files straight from the apps (no collectstatic in tests).
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True

@@ -18,7 +18,9 @@ from dermatox.accounts.selectors import memberships_for
 from dermatox.assessments.models import Observation
 from dermatox.assessments.services import observation_record
 from dermatox.audit.selectors import audit_entries
+from dermatox.audit.services import audit_record
 from dermatox.chart.selectors import chart_get, timeline_page
+from dermatox.common.context import Actor
 from dermatox.common.errors import InvalidInput, NotFound, PermissionDenied
 from dermatox.patients import services as patient_services
 from dermatox.patients.models import (
@@ -32,7 +34,7 @@ from dermatox.patients.models import (
     PatientIdentifier,
     PregnancyStatus,
 )
-from dermatox.patients.selectors import patient_get, patient_search, patients_in_scope, record_get
+from dermatox.patients.selectors import patient_get, patient_search, patients_recent, record_get
 from dermatox.treatments.models import FollowUp
 from dermatox.treatments.services import follow_up_create
 from dermatox.web import forms
@@ -57,9 +59,15 @@ def clinic_choose(request: HttpRequest) -> HttpResponse:
     memberships = list(memberships_for(request.user))
     if request.method == "POST":
         wanted = request.POST.get("clinic")
-        if any(str(m.clinic_id) == wanted for m in memberships):
-            request.session["clinic_id"] = int(wanted)
-            return redirect("patient-list")
+        chosen = next((m for m in memberships if str(m.clinic_id) == wanted), None)
+        if chosen is not None:
+            request.session["clinic_id"] = chosen.clinic_id
+            audit_record(
+                actor=Actor(user=request.user, clinic=chosen.clinic, role=chosen.role, ip=request.actor.ip,
+                            user_agent=request.actor.user_agent),
+                action="auth.clinic_choose",
+            )
+            return redirect("home")
         messages.error(request, _("Choose one of your clinics."))
     elif len(memberships) == 1 and request.actor and request.actor.clinic:
         return redirect("patient-list")
@@ -87,7 +95,7 @@ def patient_list(request):
             identifier=form.cleaned_data["identifier"],
         )
     elif not request.GET:
-        patients = list(patients_in_scope(request.actor).current().order_by("-updated_at")[:25])
+        patients = patients_recent(actor=request.actor)
     template = "web/_patient_rows.html" if request.htmx else "web/patient_list.html"
     return render(request, template, {"form": form, "patients": patients, "searched": searched})
 
