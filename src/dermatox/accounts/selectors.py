@@ -4,7 +4,11 @@ from dermatox.accounts.models import Clinic, Membership, User
 
 
 def memberships_for(user: User) -> QuerySet[Membership]:
-    return Membership.objects.filter(user=user, active=True, user__is_active=True).select_related("clinic")
+    return (
+        Membership.objects.filter(user=user, active=True, user__is_active=True)
+        .select_related("clinic")
+        .order_by("clinic__name")
+    )
 
 
 def membership_get(user: User, clinic_id: int) -> Membership | None:

@@ -59,6 +59,8 @@ class PatientForm(forms.ModelForm):
 
 
 class PatientSearchForm(forms.Form):
+    label_suffix = ""
+
     q = forms.CharField(label=_("Name"), required=False, max_length=100)
     birth_date = forms.DateField(label=_("Date of birth"), required=False, widget=DATE)
     identifier = forms.CharField(label=_("Record no. / ID"), required=False, max_length=64)

@@ -63,8 +63,13 @@ def clinic_choose(request: HttpRequest) -> HttpResponse:
         if chosen is not None:
             request.session["clinic_id"] = chosen.clinic_id
             audit_record(
-                actor=Actor(user=request.user, clinic=chosen.clinic, role=chosen.role, ip=request.actor.ip,
-                            user_agent=request.actor.user_agent),
+                actor=Actor(
+                    user=request.user,
+                    clinic=chosen.clinic,
+                    role=chosen.role,
+                    ip=request.actor.ip,
+                    user_agent=request.actor.user_agent,
+                ),
                 action="auth.clinic_choose",
             )
             return redirect("home")
@@ -94,7 +99,7 @@ def patient_list(request):
             birth_date=form.cleaned_data["birth_date"],
             identifier=form.cleaned_data["identifier"],
         )
-    elif not request.GET:
+    elif not form.errors:
         patients = patients_recent(actor=request.actor)
     template = "web/_patient_rows.html" if request.htmx else "web/patient_list.html"
     return render(request, template, {"form": form, "patients": patients, "searched": searched})

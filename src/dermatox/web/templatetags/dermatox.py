@@ -51,3 +51,15 @@ def obs_value(observation) -> str:
     if not unit or unit.startswith("{"):
         return text
     return f"{text} {_UNIT_DISPLAY.get(unit, unit)}"
+
+
+@register.filter
+def detail_text(detail: dict) -> str:
+    """An audit entry's detail as `key: value; …` for people, not as Python or JSON syntax."""
+    parts = []
+    for key, value in (detail or {}).items():
+        if value in ("", None, [], {}):
+            continue
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        parts.append(f"{key}: {shown}")
+    return "; ".join(parts)
