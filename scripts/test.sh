@@ -24,6 +24,7 @@ ensure_chromium() {
 
 banner "ruff"
 $BIN/ruff check src tests bench
+$BIN/ruff format --check src tests bench
 ensure_chromium
 
 banner "tests on SQLite"
