@@ -162,3 +162,15 @@ def test_observation_is_typed_and_validated(physician, patient):
             effective_at=timezone.now() + dt.timedelta(days=2),
         )
     assert "effective_at" in info.value.fields
+
+
+def test_follow_up_due_date_rule_holds_outside_the_form(physician, patient):
+    from dermatox.treatments.services import follow_up_create
+
+    with pytest.raises(InvalidInput) as info:
+        follow_up_create(
+            actor=physician,
+            patient=patient,
+            data={"due_date": timezone.localdate() - dt.timedelta(days=400), "reason": "Review"},
+        )
+    assert "due_date" in info.value.fields

@@ -170,3 +170,24 @@ def test_timeline_pages_through_long_history_without_gaps(login, staff, physicia
         page = client.get(f"/patients/{patient.pk}/timeline/?cursor={cursor}").content.decode()
         seen += page.count('class="visit')
     assert seen == 45
+
+
+@pytest.mark.parametrize(
+    ("role", "path"),
+    [
+        (Role.MANAGER, "/patients/new/"),
+        (Role.MANAGER, "/patients/{pid}/edit/"),
+        (Role.MANAGER, "/patients/{pid}/add/encounter/"),
+        (Role.FRONT_DESK, "/patients/{pid}/add/observation/"),
+        (Role.FRONT_DESK, "/patients/{pid}/error/note/{note}/"),
+        (Role.MANAGER, "/patients/{pid}/error/patient/0/"),
+    ],
+)
+def test_forms_a_role_may_not_use_are_refused_before_they_are_shown(
+    login, staff, physician, patient, client, role, path
+):
+    ids = full_record(physician, patient)
+    login(staff[role])
+    response = client.get(path.format(pid=patient.pk, note=ids["note"]))
+    assert response.status_code == 403
+    assert b"Secret clinical note" not in response.content

@@ -35,3 +35,6 @@ class Observation(RecordedClinicalRecord):
             models.Index(fields=["patient", "-effective_at"], name="obs_patient_effective"),
             models.Index(fields=["patient", "code", "-effective_at"], name="obs_patient_code"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.value_number if self.value_number is not None else self.value_code}"

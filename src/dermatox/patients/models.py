@@ -152,6 +152,9 @@ class Condition(RecordedClinicalRecord):
     class Meta:
         ordering = ["-recorded_at"]
 
+    def __str__(self) -> str:
+        return self.text
+
 
 class MedicationStatement(RecordedClinicalRecord):
     class Status(models.TextChoices):
@@ -169,6 +172,9 @@ class MedicationStatement(RecordedClinicalRecord):
 
     class Meta:
         ordering = ["-recorded_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.dose}".strip()
 
 
 class Allergy(RecordedClinicalRecord):
@@ -190,6 +196,9 @@ class Allergy(RecordedClinicalRecord):
         ordering = ["-recorded_at"]
         verbose_name_plural = "allergies"
 
+    def __str__(self) -> str:
+        return self.substance
+
 
 class YesNoUnknown(models.TextChoices):
     YES = "yes", _("Yes")
@@ -208,6 +217,9 @@ class PregnancyStatus(RecordedClinicalRecord):
 
     class Meta:
         ordering = ["-recorded_on", "-recorded_at"]
+
+    def __str__(self) -> str:
+        return f"pregnant: {self.pregnant}, breastfeeding: {self.breastfeeding} ({self.recorded_on})"
 
 
 class Consent(RecordedClinicalRecord):
@@ -235,6 +247,9 @@ class Consent(RecordedClinicalRecord):
     class Meta:
         ordering = ["-signed_at"]
 
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.get_decision_display()}"
+
 
 class Note(ClinicalRecord):
     class Kind(models.TextChoices):
@@ -258,3 +273,6 @@ class Note(ClinicalRecord):
     class Meta:
         ordering = ["-written_at"]
         indexes = [models.Index(fields=["patient", "-written_at"], name="note_patient_written")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.written_at:%Y-%m-%d %H:%M}"

@@ -168,9 +168,13 @@ ERROR_PERMS = {
 }
 
 
+def entered_in_error_permission(model: type) -> str:
+    return ERROR_PERMS.get(model, Perm.EDIT_CLINICAL)
+
+
 @transaction.atomic
 def record_mark_entered_in_error(*, actor: Actor, record: ClinicalRecord, reason: str) -> ClinicalRecord:
-    require(actor, ERROR_PERMS.get(type(record), Perm.EDIT_CLINICAL))
+    require(actor, entered_in_error_permission(type(record)))
     clinic_id = record.clinic_id if isinstance(record, Patient) else record.patient.clinic_id
     require_same_clinic(actor, clinic_id)
     return mark_entered_in_error(actor, record, reason=reason)

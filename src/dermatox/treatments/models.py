@@ -31,3 +31,6 @@ class FollowUp(ClinicalRecord):
     class Meta:
         ordering = ["due_date"]
         indexes = [models.Index(fields=["patient", "status", "due_date"], name="followup_patient_due")]
+
+    def __str__(self) -> str:
+        return f"{self.reason} (due {self.due_date})"

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import transaction
+from django.utils import timezone
 
 from dermatox.accounts.roles import Perm
 from dermatox.common.context import Actor
+from dermatox.common.errors import InvalidInput
 from dermatox.common.writes import require, require_same_clinic, save_audited
 from dermatox.patients.models import Patient
 from dermatox.treatments.models import FollowUp
@@ -13,6 +17,11 @@ from dermatox.treatments.models import FollowUp
 def follow_up_create(*, actor: Actor, patient: Patient, data: dict) -> FollowUp:
     require(actor, Perm.EDIT_CLINICAL)
     require_same_clinic(actor, patient.clinic_id)
+    due = data.get("due_date")
+    if isinstance(due, dt.date) and due < timezone.localdate() - dt.timedelta(days=365):
+        raise InvalidInput(
+            "due_date: too far in the past", fields={"due_date": ["must not be more than a year in the past"]}
+        )
     follow_up = FollowUp(
         patient=patient,
         created_by=actor.user if actor.user is not None and actor.user.pk else None,

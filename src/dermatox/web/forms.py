@@ -3,8 +3,6 @@ forms only shape input, so the same rules hold for the CLI and (later) the API."
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django import forms
 from django.core.validators import RegexValidator
 from django.utils import timezone
@@ -220,12 +218,6 @@ class FollowUpForm(forms.ModelForm):
         model = FollowUp
         fields = ["due_date", "reason", "source"]
         widgets = {"due_date": DATE}
-
-    def clean_due_date(self):
-        due = self.cleaned_data["due_date"]
-        if due < timezone.localdate() - dt.timedelta(days=365):
-            raise forms.ValidationError(_("must not be more than a year in the past"))
-        return due
 
 
 class EnteredInErrorForm(forms.Form):

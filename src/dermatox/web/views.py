@@ -46,6 +46,12 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
+def _require(request: HttpRequest, perm: str) -> None:
+    """Refuse the page itself (not only the save) when the role may not do this."""
+    if not request.actor.can(perm):
+        raise PermissionDenied(_("Your role may not do this."))
+
+
 def _apply_errors(form, exc: InvalidInput) -> None:
     """Put a service's field errors next to the fields they belong to."""
     for name, msgs in (exc.fields or {"__all__": [exc.message]}).items():
@@ -108,6 +114,7 @@ def patient_list(request):
 @clinic_required
 @require_http_methods(["GET", "POST"])
 def patient_create(request):
+    _require(request, Perm.EDIT_DEMOGRAPHICS)
     form = forms.PatientForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -123,7 +130,10 @@ def patient_create(request):
 @clinic_required
 @require_http_methods(["GET", "POST"])
 def patient_edit(request, patient_id):
-    patient = patient_get(actor=request.actor, patient_id=patient_id, audit_as="patient.view_for_edit")
+    patient = patient_get(actor=request.actor, patient_id=patient_id, audit_as=None)
+    _require(request, Perm.EDIT_DEMOGRAPHICS)
+    if request.method == "GET":
+        audit_record(actor=request.actor, action="patient.view_for_edit", obj=patient)
     form = forms.PatientForm(request.POST or None, instance=patient)
     if request.method == "POST" and form.is_valid():
         try:
@@ -273,8 +283,7 @@ def record_add(request, patient_id, kind):
     if spec is None:
         raise NotFound("No such form")
     patient = patient_get(actor=request.actor, patient_id=patient_id, audit_as=None)
-    if not request.actor.can(spec.perm):
-        raise PermissionDenied(_("Your role may not do this."))
+    _require(request, spec.perm)
     extra = {"patient": patient} if spec.needs_patient_in_form else {}
     form = spec.form(request.POST or None, **extra)
     if request.method == "POST" and form.is_valid():
@@ -298,6 +307,9 @@ def record_entered_in_error(request, patient_id, kind, pk):
     record = record_get(
         actor=request.actor, patient=patient, model=model, pk=pk if model is not Patient else 0
     )
+    _require(request, patient_services.entered_in_error_permission(model))
+    if request.method == "GET":
+        audit_record(actor=request.actor, action=f"{record._meta.model_name}.view_for_correction", obj=record)
     form = forms.EnteredInErrorForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
