@@ -129,3 +129,16 @@ def test_createuser_then_the_user_exists_with_an_argon2_hash(demo_db):
     }
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert out.stdout.split() == ["argon2", "2"]
+
+
+def test_bad_database_url_and_unreachable_database_are_reported(tmp_path):
+    result = run(tmp_path, "check", extra_env={"DATABASE_URL": "foo://nowhere"})
+    assert result.returncode == 2 and result.stderr.startswith("dermatox: DATABASE_URL:")
+    result = run(tmp_path, "check", extra_env={"DATABASE_URL": "postgres://nobody@127.0.0.1:1/none"})
+    assert result.returncode == 1 and "database:" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("args", [["demo", "--patients", "-3"], ["serve", "--workers", "0"]])
+def test_counts_must_be_positive(tmp_path, args):
+    result = run(tmp_path, *args)
+    assert result.returncode == 2 and "must be at least 1" in result.stderr

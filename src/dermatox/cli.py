@@ -19,6 +19,16 @@ def _setup() -> None:
     django.setup()
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
 def _err(message: str, status: int = 2) -> int:
     print(f"dermatox: {message}", file=sys.stderr)
     return status
@@ -109,6 +119,11 @@ def cmd_check(args) -> int:
     )
     if pending:
         return _err(f"{len(pending)} migration(s) not applied: run `dermatox migrate`", 1)
+    from dermatox.audit import protection
+
+    gone = protection.missing(connection)
+    if gone:
+        return _err(f"audit protection missing (triggers: {', '.join(gone)}): run `dermatox migrate`", 1)
     print(f"OK: configuration valid, database reachable ({connection.vendor}), migrations applied.")
     return 0
 
@@ -159,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="serve the web application")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--workers", type=_positive, default=2)
     p.add_argument("--access-log", action="store_true")
     p.set_defaults(func=cmd_serve)
 
@@ -170,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="load the demo clinics, staff and synthetic patients")
     p.add_argument("--if-empty", action="store_true", help="do nothing if the demo is already loaded")
     p.add_argument("--seed", type=int, default=2026)
-    p.add_argument("--patients", type=int, default=60)
+    p.add_argument("--patients", type=_positive, default=60)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("createuser", help="create a staff user")
@@ -196,9 +211,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from django.core.exceptions import ImproperlyConfigured
+    from django.db import DatabaseError
 
     try:
         _setup()
     except ImproperlyConfigured as exc:
         return _err(f"configuration: {exc}")
-    return args.func(args)
+    except ValueError as exc:  # dj-database-url: an unknown scheme or malformed DATABASE_URL
+        return _err(f"DATABASE_URL: {exc}")
+    try:
+        return args.func(args)
+    except DatabaseError as exc:
+        return _err(f"database: {str(exc).strip() or type(exc).__name__} (check DATABASE_URL)", 1)

@@ -126,3 +126,10 @@ def test_cli_audit_verify_exit_codes(tmp_path):
     bad = run("audit", "verify")
     assert bad.returncode == 1
     assert "TAMPERED" in bad.stderr and "entry 1" in bad.stderr
+
+
+def test_verify_and_check_notice_missing_protection(tmp_path):
+    _write(2)
+    protection.remove(connection)
+    result = audit_verify()
+    assert not result.ok and "protection is missing" in result.problem

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from dermatox.common.records import RecordedClinicalRecord
+from dermatox.common.validators import validate_not_future
 from dermatox.patients.models import Encounter, Patient
 
 
@@ -26,7 +27,7 @@ class Observation(RecordedClinicalRecord):
     body_site = models.CharField(_("body site"), max_length=64, blank=True)
     device = models.CharField(_("device"), max_length=100, blank=True)
     note = models.CharField(_("note"), max_length=500, blank=True)
-    effective_at = models.DateTimeField(_("measured at"))
+    effective_at = models.DateTimeField(_("measured at"), validators=[validate_not_future])
     history = HistoricalRecords()
 
     class Meta:

@@ -28,6 +28,26 @@ REMOVE = {
 }
 
 
+TRIGGERS = {
+    "sqlite": ("audit_entry_no_update", "audit_entry_no_delete"),
+    "postgresql": ("audit_entry_no_change", "audit_entry_no_truncate"),
+}
+PRESENT = {
+    "sqlite": "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_auditentry'",
+    "postgresql": "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_auditentry'::regclass AND NOT tgisinternal",
+}
+
+
+def missing(connection) -> list[str]:
+    """The protecting triggers that are not in the database (someone dropped them, or migrated back)."""
+    if connection.vendor not in PRESENT:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(PRESENT[connection.vendor])
+        present = {row[0] for row in cursor.fetchall()}
+    return [name for name in TRIGGERS[connection.vendor] if name not in present]
+
+
 def _execute(connection, statements) -> None:
     with connection.cursor() as cursor:
         for sql in statements.get(connection.vendor, []):

@@ -24,12 +24,16 @@ def audit_entries(
     date_to: dt.date | None = None,
     sort: str = "-seq",
 ) -> QuerySet[AuditEntry]:
-    """The audit trail of the actor's clinic: its entries, plus sign-ins of its staff."""
+    """The audit trail of the actor's clinic: its entries, plus sign-ins (and failed sign-ins) of its staff."""
     if not actor.can(Perm.VIEW_AUDIT):
         raise PermissionDenied("Your role may not read the audit trail")
-    staff = Membership.objects.filter(clinic=actor.clinic).values("user_id")
+    staff = Membership.objects.filter(clinic=actor.clinic)
+    staff_ids = list(staff.values_list("user_id", flat=True))
+    staff_names = list(staff.values_list("user__username", flat=True))
     qs = AuditEntry.objects.filter(
-        Q(clinic_id=actor.clinic.pk) | Q(clinic_id__isnull=True, actor_id__in=staff)
+        Q(clinic_id=actor.clinic.pk)
+        | Q(clinic_id__isnull=True, actor_id__in=staff_ids)
+        | Q(action="auth.login_failed", detail__username__in=staff_names)
     )
     if patient_id:
         qs = qs.filter(patient_id=patient_id)
@@ -41,7 +45,7 @@ def audit_entries(
         qs = qs.filter(at__date__gte=date_from)
     if date_to:
         qs = qs.filter(at__date__lte=date_to)
-    if sort.lstrip("-") not in SORTABLE:
+    if sort.removeprefix("-") not in SORTABLE:
         sort = "-seq"
     audit_record(
         actor=actor, action="audit.view", detail={"patient_id": str(patient_id or ""), "user": username}

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db import connection
+
+from dermatox.audit import protection
 from dermatox.audit.models import GENESIS_HASH, AuditEntry, AuditHead
 
 
@@ -38,5 +41,10 @@ def audit_verify(*, chunk_size: int = 2000) -> VerifyResult:
     if head_seq != checked or head_hash != prev_hash:
         return VerifyResult(
             False, checked, f"the chain ends at entry {checked} but {head_seq} were written", checked + 1
+        )
+    gone = protection.missing(connection)
+    if gone:
+        return VerifyResult(
+            False, checked, f"the append-only protection is missing (triggers: {', '.join(gone)})"
         )
     return VerifyResult(True, checked)

@@ -13,6 +13,7 @@ from django.db.models import Q
 
 from dermatox.accounts.roles import Perm
 from dermatox.assessments.models import Observation
+from dermatox.audit.services import audit_record
 from dermatox.common.context import Actor
 from dermatox.patients.models import Consent, Encounter, Note, Patient, PregnancyStatus
 from dermatox.patients.selectors import patient_get
@@ -125,15 +126,14 @@ def _window(time_field: str, upper: dt.datetime | None, lower: dt.datetime | Non
 
 
 def chart_get(*, actor: Actor, patient_id, cursor: str | None = None) -> Chart:
-    """The chart page's data. Audited as one read of the record (what was shown is in the detail)."""
+    """The chart page's data. Audited as one read of the record, naming the sections it showed."""
     clinical = actor.can(Perm.VIEW_CLINICAL)
-    sections = ["demographics", "appointments"] + (
-        ["history", "observations", "notes", "consents"] if clinical else []
-    )
-    patient = patient_get(actor=actor, patient_id=patient_id, detail={"sections": sections})
+    patient = patient_get(actor=actor, patient_id=patient_id, audit_as=None)
     chart = Chart(patient=patient, clinical=clinical)
+    sections = ["demographics", "identifiers", "visits", "follow_ups"]
     chart.identifiers = list(patient.identifiers.current())
     if clinical:
+        sections += ["history", "diagnoses", "medications", "allergies", "pregnancy", "observations", "notes"]
         conditions = list(patient.conditions.current().order_by("clinical_status", "-recorded_at"))
         chart.history = [c for c in conditions if c.category == "history"]
         chart.diagnoses = [c for c in conditions if c.category == "diagnosis"]
@@ -141,6 +141,7 @@ def chart_get(*, actor: Actor, patient_id, cursor: str | None = None) -> Chart:
         chart.allergies = list(patient.allergies.current())
         chart.pregnancy = patient.pregnancy_statuses.current().first()
     if clinical or actor.can(Perm.RECORD_CONSENT):
+        sections.append("consents")
         latest: dict[str, Consent] = {}
         for consent in patient.consents.current().order_by("-signed_at", "-pk"):
             latest.setdefault(consent.kind, consent)
@@ -149,4 +150,5 @@ def chart_get(*, actor: Actor, patient_id, cursor: str | None = None) -> Chart:
         patient.follow_ups.current().filter(status__in=["open", "booked"]).order_by("due_date")[:20]
     )
     chart.timeline = timeline_page(actor=actor, patient=patient, cursor=cursor)
+    audit_record(actor=actor, action="patient.view", obj=patient, detail={"sections": sections})
     return chart

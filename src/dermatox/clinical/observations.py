@@ -9,6 +9,7 @@ from functools import cache
 from dermatox.clinical.reference import ReferenceDataError, by_id, load
 
 VALUE_TYPES = {"integer", "decimal", "code"}
+MAX_DECIMALS = 4  # what the record stores (Observation.value_number)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,8 @@ def check_observation_value(
         raise ObservationValueError("value", "must be a number")
     if kind.value_type == "integer" and number != number.to_integral_value():
         raise ObservationValueError("value", "must be a whole number")
+    if number.normalize().as_tuple().exponent < -MAX_DECIMALS:
+        raise ObservationValueError("value", f"must have at most {MAX_DECIMALS} decimal places")
     if kind.min is not None and number < Decimal(str(kind.min)):
         raise ObservationValueError("value", f"must be >= {kind.min:g}")
     if kind.max is not None and number > Decimal(str(kind.max)):

@@ -2,12 +2,13 @@ from django.http import HttpRequest
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """The client's address. Behind a reverse proxy set DERMATOX_TRUST_X_FORWARDED_FOR=1 so the
-    proxy's X-Forwarded-For is used; otherwise it is ignored because a client can forge it."""
+    """The client's address. Behind one reverse proxy of your own set DERMATOX_TRUST_X_FORWARDED_FOR=1:
+    the last X-Forwarded-For entry is the one that proxy appended (earlier entries are whatever the
+    client sent, so they are never trusted). Without the setting the header is ignored."""
     from django.conf import settings
 
     if getattr(settings, "TRUST_X_FORWARDED_FOR", False):
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
         if forwarded:
-            return forwarded.split(",")[0].strip()[:45]
+            return forwarded.split(",")[-1].strip()[:45]
     return (request.META.get("REMOTE_ADDR") or None) and request.META["REMOTE_ADDR"][:45]

@@ -51,4 +51,5 @@ def mark_entered_in_error(actor: Actor, record: ClinicalRecord, *, reason: str) 
     record.entered_in_error_by = actor.user if actor.user is not None and actor.user.pk else None
     record.entered_in_error_reason = reason
     label = record._meta.model_name
-    return save_audited(actor, record, action=f"{label}.entered_in_error", detail={"reason": reason})
+    # The reason may be clinical text: it lives on the record (and its history), not in the audit trail.
+    return save_audited(actor, record, action=f"{label}.entered_in_error")

@@ -15,6 +15,7 @@ from simple_history.models import HistoricalRecords
 
 from dermatox.accounts.models import Clinic
 from dermatox.common.records import ClinicalRecord, RecordedClinicalRecord
+from dermatox.common.validators import validate_not_future, validate_plausible_date
 from dermatox.patients.validators import phone_validator, validate_birth_date, validate_has_letter
 
 
@@ -102,8 +103,8 @@ class Encounter(ClinicalRecord):
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="encounters")
     kind = models.CharField(_("type"), max_length=20, choices=Kind.choices)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.FINISHED)
-    start = models.DateTimeField(_("start"))
-    end = models.DateTimeField(_("end"), null=True, blank=True)
+    start = models.DateTimeField(_("start"), validators=[validate_plausible_date])
+    end = models.DateTimeField(_("end"), null=True, blank=True, validators=[validate_plausible_date])
     practitioner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -146,7 +147,7 @@ class Condition(RecordedClinicalRecord):
     clinical_status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE
     )
-    onset_date = models.DateField(_("onset"), null=True, blank=True)
+    onset_date = models.DateField(_("onset"), null=True, blank=True, validators=[validate_not_future])
     history = HistoricalRecords()
 
     class Meta:
@@ -166,8 +167,8 @@ class MedicationStatement(RecordedClinicalRecord):
     name = models.CharField(_("medication"), max_length=200)
     dose = models.CharField(_("dose and frequency"), max_length=200, blank=True)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE)
-    start_date = models.DateField(_("started"), null=True, blank=True)
-    end_date = models.DateField(_("stopped"), null=True, blank=True)
+    start_date = models.DateField(_("started"), null=True, blank=True, validators=[validate_not_future])
+    end_date = models.DateField(_("stopped"), null=True, blank=True, validators=[validate_plausible_date])
     history = HistoricalRecords()
 
     class Meta:
@@ -212,7 +213,7 @@ class PregnancyStatus(RecordedClinicalRecord):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="pregnancy_statuses")
     pregnant = models.CharField(_("pregnant"), max_length=10, choices=YesNoUnknown.choices)
     breastfeeding = models.CharField(_("breastfeeding"), max_length=10, choices=YesNoUnknown.choices)
-    recorded_on = models.DateField(_("recorded on"))
+    recorded_on = models.DateField(_("recorded on"), validators=[validate_not_future])
     history = HistoricalRecords()
 
     class Meta:
@@ -239,7 +240,7 @@ class Consent(RecordedClinicalRecord):
     kind = models.CharField(_("consent for"), max_length=30, choices=Kind.choices)
     decision = models.CharField(_("decision"), max_length=10, choices=Decision.choices)
     scope = models.CharField(_("scope / treatment"), max_length=200, blank=True)
-    signed_at = models.DateTimeField(_("signed at"))
+    signed_at = models.DateTimeField(_("signed at"), validators=[validate_not_future])
     signer_name = models.CharField(_("signed by"), max_length=150)
     document = models.FileField(_("signed document"), upload_to="consents/%Y/%m/", blank=True)
     history = HistoricalRecords()
@@ -267,7 +268,7 @@ class Note(ClinicalRecord):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
-    written_at = models.DateTimeField(_("written at"))
+    written_at = models.DateTimeField(_("written at"), validators=[validate_not_future])
     history = HistoricalRecords()
 
     class Meta:

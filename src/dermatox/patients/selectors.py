@@ -51,6 +51,7 @@ def patient_search(
                 "birth_date": birth_date.isoformat() if birth_date else "",
                 "identifier": identifier[:64],
                 "results": len(results),
+                "patient_ids": [str(p.pk) for p in results],
             },
         )
     return results
@@ -59,7 +60,11 @@ def patient_search(
 def patients_recent(*, actor: Actor, limit: int = 25) -> list[Patient]:
     """The clinic's most recently changed records: the list staff see before they search."""
     patients = list(patients_in_scope(actor).current().order_by("-updated_at")[:limit])
-    audit_record(actor=actor, action="patient.list", detail={"results": len(patients)})
+    audit_record(
+        actor=actor,
+        action="patient.list",
+        detail={"results": len(patients), "patient_ids": [str(p.pk) for p in patients]},
+    )
     return patients
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -36,8 +38,22 @@ PATIENT_FIELDS = (
 )
 
 
-def _strip(data: dict) -> dict:
+def _accept(data: dict, allowed: tuple[str, ...]) -> dict:
+    """The caller's fields, trimmed; a field this service does not take is an error, never ignored
+    (so nobody can set `clinic`, `recorded_by` or `entered_in_error_*` through a form or an API)."""
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise InvalidInput(
+            f"unknown field(s): {', '.join(unknown)}", fields={k: ["unknown field"] for k in unknown}
+        )
     return {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
+
+
+def _search_name(patient: Patient) -> str:
+    # Bounded like the column: folding can lengthen exotic characters; the search needs only a prefix.
+    return fold(f"{patient.given_name} {patient.family_name}")[
+        : Patient._meta.get_field("search_name").max_length
+    ]
 
 
 def _next_mrn(clinic: Clinic) -> str:
@@ -51,13 +67,8 @@ def _next_mrn(clinic: Clinic) -> str:
 @transaction.atomic
 def patient_create(*, actor: Actor, data: dict, identifiers: list[tuple[str, str]] = ()) -> Patient:
     require(actor, Perm.EDIT_DEMOGRAPHICS)
-    unknown = set(data) - set(PATIENT_FIELDS)
-    if unknown:
-        raise InvalidInput(
-            f"unknown field(s): {', '.join(sorted(unknown))}", fields={k: ["unknown field"] for k in unknown}
-        )
-    patient = Patient(clinic=actor.clinic, **_strip(data))
-    patient.search_name = fold(f"{patient.given_name} {patient.family_name}")
+    patient = Patient(clinic=actor.clinic, **_accept(data, PATIENT_FIELDS))
+    patient.search_name = _search_name(patient)
     patient.mrn = "pending"
     validate(patient, exclude=["clinic"])
     patient.mrn = _next_mrn(actor.clinic)
@@ -69,14 +80,19 @@ def patient_create(*, actor: Actor, data: dict, identifiers: list[tuple[str, str
 
 @transaction.atomic
 def patient_update(*, actor: Actor, patient: Patient, data: dict) -> Patient:
+    """Apply changed demographics as a new version. A save that changes nothing writes nothing."""
     require(actor, Perm.EDIT_DEMOGRAPHICS)
     require_same_clinic(actor, patient.clinic_id)
-    data = _strip(data)
-    changed = sorted(k for k in PATIENT_FIELDS if k in data and getattr(patient, k) != data[k])
-    for key in PATIENT_FIELDS:
-        if key in data:
-            setattr(patient, key, data[key])
-    patient.search_name = fold(f"{patient.given_name} {patient.family_name}")
+    data = _accept(data, PATIENT_FIELDS)
+    # Compare with the stored row: a bound ModelForm has already copied its values onto `patient`.
+    stored = Patient.objects.get(pk=patient.pk)
+    for key, value in data.items():
+        setattr(patient, key, value)
+    validate(patient)
+    changed = sorted(k for k in PATIENT_FIELDS if getattr(stored, k) != getattr(patient, k))
+    if not changed:
+        return patient
+    patient.search_name = _search_name(patient)
     return save_audited(actor, patient, action="patient.update", detail={"changed": changed})
 
 
@@ -88,75 +104,112 @@ def identifier_add(*, actor: Actor, patient: Patient, system: str, value: str) -
     return save_audited(actor, identifier, action="identifier.add", detail={"system": system})
 
 
-def _add(actor: Actor, patient: Patient, record: ClinicalRecord, perm: str, action: str) -> ClinicalRecord:
+# Dates that cannot fall before the patient was born.
+_LIFETIME_FIELDS = ("start", "onset_date", "start_date", "recorded_on", "signed_at", "written_at")
+
+
+def child_record_save(
+    actor: Actor, patient: Patient, record: ClinicalRecord, perm: str, action: str, detail: dict | None = None
+) -> ClinicalRecord:
+    """Save a new record that belongs to a patient: role, clinic, dates within the patient's life and the
+    visit it hangs on are checked here once for every app."""
     require(actor, perm)
     require_same_clinic(actor, patient.clinic_id)
     record.patient = patient
-    return save_audited(actor, record, action=action)
+    for name in _LIFETIME_FIELDS:
+        value = getattr(record, name, None)
+        day = value.date() if isinstance(value, dt.datetime) else value
+        if isinstance(day, dt.date) and day < patient.birth_date:
+            raise InvalidInput(
+                f"{name}: before birth", fields={name: ["must not be before the date of birth"]}
+            )
+    encounter = getattr(record, "encounter", None) if hasattr(record, "encounter_id") else None
+    if encounter is not None and (encounter.patient_id != patient.pk or encounter.is_entered_in_error):
+        raise InvalidInput(
+            "encounter: not this patient's", fields={"encounter": ["is not a visit of this patient"]}
+        )
+    return save_audited(actor, record, action=action, detail=detail)
 
 
 def _user(actor: Actor):
     return actor.user if actor.user is not None and actor.user.pk else None
 
 
+ENCOUNTER_FIELDS = ("kind", "status", "start", "end", "reason", "practitioner")
+CONDITION_FIELDS = (
+    "category",
+    "code",
+    "text",
+    "icd10",
+    "snomed",
+    "clinical_status",
+    "onset_date",
+    "encounter",
+)
+MEDICATION_FIELDS = ("code", "name", "dose", "status", "start_date", "end_date")
+ALLERGY_FIELDS = ("code", "substance", "reaction", "criticality")
+PREGNANCY_FIELDS = ("pregnant", "breastfeeding", "recorded_on")
+CONSENT_FIELDS = ("kind", "decision", "scope", "signed_at", "signer_name", "document")
+NOTE_FIELDS = ("encounter", "kind", "text", "written_at")
+
+
 @transaction.atomic
 def encounter_create(*, actor: Actor, patient: Patient, data: dict) -> Encounter:
-    encounter = Encounter(clinic_id=patient.clinic_id, **_strip(data))
+    encounter = Encounter(clinic_id=patient.clinic_id, **_accept(data, ENCOUNTER_FIELDS))
     if encounter.end and encounter.start and encounter.end < encounter.start:
         raise InvalidInput("end: must not be before start", fields={"end": ["must not be before the start"]})
-    return _add(actor, patient, encounter, Perm.EDIT_APPOINTMENTS, "encounter.create")
+    if (
+        encounter.practitioner_id
+        and not encounter.practitioner.memberships.filter(clinic_id=patient.clinic_id).exists()
+    ):
+        raise InvalidInput(
+            "practitioner: not of this clinic", fields={"practitioner": ["does not work in this clinic"]}
+        )
+    return child_record_save(actor, patient, encounter, Perm.EDIT_APPOINTMENTS, "encounter.create")
 
 
 @transaction.atomic
 def condition_add(*, actor: Actor, patient: Patient, data: dict) -> Condition:
-    record = Condition(recorded_by=_user(actor), **_strip(data))
-    return _add(actor, patient, record, Perm.EDIT_CLINICAL, f"condition.add.{record.category}")
+    record = Condition(recorded_by=_user(actor), **_accept(data, CONDITION_FIELDS))
+    return child_record_save(actor, patient, record, Perm.EDIT_CLINICAL, f"condition.add.{record.category}")
 
 
 @transaction.atomic
 def medication_add(*, actor: Actor, patient: Patient, data: dict) -> MedicationStatement:
-    record = MedicationStatement(recorded_by=_user(actor), **_strip(data))
+    record = MedicationStatement(recorded_by=_user(actor), **_accept(data, MEDICATION_FIELDS))
     if record.end_date and record.start_date and record.end_date < record.start_date:
         raise InvalidInput(
             "end_date: before start", fields={"end_date": ["must not be before the start date"]}
         )
-    return _add(actor, patient, record, Perm.EDIT_CLINICAL, "medication.add")
+    return child_record_save(actor, patient, record, Perm.EDIT_CLINICAL, "medication.add")
 
 
 @transaction.atomic
 def allergy_add(*, actor: Actor, patient: Patient, data: dict) -> Allergy:
-    record = Allergy(recorded_by=_user(actor), **_strip(data))
-    return _add(actor, patient, record, Perm.EDIT_CLINICAL, "allergy.add")
+    record = Allergy(recorded_by=_user(actor), **_accept(data, ALLERGY_FIELDS))
+    return child_record_save(actor, patient, record, Perm.EDIT_CLINICAL, "allergy.add")
 
 
 @transaction.atomic
 def pregnancy_status_record(*, actor: Actor, patient: Patient, data: dict) -> PregnancyStatus:
-    record = PregnancyStatus(recorded_by=_user(actor), **_strip(data))
-    if record.recorded_on and record.recorded_on > timezone.localdate():
-        raise InvalidInput(
-            "recorded_on: in the future", fields={"recorded_on": ["must not be in the future"]}
-        )
-    return _add(actor, patient, record, Perm.EDIT_CLINICAL, "pregnancy_status.record")
+    record = PregnancyStatus(recorded_by=_user(actor), **_accept(data, PREGNANCY_FIELDS))
+    return child_record_save(actor, patient, record, Perm.EDIT_CLINICAL, "pregnancy_status.record")
 
 
 @transaction.atomic
 def consent_record(*, actor: Actor, patient: Patient, data: dict) -> Consent:
-    record = Consent(recorded_by=_user(actor), **_strip(data))
-    if record.signed_at and record.signed_at > timezone.now():
-        raise InvalidInput("signed_at: in the future", fields={"signed_at": ["must not be in the future"]})
-    return _add(actor, patient, record, Perm.RECORD_CONSENT, f"consent.{record.kind}.{record.decision}")
+    record = Consent(recorded_by=_user(actor), **_accept(data, CONSENT_FIELDS))
+    return child_record_save(
+        actor, patient, record, Perm.RECORD_CONSENT, f"consent.{record.kind}.{record.decision}"
+    )
 
 
 @transaction.atomic
 def note_add(*, actor: Actor, patient: Patient, data: dict) -> Note:
-    data = _strip(data)
+    data = _accept(data, NOTE_FIELDS)
     data.setdefault("written_at", timezone.now())
     record = Note(author=_user(actor), **data)
-    if record.encounter_id and record.encounter.patient_id != patient.pk:
-        raise InvalidInput(
-            "encounter: another patient's", fields={"encounter": ["belongs to another patient"]}
-        )
-    return _add(actor, patient, record, Perm.EDIT_CLINICAL, "note.add")
+    return child_record_save(actor, patient, record, Perm.EDIT_CLINICAL, "note.add")
 
 
 # Which permission it takes to mark each kind of record entered in error.

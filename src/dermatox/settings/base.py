@@ -125,6 +125,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+# Lockout and audit must agree on who the client is (see dermatox.common.http.client_ip).
+AXES_CLIENT_IP_CALLABLE = "dermatox.common.http.client_ip"
 
 # Idle timeout: every request pushes the expiry forward; idle sessions die.
 SESSION_COOKIE_AGE = int(os.environ.get("DERMATOX_SESSION_IDLE_MINUTES", "30")) * 60

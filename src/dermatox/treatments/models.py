@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from dermatox.common.records import ClinicalRecord
+from dermatox.common.validators import validate_plausible_date
 from dermatox.patients.models import Patient
 
 
@@ -18,7 +19,7 @@ class FollowUp(ClinicalRecord):
         CANCELLED = "cancelled", _("Cancelled")
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="follow_ups")
-    due_date = models.DateField(_("due"))
+    due_date = models.DateField(_("due"), validators=[validate_plausible_date])
     reason = models.CharField(_("reason"), max_length=200)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.OPEN)
     source = models.CharField(_("source"), max_length=100, blank=True, help_text=_("protocol or pathway"))

@@ -10,13 +10,17 @@ from dermatox.common.context import Actor
 from dermatox.common.errors import InvalidInput
 from dermatox.common.writes import require, require_same_clinic, save_audited
 from dermatox.patients.models import Patient
+from dermatox.patients.services import child_record_save
 from dermatox.treatments.models import FollowUp
 
 
 @transaction.atomic
 def follow_up_create(*, actor: Actor, patient: Patient, data: dict) -> FollowUp:
-    require(actor, Perm.EDIT_CLINICAL)
-    require_same_clinic(actor, patient.clinic_id)
+    unknown = sorted(set(data) - {"due_date", "reason", "source"})
+    if unknown:
+        raise InvalidInput(
+            f"unknown field(s): {', '.join(unknown)}", fields={k: ["unknown field"] for k in unknown}
+        )
     due = data.get("due_date")
     if isinstance(due, dt.date) and due < timezone.localdate() - dt.timedelta(days=365):
         raise InvalidInput(
@@ -27,7 +31,7 @@ def follow_up_create(*, actor: Actor, patient: Patient, data: dict) -> FollowUp:
         created_by=actor.user if actor.user is not None and actor.user.pk else None,
         **{k: v.strip() if isinstance(v, str) else v for k, v in data.items()},
     )
-    return save_audited(actor, follow_up, action="follow_up.create")
+    return child_record_save(actor, patient, follow_up, Perm.EDIT_CLINICAL, "follow_up.create")
 
 
 @transaction.atomic

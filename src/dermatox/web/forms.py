@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.core.validators import RegexValidator
+from django.db.models import Subquery
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -183,7 +184,12 @@ class _EncounterLinked(forms.ModelForm):
         self.fields["encounter"] = PatientEncounterChoice(
             label=_("Visit"),
             required=False,
-            queryset=Encounter.objects.current().filter(patient=patient).order_by("-start")[:30],
+            # The 30 latest visits; a subquery, because a sliced queryset cannot validate a choice.
+            queryset=Encounter.objects.filter(
+                pk__in=Subquery(
+                    Encounter.objects.current().filter(patient=patient).order_by("-start").values("pk")[:30]
+                )
+            ).order_by("-start"),
         )
 
 

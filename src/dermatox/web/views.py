@@ -132,8 +132,6 @@ def patient_create(request):
 def patient_edit(request, patient_id):
     patient = patient_get(actor=request.actor, patient_id=patient_id, audit_as=None)
     _require(request, Perm.EDIT_DEMOGRAPHICS)
-    if request.method == "GET":
-        audit_record(actor=request.actor, action="patient.view_for_edit", obj=patient)
     form = forms.PatientForm(request.POST or None, instance=patient)
     if request.method == "POST" and form.is_valid():
         try:
@@ -143,6 +141,7 @@ def patient_edit(request, patient_id):
         else:
             messages.success(request, _("Changes saved."))
             return redirect("patient-detail", patient_id=patient.pk)
+    audit_record(actor=request.actor, action="patient.view_for_edit", obj=patient)
     return render(
         request, "web/patient_form.html", {"form": form, "patient": patient, "title": _("Edit patient")}
     )
@@ -294,6 +293,8 @@ def record_add(request, patient_id, kind):
         else:
             messages.success(request, _("Saved."))
             return redirect("patient-detail", patient_id=patient.pk)
+    # The form shows who the patient is (and, for notes and measurements, their visits): a read.
+    audit_record(actor=request.actor, action=f"patient.view_for_{kind}", obj=patient)
     return render(request, "web/record_form.html", {"form": form, "patient": patient, "title": spec.title})
 
 
@@ -308,8 +309,6 @@ def record_entered_in_error(request, patient_id, kind, pk):
         actor=request.actor, patient=patient, model=model, pk=pk if model is not Patient else 0
     )
     _require(request, patient_services.entered_in_error_permission(model))
-    if request.method == "GET":
-        audit_record(actor=request.actor, action=f"{record._meta.model_name}.view_for_correction", obj=record)
     form = forms.EnteredInErrorForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -323,6 +322,7 @@ def record_entered_in_error(request, patient_id, kind, pk):
             if model is Patient:
                 return redirect("patient-list")
             return redirect("patient-detail", patient_id=patient.pk)
+    audit_record(actor=request.actor, action=f"{record._meta.model_name}.view_for_correction", obj=record)
     return render(
         request,
         "web/entered_in_error.html",
