@@ -60,6 +60,11 @@ def detail_text(detail: dict) -> str:
     for key, value in (detail or {}).items():
         if value in ("", None, [], {}):
             continue
-        shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        if isinstance(value, list):
+            # Long id lists stay in the entry (filterable, exportable); the page shows how many.
+            long_ids = key.endswith("_ids") and len(value) > 3
+            shown = f"{len(value)} records" if long_ids else ", ".join(map(str, value))
+        else:
+            shown = str(value)
         parts.append(f"{key}: {shown}")
     return "; ".join(parts)
