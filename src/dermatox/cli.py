@@ -139,6 +139,40 @@ def cmd_audit_verify(args) -> int:
     return 1
 
 
+def cmd_assess(args) -> int:
+    """Pure: no database, no Django. JSON in, JSON (or a readable summary) out; bad input exits 2."""
+    import json
+
+    from dermatox.clinical.pathways import CaseError, assess
+    from dermatox.clinical.pathways.schema import input_schema, output_schema
+    from dermatox.clinical.pathways.text import summary
+
+    if args.schema:
+        print(json.dumps(input_schema() if args.schema == "input" else output_schema(), indent=2))
+        return 0
+    if not args.case:
+        return _err("CASE: give a case file, or - to read standard input")
+    try:
+        text = sys.stdin.read() if args.case == "-" else open(args.case, encoding="utf-8").read()  # noqa: SIM115
+    except OSError as exc:
+        return _err(f"CASE: cannot read {args.case}: {exc.strerror}")
+    try:
+        case = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return _err(f"CASE: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")
+    try:
+        result = assess(case)
+    except CaseError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    if args.format == "text":
+        sys.stdout.write(summary(result))
+    else:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0
+
+
 def cmd_serve(args) -> int:
     from django.conf import settings
     from django.core.management import call_command
@@ -201,6 +235,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--deploy", action="store_true", help="also run Django's production-readiness checks")
     p.set_defaults(func=cmd_check)
 
+    p = sub.add_parser("assess", help="assess one case (JSON) against the hair and acne pathways")
+    p.add_argument("case", nargs="?", help="case file (JSON), or - for standard input")
+    p.add_argument("--format", choices=["json", "text"], default="json")
+    p.add_argument(
+        "--schema", choices=["input", "output"], help="print the JSON Schema of the input or output"
+    )
+    p.set_defaults(func=cmd_assess, pure=True)
+
     p = sub.add_parser("audit", help="audit trail tools")
     audit_sub = p.add_subparsers(dest="audit_command", required=True)
     v = audit_sub.add_parser("verify", help="verify the audit hash chain; exit 1 if it was tampered with")
@@ -210,6 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "pure", False):
+        return args.func(args)
     from django.core.exceptions import ImproperlyConfigured
     from django.db import DatabaseError
 

@@ -21,8 +21,8 @@ class FieldSpec:
     required: bool = True
 
 
-# file name -> (top-level table name, field specs)
-SCHEMAS: dict[str, tuple[str, dict[str, FieldSpec]]] = {
+# file name -> (top-level table name, field specs[, the key holding the confidence flag, or "no-confidence"])
+SCHEMAS: dict[str, tuple] = {
     "observation_types.toml": (
         "observation",
         {
@@ -75,10 +75,84 @@ SCHEMAS: dict[str, tuple[str, dict[str, FieldSpec]]] = {
             "confidence": FieldSpec(str),
         },
     ),
+    "evidence.toml": (
+        "evidence",
+        {
+            "id": FieldSpec(str),
+            "citation": FieldSpec(str),
+            "year": FieldSpec(int, required=False),
+            "design": FieldSpec(str),
+            "n": FieldSpec(int, required=False),
+            "summary": FieldSpec(str),
+            "url": FieldSpec(str),
+            "where": FieldSpec(str),
+            "confidence": FieldSpec(str),
+        },
+    ),
+    "treatments.toml": (
+        "treatment",
+        {
+            "id": FieldSpec(str),
+            "area": FieldSpec(str),
+            "display": FieldSpec(str),
+            "display_tr": FieldSpec(str),
+            "evidence": FieldSpec(list),
+            "evidence_level": FieldSpec(str),
+            "label": FieldSpec(str),
+        },
+        "no-confidence",
+    ),
+    "lab_tests.toml": (
+        "lab",
+        {
+            "id": FieldSpec(str),
+            "display": FieldSpec(str),
+            "display_tr": FieldSpec(str),
+            "loinc": FieldSpec(str),
+            "unit": FieldSpec(str),
+            "conversions": FieldSpec(list, required=False),
+            "low": FieldSpec(float, required=False),
+            "high": FieldSpec(float, required=False),
+            "low_female": FieldSpec(float, required=False),
+            "low_male": FieldSpec(float, required=False),
+            "high_female": FieldSpec(float, required=False),
+            "high_male": FieldSpec(float, required=False),
+            "threshold_source": FieldSpec(str),
+            "threshold_confidence": FieldSpec(str),
+            "meaning_low": FieldSpec(str),
+            "meaning_normal": FieldSpec(str),
+            "meaning_high": FieldSpec(str),
+        },
+        "threshold_confidence",
+    ),
+    "seed_claims.toml": (
+        "claim",
+        {
+            "id": FieldSpec(str),
+            "seed": FieldSpec(str),
+            "claim": FieldSpec(str),
+            "verdict": FieldSpec(str),
+            "detail": FieldSpec(str),
+            "source": FieldSpec(str),
+            "confidence": FieldSpec(str),
+        },
+    ),
+    "toxin_products.toml": (
+        "product",
+        {
+            "id": FieldSpec(str),
+            "display": FieldSpec(str),
+            "display_tr": FieldSpec(str),
+            "source": FieldSpec(str),
+            "confidence": FieldSpec(str),
+        },
+    ),
 }
 
 
-def _check(file_name: str, rows: list[dict], specs: dict[str, FieldSpec]) -> None:
+def _check(
+    file_name: str, rows: list[dict], specs: dict[str, FieldSpec], confidence_key: str = "confidence"
+) -> None:
     seen: set[str] = set()
     for index, row in enumerate(rows):
         where = f"{file_name}[{index}]"
@@ -91,9 +165,11 @@ def _check(file_name: str, rows: list[dict], specs: dict[str, FieldSpec]) -> Non
                     raise ReferenceDataError(f"{where}: '{key}' is required")
                 continue
             if not isinstance(row[key], spec.type) or isinstance(row[key], bool):
+                if spec.type is float and isinstance(row[key], int) and not isinstance(row[key], bool):
+                    continue
                 raise ReferenceDataError(f"{where}.{key}: wrong type {type(row[key]).__name__}")
-        if row["confidence"] not in CONFIDENCE:
-            raise ReferenceDataError(f"{where}.confidence: must be one of {sorted(CONFIDENCE)}")
+        if confidence_key != "no-confidence" and row[confidence_key] not in CONFIDENCE:
+            raise ReferenceDataError(f"{where}.{confidence_key}: must be one of {sorted(CONFIDENCE)}")
         if row["id"] in seen:
             raise ReferenceDataError(f"{where}.id: duplicate id {row['id']!r}")
         seen.add(row["id"])
@@ -103,11 +179,11 @@ def _check(file_name: str, rows: list[dict], specs: dict[str, FieldSpec]) -> Non
 def load(file_name: str) -> tuple[dict, ...]:
     if file_name not in SCHEMAS:
         raise ReferenceDataError(f"{file_name}: no schema registered")
-    table, specs = SCHEMAS[file_name]
+    table, specs, *rest = SCHEMAS[file_name]
     with (DATA_DIR / file_name).open("rb") as fh:
         data = tomllib.load(fh)
     rows = data.get(table, [])
-    _check(file_name, rows, specs)
+    _check(file_name, rows, specs, *rest)
     return tuple(rows)
 
 
