@@ -187,5 +187,7 @@ def load(file_name: str) -> tuple[dict, ...]:
     return tuple(rows)
 
 
+@cache
 def by_id(file_name: str) -> dict[str, dict]:
+    """Rows keyed by id (cached: treat the result as read-only)."""
     return {row["id"]: row for row in load(file_name)}

@@ -52,9 +52,33 @@ def toxin_safety(
 ) -> ToxinSafety:
     """Contraindications, cautions and the earliest date for the next dose, for injections in `area`
     (scalp | face)."""
-    result = ToxinSafety()
+    return toxin_safety_by_area(
+        as_of=as_of,
+        pregnant=pregnant,
+        breastfeeding=breastfeeding,
+        conditions=conditions,
+        medications=medications,
+        allergies=allergies,
+        last_toxin_dates=last_toxin_dates,
+        areas=(area,),
+    )[area]
+
+
+def toxin_safety_by_area(
+    *,
+    as_of: dt.date,
+    pregnant: bool,
+    breastfeeding: bool,
+    conditions: frozenset[str],
+    medications: frozenset[str],
+    allergies: frozenset[str],
+    last_toxin_dates: list[dt.date],
+    areas: tuple[str, ...],
+) -> dict[str, ToxinSafety]:
+    """The same rules for several injection areas at once: only the infection rule differs by area."""
+    contraindications: list[Rule] = []
     if pregnant:
-        result.contraindications.append(
+        contraindications.append(
             Rule(
                 "pregnancy",
                 "Pregnancy: no adequate human data; aesthetic toxin use is deferred.",
@@ -62,7 +86,7 @@ def toxin_safety(
             )
         )
     if breastfeeding:
-        result.contraindications.append(
+        contraindications.append(
             Rule(
                 "breastfeeding",
                 "Breastfeeding: excretion in breast milk unknown; aesthetic toxin use is deferred.",
@@ -71,23 +95,15 @@ def toxin_safety(
         )
     for condition, text in _CONDITIONS.items():
         if condition in conditions:
-            result.contraindications.append(Rule(condition, text, ("bont_neuromuscular",)))
+            contraindications.append(Rule(condition, text, ("bont_neuromuscular",)))
     for allergen, text in _ALLERGIES.items():
         if allergen in allergies:
-            result.contraindications.append(
+            contraindications.append(
                 Rule(f"allergy_{allergen}", text, ("bont_label_safety", "bont_products"))
             )
-    infection = INFECTION_BY_AREA[area]
-    if infection in conditions:
-        result.contraindications.append(
-            Rule(
-                infection,
-                f"Active infection at the injection area ({area}): inject only after it has cleared.",
-                ("bont_label_safety",),
-            )
-        )
+    cautions: list[Rule] = []
     if "aminoglycoside" in medications:
-        result.cautions.append(
+        cautions.append(
             Rule(
                 "aminoglycoside",
                 "Aminoglycoside: may potentiate the toxin's effect (impaired neuromuscular transmission).",
@@ -96,7 +112,7 @@ def toxin_safety(
         )
     for drug in ("anticoagulant", "antiplatelet"):
         if drug in medications:
-            result.cautions.append(
+            cautions.append(
                 Rule(
                     drug,
                     f"{drug.capitalize()}: more bruising and bleeding at injection points; a precaution, not a contraindication (sources conflict).",
@@ -104,7 +120,7 @@ def toxin_safety(
                 )
             )
     if "cow_milk_protein" in allergies:
-        result.cautions.append(
+        cautions.append(
             Rule(
                 "allergy_cow_milk_protein",
                 "Cow's milk protein allergy: avoid abobotulinumtoxinA (Dysport), which may contain traces.",
@@ -112,9 +128,20 @@ def toxin_safety(
             )
         )
     past = [d for d in last_toxin_dates if d <= as_of]
-    if past:
-        result.last_dose = max(past)
-        earliest = result.last_dose + dt.timedelta(days=RETREATMENT_DAYS)
-        if earliest > as_of:
-            result.not_before = earliest
-    return result
+    last = max(past) if past else None
+    earliest = last + dt.timedelta(days=RETREATMENT_DAYS) if last else None
+    not_before = earliest if earliest and earliest > as_of else None
+    out = {}
+    for area in areas:
+        infection = INFECTION_BY_AREA[area]
+        own = list(contraindications)
+        if infection in conditions:
+            own.append(
+                Rule(
+                    infection,
+                    f"Active infection at the injection area ({area}): inject only after it has cleared.",
+                    ("bont_label_safety",),
+                )
+            )
+        out[area] = ToxinSafety(own, list(cautions), not_before, last)
+    return out

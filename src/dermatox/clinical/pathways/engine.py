@@ -7,7 +7,7 @@ from dermatox.clinical.pathways import acne, hair, labs
 from dermatox.clinical.pathways.case import Case, parse_case
 from dermatox.clinical.pathways.recommendation import Rec
 from dermatox.clinical.reference import by_id
-from dermatox.clinical.toxin_safety import toxin_safety
+from dermatox.clinical.toxin_safety import toxin_safety_by_area
 
 ENGINE_VERSION = "1.0.0"
 TOXIN_AREAS = {"botulinum_scalp": "scalp", "botulinum_intradermal": "face"}
@@ -59,17 +59,18 @@ def _apply_toxin_safety(case: Case, recs: dict[str, Rec]):
     contraindications: dict[str, dict] = {}
     cautions: dict[str, dict] = {}
     not_before = None
+    by_area = toxin_safety_by_area(
+        as_of=case.as_of,
+        pregnant=case.pregnant,
+        breastfeeding=case.breastfeeding,
+        conditions=case.conditions,
+        medications=case.medications,
+        allergies=case.allergies,
+        last_toxin_dates=[dose.date for dose in case.toxin_history],
+        areas=tuple(TOXIN_AREAS.values()),
+    )
     for treatment, area in TOXIN_AREAS.items():
-        safety = toxin_safety(
-            as_of=case.as_of,
-            pregnant=case.pregnant,
-            breastfeeding=case.breastfeeding,
-            conditions=case.conditions,
-            medications=case.medications,
-            allergies=case.allergies,
-            last_toxin_dates=[dose.date for dose in case.toxin_history],
-            area=area,
-        )
+        safety = by_area[area]
         rec = recs[treatment]
         for rule in safety.contraindications:
             rec.contraindicate(rule.text, *rule.evidence)
@@ -111,7 +112,7 @@ def _drug_contraindications(recs: dict[str, Rec]) -> list[dict]:
 
 
 def _follow_up(case: Case, recs: dict[str, Rec]) -> list[dict]:
-    given = {t for t, r in recs.items() if r.status in ("recommended", "option")}
+    given = {t for t in TOXIN_AREAS if recs[t].status in ("recommended", "option")}
     out = []
     if "botulinum_intradermal" in given:
         out.append(

@@ -32,6 +32,7 @@ def resolve_test(name) -> str | None:
     return name if name in lab_tests() else _by_loinc().get(name.strip())
 
 
+@cache
 def _unit_key(unit: str) -> str:
     # Spellings people type for the same UCUM unit: µ/μ/mc for micro, any case.
     return unit.strip().replace("µ", "u").replace("μ", "u").replace("mcg", "ug").replace("mc", "u").lower()

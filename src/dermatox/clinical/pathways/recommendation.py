@@ -7,23 +7,34 @@ Precedence: contraindicated > defer > not_yet > the rest; a treatment that is no
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from functools import cache
 
 from dermatox.clinical.reference import by_id
 
 STATUSES = ("recommended", "option", "not_yet", "defer", "not_indicated", "contraindicated")
 
 
-@dataclass
+@cache
+def _static(treatment: str) -> tuple[str, str, str, tuple[str, ...]]:
+    info = by_id("treatments.toml")[treatment]
+    return info["area"], info["display"], info["evidence_level"], tuple(info["evidence"])
+
+
 class Rec:
-    treatment: str
-    base: str = "not_indicated"  # recommended | option | not_indicated: what the indication rules say
-    reasons: list[str] = field(default_factory=list)
-    evidence: list[str] = field(default_factory=list)
-    contraindications: list[str] = field(default_factory=list)
-    not_before: dt.date | None = None
-    defer_reason: str = ""
-    after: list[str] = field(default_factory=list)
+    """What the rules say about one treatment; `status` applies the precedence."""
+
+    __slots__ = ("after", "base", "contraindications", "defer_reason", "evidence", "not_before", "reasons", "static", "treatment")
+
+    def __init__(self, treatment: str):
+        self.treatment = treatment
+        self.static = _static(treatment)
+        self.base = "not_indicated"  # recommended | option | not_indicated: what the indication rules say
+        self.reasons: list[str] = []
+        self.evidence: list[str] = []
+        self.contraindications: list[str] = []
+        self.not_before: dt.date | None = None
+        self.defer_reason = ""
+        self.after: list[str] = []
 
     def indicate(self, status: str, reason: str, *evidence: str) -> Rec:
         self.base = status
@@ -66,25 +77,26 @@ class Rec:
         return self.base
 
     def to_dict(self) -> dict:
-        info = by_id("treatments.toml")[self.treatment]
+        area, display, level, own_evidence = self.static
         status = self.status
-        reasons = list(self.reasons)
+        reasons = self.reasons
         if status == "contraindicated":
             reasons = self.contraindications + reasons
         elif status == "defer":
             reasons = [self.defer_reason, *reasons]
-        evidence = list(dict.fromkeys([*self.evidence, *info["evidence"]]))
         out = {
             "treatment": self.treatment,
-            "area": info["area"],
-            "display": info["display"],
+            "area": area,
+            "display": display,
             "status": status,
-            "reasons": reasons,
-            "evidence": evidence,
-            "evidence_level": info["evidence_level"],
+            "reasons": list(reasons),
+            "evidence": list(dict.fromkeys([*self.evidence, *own_evidence]))
+            if self.evidence
+            else list(own_evidence),
+            "evidence_level": level,
         }
         if status == "defer":
             out["not_before"] = self.not_before.isoformat()
-        if status == "not_yet":
+        elif status == "not_yet":
             out["after"] = self.after
         return out
