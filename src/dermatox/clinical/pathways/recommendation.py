@@ -23,7 +23,17 @@ def _static(treatment: str) -> tuple[str, str, str, tuple[str, ...]]:
 class Rec:
     """What the rules say about one treatment; `status` applies the precedence."""
 
-    __slots__ = ("after", "base", "contraindications", "defer_reason", "evidence", "not_before", "reasons", "static", "treatment")
+    __slots__ = (
+        "after",
+        "base",
+        "contraindications",
+        "defer_reason",
+        "evidence",
+        "not_before",
+        "reasons",
+        "static",
+        "treatment",
+    )
 
     def __init__(self, treatment: str):
         self.treatment = treatment
