@@ -1,5 +1,6 @@
 """The `dermatox` command, run as a user runs it: a separate process, configured by DATABASE_URL."""
 
+import json
 import os
 import subprocess
 import sys
@@ -142,3 +143,21 @@ def test_bad_database_url_and_unreachable_database_are_reported(tmp_path):
 def test_counts_must_be_positive(tmp_path, args):
     result = run(tmp_path, *args)
     assert result.returncode == 2 and "must be at least 1" in result.stderr
+
+
+def test_case_export_pipes_into_assess(demo_db):
+    path, _ = demo_db
+    exported = run(path, "case", "NIS-000002")
+    assert exported.returncode == 0, exported.stderr
+    case = json.loads(exported.stdout)
+    assert case["patient"]["sex"] in ("male", "female")
+    assessed = subprocess.run(
+        [sys.executable, "-m", "dermatox", "assess", "-"],
+        input=exported.stdout,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert assessed.returncode == 0, assessed.stderr
+    assert json.loads(assessed.stdout)["recommendations"]
+    assert run(path, "case", "NOPE-1").returncode == 2

@@ -173,6 +173,40 @@ def cmd_assess(args) -> int:
     return 0
 
 
+def cmd_case(args) -> int:
+    """Export the pathways case of one patient, built from the record (audited as an export)."""
+    import datetime as dt
+    import json
+
+    from django.utils import timezone
+
+    from dermatox.assessments.case_builder import build_case
+    from dermatox.audit.services import audit_record
+    from dermatox.common.context import Actor
+    from dermatox.patients.models import Patient
+
+    try:
+        as_of = dt.date.fromisoformat(args.as_of) if args.as_of else timezone.localdate()
+    except ValueError:
+        return _err("--as-of: must be a date (YYYY-MM-DD)")
+    patient = Patient.objects.current().select_related("clinic").filter(mrn__iexact=args.mrn.strip()).first()
+    if patient is None:
+        return _err(f"MRN: no patient with record number {args.mrn!r}")
+    built = build_case(patient, as_of)
+    audit_record(
+        actor=Actor.system(clinic=patient.clinic),
+        action="patient.export_case",
+        obj=patient,
+        detail={"as_of": str(as_of)},
+    )
+    for line in built.missing:
+        print(f"note: {line}", file=sys.stderr)
+    if built.case is None:
+        return _err("cannot build a case for this patient", 1)
+    print(json.dumps(built.case, indent=2, ensure_ascii=False))
+    return 0
+
+
 def cmd_serve(args) -> int:
     from django.conf import settings
     from django.core.management import call_command
@@ -242,6 +276,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--schema", choices=["input", "output"], help="print the JSON Schema of the input or output"
     )
     p.set_defaults(func=cmd_assess, pure=True)
+
+    p = sub.add_parser(
+        "case", help="print a patient's pathways case (JSON) built from the record, for `assess -`"
+    )
+    p.add_argument("mrn", help="the patient's record number, e.g. NIS-000001")
+    p.add_argument("--as-of", help="date of the assessment (default today)")
+    p.set_defaults(func=cmd_case)
 
     p = sub.add_parser("audit", help="audit trail tools")
     audit_sub = p.add_subparsers(dest="audit_command", required=True)

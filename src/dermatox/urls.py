@@ -20,5 +20,12 @@ urlpatterns = [
         views.record_entered_in_error,
         name="record-error",
     ),
+    path("patients/<uuid:patient_id>/assessment/", views.patient_assessment, name="patient-assessment"),
+    path(
+        "patients/<uuid:patient_id>/assessment/<int:snapshot_id>/",
+        views.assessment_snapshot,
+        name="assessment-snapshot",
+    ),
+    path("evidence/", views.evidence, name="evidence"),
     path("audit/", views.audit_view, name="audit"),
 ]

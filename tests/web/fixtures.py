@@ -4,9 +4,9 @@ import datetime as dt
 
 from django.utils import timezone
 
-from dermatox.assessments.services import observation_record
+from dermatox.assessments.services import assessment_sign, observation_record
 from dermatox.patients import services as ps
-from dermatox.treatments.services import follow_up_create
+from dermatox.treatments.services import follow_up_create, treatment_course_record
 
 
 def full_record(actor, patient) -> dict[str, int]:
@@ -48,5 +48,11 @@ def full_record(actor, patient) -> dict[str, int]:
             patient=patient,
             data={"due_date": timezone.localdate() + dt.timedelta(weeks=12), "reason": "Review"},
         ).pk,
+        "treatment_course": treatment_course_record(
+            actor=actor,
+            patient=patient,
+            data={"treatment": "topical_first_line", "weeks": 12, "outcome": "inadequate"},
+        ).pk,
+        "assessment": assessment_sign(actor=actor, patient=patient, as_of=timezone.localdate()).pk,
         "patient": 0,
     }

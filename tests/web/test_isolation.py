@@ -25,6 +25,7 @@ def concrete_urls(patient, record_ids):
     urls = []
     for route, converters in patient_routes():
         path = "/" + route.replace("<uuid:patient_id>", str(patient.pk))
+        path = path.replace("<int:snapshot_id>", str(record_ids["assessment"]))
         if "kind" in converters and "pk" in converters:
             urls += [
                 path.replace("<slug:kind>", k).replace("<int:pk>", str(record_ids[k])) for k in RECORD_MODELS
@@ -40,7 +41,7 @@ def concrete_urls(patient, record_ids):
 def test_every_patient_url_is_404_for_another_clinic(staff, physician, patient, login, client):
     record_ids = full_record(physician, patient)
     urls = concrete_urls(patient, record_ids)
-    assert len(urls) >= 25
+    assert len(urls) >= 30
     login(staff["physician_b"])
     tried = 0
     for url in urls:

@@ -4,11 +4,12 @@ What an observation code means (its value type, unit, range, LOINC) lives in the
 data file `observation_types.toml`; the service validates against it before anything is written.
 """
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from dermatox.common.records import RecordedClinicalRecord
+from dermatox.common.records import ClinicalRecord, RecordedClinicalRecord
 from dermatox.common.validators import validate_not_future
 from dermatox.patients.models import Encounter, Patient
 
@@ -39,3 +40,27 @@ class Observation(RecordedClinicalRecord):
 
     def __str__(self) -> str:
         return f"{self.code} {self.value_number if self.value_number is not None else self.value_code}"
+
+
+class AssessmentSnapshot(ClinicalRecord):
+    """A physician-signed copy of one pathways assessment: the case as built from the record, the engine's
+    result, the engine version and a content hash. Never edited; a new assessment is a new snapshot."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="assessment_snapshots")
+    as_of = models.DateField(_("as of"))
+    case = models.JSONField()
+    result = models.JSONField()
+    missing = models.JSONField(default=list)
+    engine_version = models.CharField(max_length=20)
+    content_hash = models.CharField(max_length=64)
+    signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    signed_at = models.DateTimeField()
+    history = HistoricalRecords()
+
+    error_permission = "sign_plan"  # only a physician may withdraw a signed assessment
+
+    class Meta:
+        ordering = ["-signed_at"]
+
+    def __str__(self) -> str:
+        return f"Assessment {self.as_of} signed {self.signed_at:%Y-%m-%d %H:%M}"

@@ -23,6 +23,7 @@ class ObservationType:
     min: float | None = None
     max: float | None = None
     codes: tuple[str, ...] = ()
+    units: tuple[str, ...] = ()  # other accepted units (lab results), each with a conversion
     loinc: str = ""
     source: str = ""
     confidence: str = "U"
@@ -38,6 +39,7 @@ class ObservationValueError(ValueError):
 
 @cache
 def observation_types() -> dict[str, ObservationType]:
+    """Measurement types: observation_types.toml plus every laboratory test of lab_tests.toml."""
     types = {}
     for row in load("observation_types.toml"):
         if row["value_type"] not in VALUE_TYPES:
@@ -47,6 +49,22 @@ def observation_types() -> dict[str, ObservationType]:
         if row["value_type"] == "code" and not row.get("codes"):
             raise ReferenceDataError(f"observation {row['id']}: a code type needs 'codes'")
         types[row["id"]] = ObservationType(**{**row, "codes": tuple(row.get("codes", ()))})
+    for lab in load("lab_tests.toml"):
+        if lab["id"] in types:
+            raise ReferenceDataError(f"lab test {lab['id']}: id already used by an observation type")
+        types[lab["id"]] = ObservationType(
+            id=lab["id"],
+            display=lab["display"],
+            display_tr=lab["display_tr"],
+            value_type="decimal",
+            group="lab",
+            unit=lab["unit"],
+            min=0,
+            units=tuple(c["unit"] for c in lab.get("conversions", ())),
+            loinc=lab["loinc"],
+            source=f"clinical.md §2.2 ({lab['threshold_source']})",
+            confidence=lab["threshold_confidence"],
+        )
     return types
 
 
@@ -60,18 +78,21 @@ class CheckedValue:
 def check_observation_value(
     type_id: str, raw: str | int | float | Decimal, unit: str | None = None
 ) -> CheckedValue:
-    """Validate a value for an observation type; unit, when given, must be the type's unit (never converted)."""
+    """Validate a value for an observation type. The unit, when given, must be the type's unit or (for lab
+    tests) one with a documented conversion; values are stored as reported, never converted silently."""
     types = observation_types()
     if type_id not in types:
         raise ObservationValueError("code", f"unknown measurement {type_id!r}")
     kind = types[type_id]
-    if unit not in (None, "", kind.unit):
-        raise ObservationValueError("unit", f"must be {kind.unit!r} for {kind.id}")
+    if unit not in (None, "", kind.unit, *kind.units):
+        accepted = " or ".join(repr(u) for u in (kind.unit, *kind.units))
+        raise ObservationValueError("unit", f"must be {accepted} for {kind.id}")
     text = str(raw).strip()
     if kind.value_type == "code":
         if text not in kind.codes:
             raise ObservationValueError("value", f"must be one of {', '.join(kind.codes)}")
         return CheckedValue(None, text, kind.unit)
+    unit = unit or kind.unit
     try:
         number = Decimal(text.replace(",", "."))
     except InvalidOperation:
@@ -86,7 +107,7 @@ def check_observation_value(
         raise ObservationValueError("value", f"must be >= {kind.min:g}")
     if kind.max is not None and number > Decimal(str(kind.max)):
         raise ObservationValueError("value", f"must be <= {kind.max:g}")
-    return CheckedValue(number, "", kind.unit)
+    return CheckedValue(number, "", unit)
 
 
 def vocabulary(file_name: str) -> dict[str, dict]:

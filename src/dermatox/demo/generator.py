@@ -93,6 +93,7 @@ DISTRICTS = ["Nişantaşı", "Kadıköy", "Beşiktaş", "Şişli", "Üsküdar", 
 class DemoObservation:
     code: str
     value: str
+    unit: str | None = None
 
 
 @dataclass
@@ -126,6 +127,7 @@ class DemoPatient:
     consents: list[tuple[str, str]] = field(default_factory=list)  # (kind, decision)
     visits: list[DemoVisit] = field(default_factory=list)
     follow_up: tuple[dt.date, str] | None = None
+    courses: list[tuple[str, int, str]] = field(default_factory=list)  # past acne treatments
 
 
 CASES = ["hair_aga_male", "hair_aga_female", "hair_te", "acne", "acne_scars"]
@@ -277,6 +279,53 @@ def generate(*, seed: int, count: int, as_of: dt.date, clinics: int = 2) -> Iter
             )
             p.visits.append(DemoVisit(when, kind, reason, obs, NOTES[area][min(step, 2)]))
             start += dt.timedelta(days=rng.randint(28, 84))
+        first = p.visits[0]
+        if area == "hair":
+            first.observations += [
+                DemoObservation("hair_thinning", "yes" if case != "hair_te" else rng.choice(["yes", "no"])),
+                DemoObservation("scalp_gaps", rng.choice(["yes", "no", "no"])),
+            ]
+            if sex == "female":
+                first.observations.append(
+                    DemoObservation("hyperandrogenism_signs", "yes" if "pcos" in p.history else "no")
+                )
+            if case == "hair_te" or sex == "female":
+                # A recent work-up visit, so its results fall within the 180 days that count.
+                when = dt.datetime.combine(as_of - dt.timedelta(days=rng.randint(7, 60)), dt.time(9, 0))
+                labs = [
+                    DemoObservation(
+                        "hair_loss_trigger_3m", "yes" if case == "hair_te" and rng.random() < 0.5 else "no"
+                    ),
+                    DemoObservation("ferritin", str(rng.choice([9, 14, 22, 38, 55, 80])), "ng/mL"),
+                    DemoObservation("hemoglobin", f"{rng.uniform(11.2, 14.5):.1f}", "g/dL"),
+                    DemoObservation("tsh", str(rng.choice([0.9, 1.8, 2.4, 5.6])), "mIU/L"),
+                    DemoObservation("vitamin_d_25oh", str(rng.choice([24, 38, 55, 80])), "nmol/L"),
+                ]
+                p.visits.append(
+                    DemoVisit(
+                        when, "lab", "Laboratory work-up", labs, "Work-up results reviewed with the patient."
+                    )
+                )
+        else:
+            first.observations.append(
+                DemoObservation("acne_scarring", "yes" if case == "acne_scars" else "no")
+            )
+            if case == "acne_scars":
+                p.visits[-1].observations.append(
+                    DemoObservation("scar_treatment_ongoing", rng.choice(["yes", "no"]))
+                )
+            p.courses.append(
+                ("topical_first_line", rng.choice([6, 12, 16]), rng.choice(["inadequate", "partial", "good"]))
+            )
+            if rng.random() < 0.6:
+                p.courses.append(
+                    (
+                        "oral_antibiotic",
+                        rng.choice([8, 12, 16]),
+                        rng.choice(["inadequate", "partial", "not_tolerated"]),
+                    )
+                )
+        p.visits.sort(key=lambda v: v.start)
         p.follow_up = (
             as_of + dt.timedelta(days=rng.randint(-10, 60)),
             "Review response; repeat measurements",

@@ -34,7 +34,7 @@ from dermatox.patients.models import (
     PatientIdentifier,
     PregnancyStatus,
 )
-from dermatox.treatments.models import FollowUp
+from dermatox.treatments.models import FollowUp, TreatmentCourse
 
 DEMO_PASSWORD = "Dermatox-demo-2026"  # noqa: S105 (printed on purpose: demo only)
 CLINICS = [
@@ -122,6 +122,7 @@ def demo_load(*, seed: int = 2026, patients: int = 60, as_of: dt.date | None = N
             Observation,
             Note,
             FollowUp,
+            TreatmentCourse,
         ):
             rows = buffers.pop(model, [])
             if rows:
@@ -227,7 +228,7 @@ def demo_load(*, seed: int = 2026, patients: int = 60, as_of: dt.date | None = N
             )
             add(encounter)
             for obs in visit.observations:
-                checked = check_observation_value(obs.code, obs.value)
+                checked = check_observation_value(obs.code, obs.value, obs.unit)
                 add(
                     Observation(
                         patient=patient,
@@ -253,6 +254,12 @@ def demo_load(*, seed: int = 2026, patients: int = 60, as_of: dt.date | None = N
             )
             totals["encounters"] += 1
             totals["observations"] += len(visit.observations)
+        for treatment, weeks, outcome in demo.courses:
+            add(
+                TreatmentCourse(
+                    patient=patient, treatment=treatment, weeks=weeks, outcome=outcome, recorded_by=physician
+                )
+            )
         if demo.follow_up:
             add(
                 FollowUp(patient=patient, due_date=demo.follow_up[0], reason=demo.follow_up[1], source="demo")

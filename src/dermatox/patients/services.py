@@ -222,7 +222,8 @@ ERROR_PERMS = {
 
 
 def entered_in_error_permission(model: type) -> str:
-    return ERROR_PERMS.get(model, Perm.EDIT_CLINICAL)
+    """A model may name its own (e.g. signed assessments: physicians only); otherwise this table decides."""
+    return getattr(model, "error_permission", ERROR_PERMS.get(model, Perm.EDIT_CLINICAL))
 
 
 @transaction.atomic

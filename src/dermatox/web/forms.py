@@ -24,7 +24,7 @@ from dermatox.patients.models import (
     PatientIdentifier,
     PregnancyStatus,
 )
-from dermatox.treatments.models import FollowUp
+from dermatox.treatments.models import FollowUp, TreatmentCourse
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -224,6 +224,24 @@ class FollowUpForm(forms.ModelForm):
         model = FollowUp
         fields = ["due_date", "reason", "source"]
         widgets = {"due_date": DATE}
+
+
+class TreatmentCourseForm(forms.ModelForm):
+    treatment = forms.ChoiceField(label=_("Treatment"))
+
+    class Meta:
+        model = TreatmentCourse
+        fields = ["treatment", "weeks", "outcome", "ended_on", "note"]
+        widgets = {"ended_on": DATE}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        tr = (get_language() or "en").startswith("tr")
+        self.fields["treatment"].choices = [
+            (r["id"], r["display_tr"] if tr else r["display"])
+            for r in load("treatments.toml")
+            if r["area"] == "acne"
+        ]
 
 
 class EnteredInErrorForm(forms.Form):

@@ -7,19 +7,23 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from dermatox.accounts.roles import Perm
 from dermatox.accounts.selectors import memberships_for
-from dermatox.assessments.models import Observation
-from dermatox.assessments.services import observation_record
+from dermatox.assessments.models import AssessmentSnapshot, Observation
+from dermatox.assessments.services import assessment_sign, observation_record
 from dermatox.audit.selectors import audit_entries
 from dermatox.audit.services import audit_record
+from dermatox.chart.assessment import assessment_view, snapshot_get
 from dermatox.chart.selectors import chart_get, timeline_page
+from dermatox.clinical.reference import by_id, load
 from dermatox.common.context import Actor
 from dermatox.common.errors import InvalidInput, NotFound, PermissionDenied
 from dermatox.patients import services as patient_services
@@ -35,8 +39,8 @@ from dermatox.patients.models import (
     PregnancyStatus,
 )
 from dermatox.patients.selectors import patient_get, patient_search, patients_recent, record_get
-from dermatox.treatments.models import FollowUp
-from dermatox.treatments.services import follow_up_create
+from dermatox.treatments.models import FollowUp, TreatmentCourse
+from dermatox.treatments.services import follow_up_create, treatment_course_record
 from dermatox.web import forms
 from dermatox.web.decorators import clinic_required
 
@@ -251,6 +255,12 @@ ADD_KINDS: dict[str, AddKind] = {
         _observation_save,
         needs_patient_in_form=True,
     ),
+    "treatment_course": AddKind(
+        _("Record a past acne treatment course"),
+        forms.TreatmentCourseForm,
+        Perm.EDIT_CLINICAL,
+        lambda a, p, d: treatment_course_record(actor=a, patient=p, data=d),
+    ),
     "follow_up": AddKind(
         _("Add follow-up"),
         forms.FollowUpForm,
@@ -272,6 +282,8 @@ RECORD_MODELS = {
     "note": Note,
     "observation": Observation,
     "follow_up": FollowUp,
+    "treatment_course": TreatmentCourse,
+    "assessment": AssessmentSnapshot,
 }
 
 
@@ -327,6 +339,92 @@ def record_entered_in_error(request, patient_id, kind, pk):
         request,
         "web/entered_in_error.html",
         {"form": form, "patient": patient, "record": record, "kind": kind},
+    )
+
+
+@clinic_required
+@require_http_methods(["GET", "POST"])
+def patient_assessment(request, patient_id):
+    as_of = timezone.localdate()
+    if request.method == "POST":
+        patient = patient_get(actor=request.actor, patient_id=patient_id, audit_as=None)
+        try:
+            snapshot = assessment_sign(actor=request.actor, patient=patient, as_of=as_of)
+        except InvalidInput as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Assessment signed and saved."))
+            return redirect("assessment-snapshot", patient_id=patient.pk, snapshot_id=snapshot.pk)
+    view = assessment_view(actor=request.actor, patient_id=patient_id, as_of=as_of)
+    return render(
+        request,
+        "web/assessment.html",
+        {
+            "view": view,
+            "patient": view.patient,
+            "result": view.result,
+            "blocks": area_blocks(view.result),
+            **_evidence_context(),
+        },
+    )
+
+
+@clinic_required
+def assessment_snapshot(request, patient_id, snapshot_id):
+    snapshot = snapshot_get(actor=request.actor, patient_id=patient_id, snapshot_id=snapshot_id)
+    return render(
+        request,
+        "web/assessment_snapshot.html",
+        {
+            "snapshot": snapshot,
+            "patient": snapshot.patient,
+            "result": snapshot.result,
+            "blocks": area_blocks(snapshot.result),
+            **_evidence_context(),
+        },
+    )
+
+
+AREAS = (("hair", _("Hair loss")), ("acne", _("Acne and oily skin")), ("scar", _("Acne scars")))
+
+
+def area_blocks(result: dict | None) -> list[dict]:
+    """Recommendations grouped by area; an area where nothing applies for one shared reason (e.g. no acne
+    assessment) is collapsed into that one line."""
+    blocks = []
+    for area, title in AREAS:
+        recs = [r for r in (result or {}).get("recommendations", []) if r["area"] == area]
+        reasons = {tuple(r["reasons"]) for r in recs}
+        collapsed = recs and all(r["status"] == "not_indicated" for r in recs) and len(reasons) == 1
+        blocks.append(
+            {
+                "area": area,
+                "title": title,
+                "recs": recs,
+                "collapsed": recs[0]["reasons"][0] if collapsed else "",
+            }
+        )
+    return blocks
+
+
+def _evidence_context() -> dict:
+    return {
+        "evidence_by_id": by_id("evidence.toml"),
+        "lab_names": {k: v["display"] for k, v in by_id("lab_tests.toml").items()},
+    }
+
+
+@login_required
+def evidence(request):
+    """What the evidence says: the register, and the seed texts' claims with the reference's verdicts."""
+    return render(
+        request,
+        "web/evidence.html",
+        {
+            "entries": sorted(by_id("evidence.toml").values(), key=lambda e: e["id"]),
+            "claims": load("seed_claims.toml"),
+            "treatments": load("treatments.toml"),
+        },
     )
 
 

@@ -45,7 +45,7 @@ def severity(acne: dict | None) -> tuple[str | None, str]:
     if acne.get("nodules", 0) > 0 or acne.get("scarring"):
         why = "nodules" if acne.get("nodules", 0) > 0 else "scarring"
         if level is None or SEVERITIES.index(level) < SEVERITIES.index("severe"):
-            level, basis = "severe", (f"{basis}; " if basis else "") + f"{why} make it at least severe"
+            level, basis = "severe", (f"{basis}; " if basis else "") + f"{why}: at least severe"
     return level, basis
 
 
@@ -70,6 +70,10 @@ def weeks_used(case: Case, treatment: str) -> int:
 
 
 def assess_acne(case: Case, findings: list, recs: dict[str, Rec]) -> str | None:
+    if not case.skin_given:
+        for t in ACNE_TREATMENTS:
+            recs[t].indicate("not_indicated", "No skin assessment in this case.")
+        return None
     level, basis = severity(case.acne)
     present = level is not None and level != "clear"
     female = case.sex == "female"
@@ -107,11 +111,7 @@ def assess_acne(case: Case, findings: list, recs: dict[str, Rec]) -> str | None:
                 "evidence": ["toxins_2021_review"],
             }
         )
-    not_present = (
-        "No acne to treat."
-        if case.acne is not None or case.skin_given
-        else "No acne assessment in this case."
-    )
+    not_present = "No acne to treat."
     if case.acne is not None and level is None:
         not_present = "Acne not graded: grade it first (GAGS or IGA)."
 

@@ -1,5 +1,6 @@
 from django import template
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from dermatox.clinical.demographics import age_on
 
@@ -68,3 +69,40 @@ def detail_text(detail: dict) -> str:
             shown = str(value)
         parts.append(f"{key}: {shown}")
     return "; ".join(parts)
+
+
+@register.filter
+def get(mapping, key):
+    return mapping.get(key, "") if hasattr(mapping, "get") else ""
+
+
+_STATUS = {
+    "recommended": _("Recommended"),
+    "option": _("Option"),
+    "not_yet": _("Not yet"),
+    "defer": _("Defer"),
+    "not_indicated": _("Not indicated"),
+    "contraindicated": _("Contraindicated"),
+}
+_LEVEL = {"high": _("high"), "moderate": _("moderate"), "low": _("low"), "very_low": _("very low")}
+_VERDICT = {
+    "supported": _("Supported"),
+    "partly": _("Partly true"),
+    "unsupported": _("Unsupported"),
+    "wrong": _("Wrong"),
+}
+
+
+@register.filter
+def status_label(status):
+    return _STATUS.get(status, status)
+
+
+@register.filter
+def level_label(level):
+    return _LEVEL.get(level, level)
+
+
+@register.filter
+def verdict_label(verdict):
+    return _VERDICT.get(verdict, verdict)

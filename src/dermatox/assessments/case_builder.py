@@ -1,0 +1,190 @@
+"""Build a pathways case from the patient's record: the latest observations, labs, history and courses.
+
+What the record does not hold is listed as missing (and shown so), never assumed normal. Reads only:
+the caller audits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from dermatox.assessments.models import Observation
+from dermatox.clinical.observations import observation_types
+from dermatox.clinical.pathways.labs import RESULT_MAX_AGE_DAYS
+from dermatox.clinical.reference import by_id
+from dermatox.patients.models import Patient
+from dermatox.treatments.models import TreatmentCourse
+
+PREGNANCY_STATEMENT_MAX_DAYS = 90
+HAIR_NUMBERS = {
+    "daily_shedding": "daily_shedding",
+    "pull_test_hairs": "pull_test_hairs",
+    "sinclair": "sinclair",
+}
+HAIR_CODES = {"norwood": "norwood", "ludwig": "ludwig"}
+HAIR_YES_NO = {
+    "scalp_gaps": "scalp_gaps",
+    "hair_thinning": "thinning",
+    "hair_growth_problem": "growth_problem",
+    "hyperandrogenism_signs": "hyperandrogenism_signs",
+    "hair_loss_trigger_3m": "trigger_last_3_months",
+}
+HAIR_DIAGNOSES = ("androgenetic_alopecia", "telogen_effluvium", "alopecia_areata")
+LOOKBACK_DAYS = 3 * 365
+TRIGGER_WINDOW_DAYS = 90
+
+
+@dataclass
+class BuiltCase:
+    case: dict | None
+    missing: list[str] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)  # input path -> "value (date)" for the page
+
+
+def _latest(patient: Patient, as_of: dt.date) -> dict[str, Observation]:
+    since = as_of - dt.timedelta(days=LOOKBACK_DAYS)
+    latest: dict[str, Observation] = {}
+    rows = (
+        Observation.objects.current()
+        .filter(patient=patient, effective_at__date__lte=as_of, effective_at__date__gte=since)
+        .order_by("-effective_at", "-pk")
+        .only("code", "value_number", "value_code", "unit", "effective_at")
+    )
+    for obs in rows.iterator(chunk_size=500):
+        latest.setdefault(obs.code, obs)
+    return latest
+
+
+def build_case(patient: Patient, as_of: dt.date) -> BuiltCase:
+    built = BuiltCase(case=None)
+    if patient.sex_at_birth not in ("male", "female"):
+        built.missing.append(
+            "Sex at birth is not male or female: the pathways' rules are written for those two."
+        )
+        return built
+    case: dict = {
+        "as_of": as_of.isoformat(),
+        "patient": {"sex": patient.sex_at_birth, "birth_date": patient.birth_date.isoformat()},
+    }
+    built.case = case
+
+    if patient.sex_at_birth == "female":
+        status = patient.pregnancy_statuses.current().filter(recorded_on__lte=as_of).first()
+        if status is None:
+            built.missing.append(
+                "Pregnancy and breastfeeding not recorded: assessed as neither; ask before any treatment."
+            )
+        else:
+            case["patient"]["pregnant"] = status.pregnant == "yes"
+            case["patient"]["breastfeeding"] = status.breastfeeding == "yes"
+            if "unknown" in (status.pregnant, status.breastfeeding):
+                built.missing.append(
+                    "Pregnancy or breastfeeding recorded as unknown: assessed as no; confirm."
+                )
+            if (as_of - status.recorded_on).days > PREGNANCY_STATEMENT_MAX_DAYS:
+                built.missing.append(
+                    f"Pregnancy status last stated on {status.recorded_on}: confirm it today."
+                )
+
+    conditions = by_id("conditions.toml")
+    active = list(patient.conditions.current().filter(clinical_status="active").order_by("-recorded_at"))
+    history = {
+        "conditions": sorted(
+            {c.code for c in active if c.code in conditions and conditions[c.code]["kind"] == "history"}
+        ),
+        "medications": sorted(
+            {
+                m.code
+                for m in patient.medications.current().filter(status="active")
+                if m.code in by_id("medications.toml")
+            }
+        ),
+        "allergies": sorted(
+            {a.code for a in patient.allergies.current() if a.code in by_id("allergens.toml")}
+        ),
+    }
+    case["history"] = {k: v for k, v in history.items() if v}
+    built.missing.append(
+        "Botulinum toxin given elsewhere or before Dermatox is not charted: ask about doses in the last 12 weeks."
+    )
+
+    latest = _latest(patient, as_of)
+    types = observation_types()
+
+    hair: dict = {}
+    for code, key in HAIR_NUMBERS.items():
+        if code in latest:
+            hair[key] = int(latest[code].value_number)
+    for code, key in HAIR_CODES.items():
+        if code in latest:
+            hair[key] = latest[code].value_code
+    for code, key in HAIR_YES_NO.items():
+        if code in latest:
+            hair[key] = latest[code].value_code == "yes"
+    trigger = latest.get("hair_loss_trigger_3m")
+    if trigger is not None and (as_of - trigger.effective_at.date()).days > TRIGGER_WINDOW_DAYS:
+        # "A trigger in the last 3 months" was true of the day it was asked, not of today.
+        hair.pop("trigger_last_3_months", None)
+        built.missing.append(
+            f"Hair: the question about a trigger in the last 3 months was last asked on {trigger.effective_at.date()}: ask again."
+        )
+    diagnosis = next((c.code for c in active if c.category == "diagnosis" and c.code in HAIR_DIAGNOSES), None)
+    if diagnosis:
+        hair["diagnosis"] = diagnosis
+    if hair:
+        case["hair"] = hair
+        for code in ("daily_shedding", "pull_test_hairs", *HAIR_YES_NO):
+            if code not in latest:
+                built.missing.append(f"Hair: {types[code].display} not recorded.")
+
+    skin: dict = {}
+    acne = {}
+    for code in ("gags", "iga", "nodules"):
+        if code in latest:
+            acne[code] = int(latest[code].value_number)
+    if "acne_scarring" in latest:
+        acne["scarring"] = latest["acne_scarring"].value_code == "yes"
+    if acne:
+        skin["acne"] = acne
+    if "seborrhea_grade" in latest:
+        skin["seborrhea"] = latest["seborrhea_grade"].value_code
+    if "sebum_casual" in latest:
+        skin["sebum"] = [float(latest["sebum_casual"].value_number)]
+    courses = list(TreatmentCourse.objects.current().filter(patient=patient))
+    if courses:
+        skin["prior_treatments"] = [
+            {"treatment": c.treatment, "weeks": c.weeks, "outcome": c.outcome} for c in courses
+        ]
+    scars = {}
+    if "goodman_baron" in latest:
+        scars["goodman_baron"] = int(latest["goodman_baron"].value_number)
+    if "scar_treatment_ongoing" in latest:
+        scars["treatment_ongoing"] = latest["scar_treatment_ongoing"].value_code == "yes"
+    if scars:
+        skin["scars"] = scars
+    if skin:
+        case["skin"] = skin
+        if "acne" in skin and "seborrhea" not in skin:
+            built.missing.append("Skin: seborrhoea grade not recorded.")
+        if "acne" in skin and not courses:
+            built.missing.append(
+                "Skin: no prior acne treatment courses recorded (needed to judge what has failed)."
+            )
+
+    labs = []
+    for code, obs in latest.items():
+        if types[code].group == "lab" and (as_of - obs.effective_at.date()).days <= RESULT_MAX_AGE_DAYS:
+            labs.append(
+                {
+                    "test": code,
+                    "value": float(obs.value_number),
+                    "unit": obs.unit,
+                    "date": obs.effective_at.date().isoformat(),
+                }
+            )
+    if labs:
+        case["labs"] = sorted(labs, key=lambda lab: lab["test"])
+    for code, obs in latest.items():
+        built.sources[code] = f"{obs.value_code or obs.value_number.normalize():} ({obs.effective_at.date()})"
+    return built
