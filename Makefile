@@ -22,6 +22,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/patient_page.py
+	$(BIN)/python bench/assess.py
 
 clean:
 	rm -rf $(VENV) var/test-*.sqlite3*
