@@ -223,3 +223,39 @@ def test_scar_sessions_continue_while_sebum_is_lower():
     assert any(
         "scar" in f["text"].lower() for f in result["follow_up"] if f["treatment"] == "botulinum_intradermal"
     )
+
+
+def test_hormonal_therapy_for_a_woman_with_hyperandrogenism_signs_even_without_acne_grading():
+    """Issue rule: option for women with moderate or worse acne or hyperandrogenism signs."""
+    result = assess(case(sex="female", hair={"hyperandrogenism_signs": True, "ludwig": "I"}))
+    assert status(result, "hormonal_therapy_acne") == "option"
+    assert status(result, "topical_first_line") == "not_indicated"
+
+
+def test_antibiotic_used_to_its_limit_counts_as_tried_for_intradermal_toxin():
+    result = assess(
+        acne_case(
+            gags=20,
+            seborrhea="marked",
+            prior=[("topical_first_line", 12, "inadequate"), ("oral_antibiotic", 16, "good")],
+        )
+    )
+    assert status(result, "oral_antibiotic") == "not_indicated"
+    assert status(result, "botulinum_intradermal") == "option"
+
+
+def test_reasons_use_the_issue_words():
+    botox = rec(
+        assess(acne_case(gags=10, seborrhea="marked", prior=[("topical_first_line", 12, "inadequate")])),
+        "botulinum_intradermal",
+    )
+    text = " ".join(botox["reasons"])
+    assert (
+        "off-label" in text
+        and "outside the acne guidelines" in text
+        and "supported only by small studies of sebum" in text
+    )
+    limit = rec(assess(acne_case(gags=20, prior=[("oral_antibiotic", 16, "good")])), "oral_antibiotic")
+    assert "duration limit" in limit["reasons"][0]
+    grade1 = rec(assess(acne_case(gags=5, scars={"goodman_baron": 1})), "scar_microneedling")
+    assert "a colour, not a contour problem" in grade1["reasons"][0]

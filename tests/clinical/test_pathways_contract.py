@@ -87,7 +87,7 @@ def test_published_schemas_are_current():
         (case(sex="male", pregnant=True), "patient.pregnant: cannot be true for sex male"),
         ({"patient": {"sex": "male", "birth_date": "1990-01-01"}}, "as_of: required"),
         ({"as_of": "2026-11-21"}, "patient: required"),
-        ([], ": must be an object"),
+        ([], "case: must be a JSON object"),
     ],
 )
 def test_invalid_input_names_field_and_rule(raw, problem):
@@ -267,3 +267,31 @@ def test_engine_is_pure_and_does_not_read_the_clock(monkeypatch):
         )
         == first
     )
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        (
+            case(skin={"acne": {"gags_regions": {"forehead": 2, "back": 1}}}),
+            "skin.acne.gags_regions.back: unknown field",
+        ),
+        (
+            case(
+                history={
+                    "toxin_history": [{"date": "2026-01-01", "product": ["x"], "units": 5, "indication": "x"}]
+                }
+            ),
+            "history.toxin_history[0].product: unknown product id",
+        ),
+        (case(sex="male", breastfeeding=True), "patient.breastfeeding: cannot be true for sex male"),
+        (
+            case(labs=[{"test": ["x"], "value": 1, "unit": "ng/mL", "date": "2026-01-01"}]),
+            "labs[0].test: unknown test",
+        ),
+    ],
+)
+def test_odd_shapes_are_reported_not_crashed_on(raw, problem):
+    with pytest.raises(CaseError) as info:
+        assess(raw)
+    assert any(problem in p for p in info.value.problems), info.value.problems

@@ -245,3 +245,29 @@ def test_scalp_toxin_not_for_telogen_effluvium():
     result = assess(case(hair={"daily_shedding": 200, "norwood": "III", "diagnosis": "telogen_effluvium"}))
     assert status(result, "botulinum_scalp") == "not_indicated"
     assert status(result, "minoxidil_topical") == "not_indicated"
+
+
+@pytest.mark.parametrize(
+    ("test", "value", "unit", "flag"),
+    [
+        ("hba1c", 6.5, "%", "high"),  # §2.2 ADA: >= 6.5 % diabetes (U)
+        ("hba1c", 6.4, "%", "normal"),
+        ("fasting_glucose", 126, "mg/dL", "high"),  # §2.2 ADA: >= 126 mg/dL (U)
+        ("fasting_glucose", 125, "mg/dL", "normal"),
+    ],
+)
+def test_diagnostic_cut_offs_written_as_at_least_are_inclusive(test, value, unit, flag):
+    result = assess(case(sex="female", hair={"thinning": True}, labs=[lab(test, value, unit)]))
+    assert result["labs"][0]["flag"] == flag
+
+
+def test_spec_phrases_appear_in_the_texts():
+    """The issue's wording: 'shedding is within normal', 'likely telogen effluvium after a trigger',
+    'supplements without a deficiency are not supported'."""
+    normal = assess(case(hair={"daily_shedding": 50}))
+    assert any("shedding is within normal" in f["text"] for f in normal["findings"])
+    te = assess(case(hair={"daily_shedding": 150, "trigger_last_3_months": True}))
+    assert any("likely telogen effluvium after a trigger" in f["text"] for f in te["findings"])
+    assert "supplements without a deficiency are not supported" in " ".join(
+        rec(te, "oral_supplements")["reasons"]
+    )

@@ -119,3 +119,12 @@ def test_scalp_toxin_follow_up_at_12_and_24_weeks():
     result = assess(both())
     weeks = [f["review_after_weeks"] for f in result["follow_up"] if f["treatment"] == "botulinum_scalp"]
     assert weeks == [[12, 12], [24, 24]]
+
+
+def test_scalp_toxin_reasons_use_the_issue_words():
+    text = " ".join(rec(assess(both()), "botulinum_scalp")["reasons"])
+    assert (
+        "off-label" in text
+        and "uncontrolled studies were positive" in text
+        and "placebo-controlled ones were negative" in text
+    )

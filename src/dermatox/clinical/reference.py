@@ -117,6 +117,7 @@ SCHEMAS: dict[str, tuple] = {
             "low_male": FieldSpec(float, required=False),
             "high_female": FieldSpec(float, required=False),
             "high_male": FieldSpec(float, required=False),
+            "high_inclusive": FieldSpec(bool, required=False),
             "threshold_source": FieldSpec(str),
             "threshold_confidence": FieldSpec(str),
             "meaning_low": FieldSpec(str),
@@ -164,7 +165,7 @@ def _check(
                 if spec.required:
                     raise ReferenceDataError(f"{where}: '{key}' is required")
                 continue
-            if not isinstance(row[key], spec.type) or isinstance(row[key], bool):
+            if not isinstance(row[key], spec.type) or (isinstance(row[key], bool) and spec.type is not bool):
                 if spec.type is float and isinstance(row[key], int) and not isinstance(row[key], bool):
                     continue
                 raise ReferenceDataError(f"{where}.{key}: wrong type {type(row[key]).__name__}")

@@ -72,12 +72,12 @@ def weeks_used(case: Case, treatment: str) -> int:
 def assess_acne(case: Case, findings: list, recs: dict[str, Rec]) -> str | None:
     if not case.skin_given:
         for t in ACNE_TREATMENTS:
-            recs[t].indicate("not_indicated", "No skin assessment in this case.")
+            if t != "hormonal_therapy_acne":
+                recs[t].indicate("not_indicated", "No skin assessment in this case.")
+        _hormonal(case, None, False, recs["hormonal_therapy_acne"], "No skin assessment in this case.")
         return None
     level, basis = severity(case.acne)
     present = level is not None and level != "clear"
-    female = case.sex == "female"
-    signs = bool(case.hair and case.hair.get("hyperandrogenism_signs"))
     if case.gags_computed:
         findings.append(
             {
@@ -139,7 +139,7 @@ def assess_acne(case: Case, findings: list, recs: dict[str, Rec]) -> str | None:
     elif weeks_used(case, "oral_antibiotic") >= ANTIBIOTIC_LIMIT_WEEKS:
         antibiotic.indicate(
             "not_indicated",
-            f"Duration limit: {weeks_used(case, 'oral_antibiotic')} weeks already used (limit about 3-4 months).",
+            f"Not indicated: duration limit ({weeks_used(case, 'oral_antibiotic')} weeks already used; limit about 3-4 months).",
             "antibiotic_duration",
         )
     else:
@@ -152,27 +152,7 @@ def assess_acne(case: Case, findings: list, recs: dict[str, Rec]) -> str | None:
     if case.pregnant:
         antibiotic.contraindicate("Pregnancy: tetracyclines (doxycycline) must not be used.", "aad_acne_2024")
 
-    hormonal = recs["hormonal_therapy_acne"]
-    if not female:
-        hormonal.indicate("not_indicated", "Hormonal acne therapy is for women.", "aad_acne_2024")
-    elif present and (at_least(level, "moderate") or signs):
-        hormonal.indicate(
-            "option",
-            "Woman with "
-            + ("moderate or worse acne" if at_least(level, "moderate") else "signs of hyperandrogenism")
-            + ": combined oral contraceptive or spironolactone (conditional recommendation).",
-            "aad_acne_2024",
-        )
-    else:
-        hormonal.indicate(
-            "not_indicated",
-            "For women with moderate or worse acne or signs of hyperandrogenism." if present else not_present,
-        )
-    if case.pregnant:
-        hormonal.contraindicate(
-            "Pregnancy: hormonal acne therapy (contraceptives, spironolactone) must not be used.",
-            "aad_acne_2024",
-        )
+    _hormonal(case, level, present, recs["hormonal_therapy_acne"], not_present)
 
     iso = recs["isotretinoin"]
     iso_why = []
@@ -208,14 +188,20 @@ def assess_acne(case: Case, findings: list, recs: dict[str, Rec]) -> str | None:
         )
     else:
         first = ["topical_first_line"] + (["oral_antibiotic"] if at_least(level, "moderate") else [])
-        untried = [t for t in first if not failed(case, t)]
+        # Tried means failed, or (for the antibiotic) used up to its duration limit.
+        untried = [
+            t
+            for t in first
+            if not failed(case, t)
+            and not (t == "oral_antibiotic" and weeks_used(case, t) >= ANTIBIOTIC_LIMIT_WEEKS)
+        ]
         botox.indicate(
             "option",
-            "Off-label: not approved for acne or oily skin, and outside the acne guidelines (AAD 2024 does not list it).",
+            "This use is off-label (not approved for acne or oily skin) and outside the acne guidelines (AAD 2024 does not list it).",
             "aad_acne_2024",
         )
         botox.note(
-            "Supported only by small studies of sebum (20-50 people; effect about 3-4 months, up to 6).",
+            "It is supported only by small studies of sebum (20-50 people; effect about 3-4 months, up to 6).",
             "li_2013_sebum",
             "kesty_goldberg",
             "sayed_2021",
@@ -230,6 +216,34 @@ def assess_acne(case: Case, findings: list, recs: dict[str, Rec]) -> str | None:
                 "acne_failure_definition",
             )
     return level
+
+
+def _hormonal(case: Case, level: str | None, present: bool, rec: Rec, not_present: str) -> None:
+    """Women with moderate or worse acne, or with signs of hyperandrogenism (from the hair assessment)."""
+    signs = bool(case.hair and case.hair.get("hyperandrogenism_signs"))
+    if case.sex != "female":
+        rec.indicate("not_indicated", "Hormonal acne therapy is for women.", "aad_acne_2024")
+    elif (present and at_least(level, "moderate")) or signs:
+        why = (
+            "moderate or worse acne"
+            if present and at_least(level, "moderate")
+            else "signs of hyperandrogenism"
+        )
+        rec.indicate(
+            "option",
+            f"Woman with {why}: combined oral contraceptive or spironolactone (conditional recommendation).",
+            "aad_acne_2024",
+        )
+    else:
+        rec.indicate(
+            "not_indicated",
+            "For women with moderate or worse acne or signs of hyperandrogenism." if present else not_present,
+        )
+    if case.pregnant:
+        rec.contraindicate(
+            "Pregnancy: hormonal acne therapy (contraceptives, spironolactone) must not be used.",
+            "aad_acne_2024",
+        )
 
 
 def assess_scars(case: Case, level: str | None, findings: list, cautions: list, recs: dict[str, Rec]) -> None:
@@ -272,7 +286,7 @@ def assess_scars(case: Case, level: str | None, findings: list, cautions: list, 
         if grade == 1:
             rec.indicate(
                 "not_indicated",
-                "Goodman-Baron grade 1 (macular): a colour problem, not a contour one.",
+                "Goodman-Baron grade 1 (macular) is a colour, not a contour problem.",
                 "goodman_baron_2006",
             )
             continue

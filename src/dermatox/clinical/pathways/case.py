@@ -173,6 +173,8 @@ class _Checker:
 def parse_case(raw) -> Case:
     """Validate and type a case; raises CaseError listing every problem."""
     c = _Checker()
+    if not isinstance(raw, Mapping):
+        raise CaseError(["case: must be a JSON object"])
     top = c.mapping(raw, "", ("as_of", "patient", "history", "hair", "skin", "labs"))
     if top is None:
         raise CaseError(c.problems)
@@ -201,8 +203,9 @@ def parse_case(raw) -> Case:
         for flag in ("pregnant", "breastfeeding"):
             if flag in p:
                 fields[flag] = c.boolean(p[flag], f"patient.{flag}")
-        if fields.get("sex") == "male" and (fields.get("pregnant") or fields.get("breastfeeding")):
-            c.fail("patient.pregnant", "cannot be true for sex male")
+        for flag in ("pregnant", "breastfeeding"):
+            if fields.get("sex") == "male" and fields.get(flag):
+                c.fail(f"patient.{flag}", "cannot be true for sex male")
 
     if "history" in top:
         h = (
@@ -235,7 +238,7 @@ def parse_case(raw) -> Case:
             if when and as_of and when > as_of:
                 c.fail(f"{path}.date", "must not be after as_of")
             product = d.get("product")
-            if "product" in d and product not in products:
+            if "product" in d and (not isinstance(product, str) or product not in products):
                 c.fail(f"{path}.product", f"unknown product id {product!r}")
             units = c.number(d["units"], f"{path}.units", 0, strictly_above=True) if "units" in d else None
             indication = d.get("indication")
@@ -243,7 +246,14 @@ def parse_case(raw) -> Case:
                 not isinstance(indication, str) or not indication.strip() or len(indication) > 100
             ):
                 c.fail(f"{path}.indication", "must be a text of 1 to 100 characters")
-            if when and product in products and units and isinstance(indication, str) and indication.strip():
+            if (
+                when
+                and isinstance(product, str)
+                and product in products
+                and units
+                and isinstance(indication, str)
+                and indication.strip()
+            ):
                 doses.append(ToxinDose(when, product, units, indication.strip()))
         fields["toxin_history"] = tuple(sorted(doses, key=lambda t: t.date))
 
@@ -289,7 +299,11 @@ def parse_case(raw) -> Case:
                 acne["gags"] = c.integer(a["gags"], "skin.acne.gags", 0, 44)
             if "gags_regions" in a:
                 regions = c.mapping(a["gags_regions"], "skin.acne.gags_regions", tuple(GAGS_REGIONS)) or {}
-                grades = {r: c.integer(g, f"skin.acne.gags_regions.{r}", 0, 4) for r, g in regions.items()}
+                grades = {
+                    r: c.integer(g, f"skin.acne.gags_regions.{r}", 0, 4)
+                    for r, g in regions.items()
+                    if r in GAGS_REGIONS
+                }
                 if all(g is not None for g in grades.values()) and grades:
                     computed = sum(GAGS_REGIONS[r] * g for r, g in grades.items())
                     if acne.get("gags") is not None and acne["gags"] != computed:

@@ -79,7 +79,8 @@ def _apply_toxin_safety(case: Case, recs: dict[str, Rec]):
             )
             entry["treatments"].append(treatment)
         for rule in safety.cautions:
-            rec.note(f"Caution: {rule.text}", *rule.evidence)
+            if rec.base != "not_indicated":
+                rec.note(f"Caution: {rule.text}", *rule.evidence)
             entry = cautions.setdefault(
                 rule.id, {"id": rule.id, "text": rule.text, "treatments": [], "evidence": list(rule.evidence)}
             )
@@ -123,7 +124,11 @@ def _follow_up(case: Case, recs: dict[str, Rec]) -> list[dict]:
             }
         )
         text = "Reconsider retreatment: the sebum effect fades over about 12-16 weeks (up to 6 months in one study)."
-        if case.scars and case.scars.get("treatment_ongoing"):
+        in_scar_treatment = (
+            bool(case.scars and case.scars.get("treatment_ongoing"))
+            or recs["scar_microneedling"].status == "option"
+        )
+        if in_scar_treatment:
             text += (
                 " Continue the scar treatment sessions while sebum stays lower (the clinic's sequence; "
                 "its timing is unstudied)."

@@ -83,7 +83,7 @@ def assess_hair(
         findings.append(
             {
                 "id": "hair_within_normal",
-                "text": "Shedding is within the normal range and no sign of hair loss needing treatment was given "
+                "text": "Hair: shedding is within normal and no sign of hair loss needing treatment was given "
                 "(the 50-100 hairs/day norm is a folk figure, never validated; pull test <= 2 is normal).",
                 "evidence": ["daily_shedding_folk_figure", "mcdonald_2017"],
             }
@@ -129,7 +129,7 @@ def assess_hair(
         findings.append(
             {
                 "id": "te_after_trigger",
-                "text": "Likely telogen effluvium after a trigger in the last 3 months; no laboratory tests are required "
+                "text": "Diffuse shedding with a trigger in the last 3 months: likely telogen effluvium after a trigger; no laboratory tests are required "
                 "while the trigger explains the shedding (it is often self-limiting).",
                 "evidence": ["kakpovbia_2021", "te_lab_yield"],
             }
@@ -176,7 +176,7 @@ def assess_hair(
     else:
         rec = recs["oral_supplements"].indicate(
             "not_indicated",
-            "Supplements without a deficiency are not supported (and some can worsen hair loss).",
+            "No documented deficiency: supplements without a deficiency are not supported (and some can worsen hair loss).",
             "guo_katta_2017",
             "almohanna_2019",
         )
@@ -301,12 +301,12 @@ def assess_hair(
     else:
         botox.indicate(
             "option",
-            "Off-label: botulinum toxin is not approved for hair loss anywhere; informed consent required.",
+            "This use is off-label: botulinum toxin is not approved for hair loss anywhere; informed consent required.",
             "bont_label_safety",
         )
         botox.note(
-            "Uncontrolled studies (2010-2020, 10-50 men) reported more hair, but the placebo-controlled split-scalp "
-            "trial (2024) and a randomised trial (2025) found no effect.",
+            "The uncontrolled studies were positive (2010-2020, 10-50 men, more hair), but the placebo-controlled ones "
+            "were negative: a split-scalp trial (2024) and a randomised trial (2025) found no effect.",
             "freund_2010",
             "singh_2017",
             "melo_2024",

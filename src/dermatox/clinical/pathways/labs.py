@@ -60,6 +60,7 @@ class Interval:
     high: float | None
     source: str
     confidence: str
+    high_inclusive: bool = False  # diagnostic cut-offs written as ">= x" (HbA1c 6.5 %, glucose 126 mg/dL)
 
 
 def interval_for(test: dict, sex: str, ref_low: float | None, ref_high: float | None, unit: str) -> Interval:
@@ -73,6 +74,7 @@ def interval_for(test: dict, sex: str, ref_low: float | None, ref_high: float | 
         test.get(f"high_{sex}", test.get("high")),
         test["threshold_source"],
         test["threshold_confidence"],
+        test.get("high_inclusive", False),
     )
 
 
@@ -82,7 +84,9 @@ def flag(value: float, interval: Interval) -> str | None:
         return None
     if interval.low is not None and value < interval.low:
         return "low"
-    if interval.high is not None and value > interval.high:
+    if interval.high is not None and (
+        value >= interval.high if interval.high_inclusive else value > interval.high
+    ):
         return "high"
     return "normal"
 
