@@ -207,6 +207,79 @@ def cmd_case(args) -> int:
     return 0
 
 
+_OPTION = {
+    "product": "--product",
+    "vial_units": "--vial-units",
+    "diluent_ml": "--diluent-ml",
+    "units_per_0_1_ml": "--units-per-0-1-ml",
+}
+
+
+def cmd_toxin_reconstitute(args) -> int:
+    import json
+
+    from dermatox.clinical.toxin.reconstitution import ToxinInputError, reconstitute
+
+    try:
+        concentration = reconstitute(args.product, args.vial_units, args.diluent_ml)
+    except ToxinInputError as exc:
+        return _err(f"{_OPTION.get(exc.field, exc.field)}: {exc.rule}")
+    print(json.dumps(concentration.as_dict()))
+    return 0
+
+
+def cmd_toxin_diluent(args) -> int:
+    import json
+
+    from dermatox.clinical.toxin.reconstitution import ToxinInputError, diluent_for
+
+    try:
+        volume = diluent_for(args.product, args.vial_units, args.units_per_0_1_ml)
+    except ToxinInputError as exc:
+        return _err(f"{_OPTION.get(exc.field, exc.field)}: {exc.rule}")
+    print(
+        json.dumps(
+            {
+                "product": args.product,
+                "vial_units": args.vial_units,
+                "units_per_0_1_ml": args.units_per_0_1_ml,
+                "diluent_ml": volume,
+            }
+        )
+    )
+    return 0
+
+
+def cmd_toxin_plan(args) -> int:
+    import json
+
+    from dermatox.clinical.pathways import CaseError
+    from dermatox.clinical.reference import ReferenceDataError
+    from dermatox.clinical.toxin.plan import check_plan
+    from dermatox.clinical.toxin.protocols import load_protocols
+
+    try:
+        protocols = load_protocols(tuple(args.protocols or ()))
+    except (OSError, ReferenceDataError) as exc:
+        return _err(f"--protocols: {exc}")
+    try:
+        text = sys.stdin.read() if args.plan == "-" else open(args.plan, encoding="utf-8").read()  # noqa: SIM115
+    except OSError as exc:
+        return _err(f"PLAN: cannot read {args.plan}: {exc.strerror}")
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return _err(f"PLAN: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")
+    try:
+        result = check_plan(raw, protocols=protocols)
+    except CaseError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0
+
+
 def cmd_serve(args) -> int:
     from django.conf import settings
     from django.core.management import call_command
@@ -283,6 +356,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("mrn", help="the patient's record number, e.g. NIS-000001")
     p.add_argument("--as-of", help="date of the assessment (default today)")
     p.set_defaults(func=cmd_case)
+
+    p = sub.add_parser("toxin", help="botulinum toxin arithmetic and plan checks (pure: no database)")
+    toxin = p.add_subparsers(dest="toxin_command", required=True)
+    t = toxin.add_parser("reconstitute", help="units per mL and per 0.1 mL for a vial and a diluent volume")
+    t.add_argument("--product", required=True)
+    t.add_argument("--vial-units", type=float, required=True)
+    t.add_argument("--diluent-ml", type=float, required=True)
+    t.set_defaults(func=cmd_toxin_reconstitute, pure=True)
+    t = toxin.add_parser("diluent", help="saline needed for a wanted concentration")
+    t.add_argument("--product", required=True)
+    t.add_argument("--vial-units", type=float, required=True)
+    t.add_argument("--units-per-0-1-ml", type=float, required=True)
+    t.set_defaults(func=cmd_toxin_diluent, pure=True)
+    t = toxin.add_parser("plan", help="check a toxin plan (JSON) for this patient today")
+    t.add_argument("plan", help="plan file (JSON), or - for standard input")
+    t.add_argument("--protocols", action="append", help="a clinic's own protocol file (TOML); repeatable")
+    t.set_defaults(func=cmd_toxin_plan, pure=True)
 
     p = sub.add_parser("audit", help="audit trail tools")
     audit_sub = p.add_subparsers(dest="audit_command", required=True)

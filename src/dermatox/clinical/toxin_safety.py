@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 RETREATMENT_DAYS = 84  # 12 weeks
-INFECTION_BY_AREA = {"scalp": "active_infection_scalp", "face": "active_infection_face"}
+INFECTION_BY_AREA = {"scalp": "active_infection_scalp", "face": "active_infection_face", "axilla": None}
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ def toxin_safety_by_area(
     for area in areas:
         infection = INFECTION_BY_AREA[area]
         own = list(contraindications)
-        if infection in conditions:
+        if infection is not None and infection in conditions:
             own.append(
                 Rule(
                     infection,

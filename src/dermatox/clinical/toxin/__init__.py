@@ -1,0 +1,1 @@
+"""Botulinum toxin arithmetic and rules: products, reconstitution, protocols and the plan check. Pure."""
