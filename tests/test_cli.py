@@ -161,3 +161,10 @@ def test_case_export_pipes_into_assess(demo_db):
     assert assessed.returncode == 0, assessed.stderr
     assert json.loads(assessed.stdout)["recommendations"]
     assert run(path, "case", "NOPE-1").returncode == 2
+
+
+def test_recall_command_lists_patients_of_a_lot(demo_db):
+    path, _ = demo_db
+    result = run(path, "recall", "NOLOT", "--clinic", "nis")
+    assert result.returncode == 0 and "0 patient(s)" in result.stdout
+    assert run(path, "recall", "X", "--clinic", "nope").returncode == 2

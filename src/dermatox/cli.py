@@ -280,6 +280,29 @@ def cmd_toxin_plan(args) -> int:
     return 0
 
 
+def cmd_recall(args) -> int:
+    """Every patient who received a lot, in one clinic (audited)."""
+    import json
+
+    from dermatox.accounts.models import Clinic
+    from dermatox.common.context import Actor
+    from dermatox.inventory.selectors import lot_recall
+
+    clinic = Clinic.objects.filter(code=args.clinic).first()
+    if clinic is None:
+        return _err(f"--clinic: no clinic with code {args.clinic!r}")
+    lines = lot_recall(actor=Actor.system(clinic=clinic), lot_number=args.lot, product=args.product)
+    if args.format == "json":
+        print(json.dumps([line.__dict__ for line in lines], indent=2, ensure_ascii=False))
+    else:
+        print(f"Lot {args.lot} at {clinic.name}: {len(lines)} patient(s)")
+        for line in lines:
+            print(
+                f"  {line.mrn:<12} {line.name:<30} {line.phone:<20} first {line.first_given}  {line.units} U in {line.administrations}"
+            )
+    return 0
+
+
 def cmd_serve(args) -> int:
     from django.conf import settings
     from django.core.management import call_command
@@ -373,6 +396,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("plan", help="plan file (JSON), or - for standard input")
     t.add_argument("--protocols", action="append", help="a clinic's own protocol file (TOML); repeatable")
     t.set_defaults(func=cmd_toxin_plan, pure=True)
+
+    p = sub.add_parser("recall", help="list every patient who received a toxin lot")
+    p.add_argument("lot", help="lot number")
+    p.add_argument("--clinic", required=True, help="clinic code")
+    p.add_argument("--product", help="limit to one product id")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(func=cmd_recall)
 
     p = sub.add_parser("audit", help="audit trail tools")
     audit_sub = p.add_subparsers(dest="audit_command", required=True)

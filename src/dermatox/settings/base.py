@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "dermatox.patients",
     "dermatox.assessments",
     "dermatox.treatments",
+    "dermatox.inventory",
     "dermatox.web",
 ]
 

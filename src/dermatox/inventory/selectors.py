@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Min, Sum
+
+from dermatox.accounts.roles import Perm
+from dermatox.audit.services import audit_record
+from dermatox.common.context import Actor
+from dermatox.common.errors import PermissionDenied
+from dermatox.inventory.models import Withdrawal
+
+
+@dataclass(frozen=True)
+class RecallLine:
+    patient_id: str
+    mrn: str
+    name: str
+    phone: str
+    first_given: str
+    units: str
+    administrations: int
+
+
+def lot_recall(*, actor: Actor, lot_number: str, product: str | None = None) -> list[RecallLine]:
+    """Every patient of the actor's clinic who received the lot (one indexed query, grouped by patient)."""
+    if not actor.can(Perm.VIEW_DEMOGRAPHICS):
+        raise PermissionDenied("Your role does not give access to patient records")
+    qs = Withdrawal.objects.current().filter(
+        reason="administered",
+        vial__lot__lot_number=lot_number.strip(),
+        vial__lot__clinic=actor.clinic,
+        patient__isnull=False,
+    )
+    if product:
+        qs = qs.filter(vial__lot__product=product)
+    rows = (
+        qs.values(
+            "patient_id", "patient__mrn", "patient__given_name", "patient__family_name", "patient__phone"
+        )
+        .annotate(first=Min("at"), units=Sum("units"), n=Count("id"))
+        .order_by("patient__family_name", "patient__given_name")
+    )
+    lines = [
+        RecallLine(
+            str(r["patient_id"]),
+            r["patient__mrn"],
+            f"{r['patient__given_name']} {r['patient__family_name']}",
+            r["patient__phone"],
+            r["first"].date().isoformat(),
+            f"{r['units'].normalize():f}",
+            r["n"],
+        )
+        for r in rows
+    ]
+    audit_record(actor=actor, action="lot.recall", detail={"lot": lot_number, "patients": len(lines)})
+    return lines

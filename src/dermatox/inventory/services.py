@@ -1,0 +1,219 @@
+"""Stock writes. Deduction locks the vial row (PostgreSQL SELECT ... FOR UPDATE; SQLite's IMMEDIATE
+transactions serialise writers), so two nurses charting from one vial at once can never take it below zero."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from dermatox.accounts.roles import Perm
+from dermatox.audit.services import audit_record
+from dermatox.clinical.toxin.reconstitution import ToxinInputError, reconstitute
+from dermatox.common.context import Actor
+from dermatox.common.errors import Conflict, InvalidInput, NotFound
+from dermatox.common.writes import require, require_same_clinic
+from dermatox.inventory.models import InventoryPolicy, Lot, Vial, Withdrawal
+from dermatox.patients.models import Patient
+
+MAX_VIALS_PER_DELIVERY = 500
+
+
+def _plain(units: Decimal) -> str:
+    """40.000 -> '40', 2.500 -> '2.5' (never '4E+1')."""
+    return f"{units.normalize():f}"
+
+
+def _user(actor: Actor):
+    return actor.user if actor.user is not None and actor.user.pk else None
+
+
+def _units(value, field: str) -> Decimal:
+    try:
+        units = Decimal(str(value))
+    except InvalidOperation:
+        units = None
+    if units is None or not units.is_finite() or units <= 0 or units.as_tuple().exponent < -3:
+        raise InvalidInput(
+            f"{field}: must be a number greater than 0",
+            fields={field: ["must be a number greater than 0 (at most 3 decimals)"]},
+        )
+    return units
+
+
+@transaction.atomic
+def lot_receive(
+    *, actor: Actor, product: str, lot_number: str, expiry: dt.date, vial_units: int, vials: int
+) -> Lot:
+    require(actor, Perm.CHART_ADMINISTRATION)
+    try:
+        reconstitute(product, vial_units, None if product == "relabotulinumtoxinA" else 1)
+    except ToxinInputError as exc:
+        raise InvalidInput(str(exc), fields={exc.field: [exc.rule]}) from exc
+    lot_number = (lot_number or "").strip()
+    if not 1 <= len(lot_number) <= 40:
+        raise InvalidInput("lot_number: required", fields={"lot_number": ["1 to 40 characters"]})
+    if expiry < timezone.localdate():
+        raise InvalidInput(
+            "expiry: already expired", fields={"expiry": ["the lot has already expired: do not receive it"]}
+        )
+    if not 1 <= vials <= MAX_VIALS_PER_DELIVERY:
+        raise InvalidInput(
+            "vials: out of range", fields={"vials": [f"must be 1 to {MAX_VIALS_PER_DELIVERY}"]}
+        )
+    try:
+        with transaction.atomic():
+            lot = Lot.objects.create(
+                clinic=actor.clinic,
+                product=product,
+                lot_number=lot_number,
+                expiry=expiry,
+                received_by=_user(actor),
+            )
+    except IntegrityError as exc:
+        raise InvalidInput(
+            "lot_number: already received", fields={"lot_number": ["this lot is already in stock"]}
+        ) from exc
+    Vial.objects.bulk_create(
+        [Vial(lot=lot, vial_units=vial_units, remaining_units=vial_units) for _ in range(vials)]
+    )
+    audit_record(
+        actor=actor,
+        action="lot.receive",
+        obj=lot,
+        detail={"product": product, "vials": vials, "vial_units": vial_units},
+    )
+    return lot
+
+
+def _locked_vial(actor: Actor, vial_id) -> Vial:
+    vial = Vial.objects.select_for_update().select_related("lot").filter(pk=vial_id).first()
+    if vial is None:
+        raise NotFound("No such vial")
+    require_same_clinic(actor, vial.lot.clinic_id)
+    return vial
+
+
+def beyond_use_hours(clinic) -> int:
+    policy = InventoryPolicy.objects.filter(clinic=clinic).first()
+    return policy.beyond_use_hours if policy else InventoryPolicy._meta.get_field("beyond_use_hours").default
+
+
+@transaction.atomic
+def vial_open(*, actor: Actor, vial_id, diluent_ml, at: dt.datetime | None = None) -> Vial:
+    """Reconstitute: record diluent, time and who; the beyond-use time follows the clinic's policy."""
+    require(actor, Perm.CHART_ADMINISTRATION)
+    vial = _locked_vial(actor, vial_id)
+    if vial.state != Vial.State.SEALED:
+        raise Conflict(
+            f"Vial #{vial.pk} is already {vial.get_state_display().lower()}", code="vial_not_sealed"
+        )
+    at = at or timezone.now()
+    if vial.lot.expiry < timezone.localdate(at):
+        raise Conflict(
+            f"Lot {vial.lot.lot_number} expired on {vial.lot.expiry}: never use it", code="vial_expired"
+        )
+    try:
+        reconstitute(
+            vial.lot.product, vial.vial_units, None if diluent_ml in (None, "") else float(diluent_ml)
+        )
+    except (ToxinInputError, ValueError) as exc:
+        field, rule = (
+            (exc.field, exc.rule) if isinstance(exc, ToxinInputError) else ("diluent_ml", "must be a number")
+        )
+        raise InvalidInput(f"{field}: {rule}", fields={field: [rule]}) from exc
+    vial.state = Vial.State.OPEN
+    vial.diluent_ml = None if diluent_ml in (None, "") else Decimal(str(diluent_ml))
+    vial.opened_at = at
+    vial.opened_by = _user(actor)
+    vial.beyond_use_at = at + dt.timedelta(hours=beyond_use_hours(vial.lot.clinic))
+    vial._history_user = _user(actor)
+    vial.save()
+    audit_record(
+        actor=actor,
+        action="vial.open",
+        obj=vial,
+        detail={"diluent_ml": str(vial.diluent_ml), "beyond_use": vial.beyond_use_at.isoformat()},
+    )
+    return vial
+
+
+@transaction.atomic
+def vial_deduct(
+    *,
+    actor: Actor,
+    vial_id,
+    units,
+    patient: Patient | None = None,
+    reason: str = "administered",
+    at: dt.datetime | None = None,
+) -> Withdrawal:
+    """Take units from an open vial. Refuses an expired or beyond-use vial and never goes below zero."""
+    require(actor, Perm.CHART_ADMINISTRATION)
+    amount = _units(units, "units")
+    vial = _locked_vial(actor, vial_id)
+    at = at or timezone.now()
+    if patient is not None:
+        require_same_clinic(actor, patient.clinic_id)
+    if reason not in Withdrawal.Reason.values:
+        raise InvalidInput(
+            "reason: unknown", fields={"reason": [f"must be one of {', '.join(Withdrawal.Reason.values)}"]}
+        )
+    if vial.state != Vial.State.OPEN:
+        raise Conflict(
+            f"Vial #{vial.pk} is {vial.get_state_display().lower()}: open (reconstitute) it first",
+            code="vial_not_open",
+        )
+    if vial.lot.expiry < timezone.localdate(at):
+        raise Conflict(
+            f"Lot {vial.lot.lot_number} expired on {vial.lot.expiry}: never use it", code="vial_expired"
+        )
+    if vial.beyond_use_at and at > vial.beyond_use_at:
+        raise Conflict(
+            f"Vial #{vial.pk} was usable until {vial.beyond_use_at:%Y-%m-%d %H:%M}: discard it",
+            code="vial_beyond_use",
+        )
+    if amount > vial.remaining_units:
+        raise Conflict(
+            f"Vial #{vial.pk} has {_plain(vial.remaining_units)} U left, not {_plain(amount)} U",
+            code="vial_insufficient",
+        )
+    vial.remaining_units -= amount
+    if vial.remaining_units == 0:
+        vial.state = Vial.State.EMPTY
+    vial._history_user = _user(actor)
+    vial.save(update_fields=["remaining_units", "state"])
+    withdrawal = Withdrawal.objects.create(
+        vial=vial, patient=patient, units=amount, reason=reason, at=at, by=_user(actor)
+    )
+    audit_record(
+        actor=actor,
+        action=f"vial.{reason}",
+        obj=withdrawal,
+        patient_id=patient.pk if patient else None,
+        detail={"vial": vial.pk, "units": str(amount)},
+    )
+    return withdrawal
+
+
+@transaction.atomic
+def vial_discard(*, actor: Actor, vial_id, reason: str) -> Vial:
+    """Discard a vial; whatever is left is recorded as waste."""
+    require(actor, Perm.CHART_ADMINISTRATION)
+    vial = _locked_vial(actor, vial_id)
+    if vial.state == Vial.State.DISCARDED:
+        return vial
+    if not (reason or "").strip():
+        raise InvalidInput("reason: required", fields={"reason": ["say why the vial is discarded"]})
+    if vial.remaining_units > 0:
+        Withdrawal.objects.create(
+            vial=vial, units=vial.remaining_units, reason="wasted", at=timezone.now(), by=_user(actor)
+        )
+    vial.remaining_units = Decimal(0)
+    vial.state = Vial.State.DISCARDED
+    vial._history_user = _user(actor)
+    vial.save(update_fields=["remaining_units", "state"])
+    audit_record(actor=actor, action="vial.discard", obj=vial, detail={"reason": reason.strip()[:200]})
+    return vial
