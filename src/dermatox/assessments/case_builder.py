@@ -56,6 +56,37 @@ def _latest(patient: Patient, as_of: dt.date) -> dict[str, Observation]:
     return latest
 
 
+def _toxin_history(patient: Patient, as_of: dt.date) -> list[dict]:
+    """Doses charted in Dermatox (signed sessions), one entry per day and product."""
+    from django.db.models import Sum
+    from django.db.models.functions import TruncDate
+
+    from dermatox.inventory.models import Withdrawal
+
+    rows = (
+        Withdrawal.objects.current()
+        .filter(
+            patient=patient,
+            reason="administered",
+            at__date__lte=as_of,
+            at__date__gte=as_of - dt.timedelta(days=LOOKBACK_DAYS),
+        )
+        .annotate(day=TruncDate("at"))
+        .values("day", "vial__lot__product")
+        .annotate(units=Sum("units"))
+        .order_by("day")
+    )
+    return [
+        {
+            "date": r["day"].isoformat(),
+            "product": r["vial__lot__product"],
+            "units": float(r["units"]),
+            "indication": "charted in Dermatox",
+        }
+        for r in rows
+    ]
+
+
 def build_case(patient: Patient, as_of: dt.date) -> BuiltCase:
     built = BuiltCase(case=None)
     if patient.sex_at_birth not in ("male", "female"):
@@ -104,9 +135,10 @@ def build_case(patient: Patient, as_of: dt.date) -> BuiltCase:
             {a.code for a in patient.allergies.current() if a.code in by_id("allergens.toml")}
         ),
     }
+    history["toxin_history"] = _toxin_history(patient, as_of)
     case["history"] = {k: v for k, v in history.items() if v}
     built.missing.append(
-        "Botulinum toxin given elsewhere or before Dermatox is not charted: ask about doses in the last 12 weeks."
+        "Botulinum toxin given outside this clinic is not charted: ask about doses in the last 12 weeks."
     )
 
     latest = _latest(patient, as_of)

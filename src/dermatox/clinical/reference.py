@@ -126,6 +126,17 @@ SCHEMAS: dict[str, tuple] = {
         },
         "threshold_confidence",
     ),
+    "map_regions.toml": (
+        "region",
+        {
+            "id": FieldSpec(str),
+            "view": FieldSpec(str),
+            "x": FieldSpec(float),
+            "y": FieldSpec(float),
+            "source": FieldSpec(str),
+            "confidence": FieldSpec(str),
+        },
+    ),
     "seed_claims.toml": (
         "claim",
         {

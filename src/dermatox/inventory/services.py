@@ -217,3 +217,56 @@ def vial_discard(*, actor: Actor, vial_id, reason: str) -> Vial:
     vial.save(update_fields=["remaining_units", "state"])
     audit_record(actor=actor, action="vial.discard", obj=vial, detail={"reason": reason.strip()[:200]})
     return vial
+
+
+@transaction.atomic
+def vial_administer(
+    *, actor: Actor, vial_id, patient: Patient, doses: list, at: dt.datetime | None = None
+) -> list[Withdrawal]:
+    """Several doses to one patient from one vial, all or nothing, under one lock (a signed session)."""
+    require(actor, Perm.CHART_ADMINISTRATION)
+    amounts = [_units(d, "units") for d in doses]
+    if not amounts:
+        raise InvalidInput("doses: none", fields={"doses": ["at least one dose"]})
+    vial = _locked_vial(actor, vial_id)
+    require_same_clinic(actor, patient.clinic_id)
+    at = at or timezone.now()
+    total = sum(amounts)
+    if vial.state != Vial.State.OPEN:
+        raise Conflict(
+            f"Vial #{vial.pk} is {vial.get_state_display().lower()}: open (reconstitute) it first",
+            code="vial_not_open",
+        )
+    if vial.lot.expiry < timezone.localdate(at):
+        raise Conflict(
+            f"Lot {vial.lot.lot_number} expired on {vial.lot.expiry}: never use it", code="vial_expired"
+        )
+    if vial.beyond_use_at and at > vial.beyond_use_at:
+        raise Conflict(
+            f"Vial #{vial.pk} was usable until {vial.beyond_use_at:%Y-%m-%d %H:%M}: discard it",
+            code="vial_beyond_use",
+        )
+    if total > vial.remaining_units:
+        raise Conflict(
+            f"Vial #{vial.pk} has {_plain(vial.remaining_units)} U left, not {_plain(total)} U",
+            code="vial_insufficient",
+        )
+    vial.remaining_units -= total
+    if vial.remaining_units == 0:
+        vial.state = Vial.State.EMPTY
+    vial._history_user = _user(actor)
+    vial.save(update_fields=["remaining_units", "state"])
+    withdrawals = Withdrawal.objects.bulk_create(
+        [
+            Withdrawal(vial=vial, patient=patient, units=a, reason="administered", at=at, by=_user(actor))
+            for a in amounts
+        ]
+    )
+    audit_record(
+        actor=actor,
+        action="vial.administered",
+        obj=vial,
+        patient_id=patient.pk,
+        detail={"doses": len(amounts), "units": _plain(total)},
+    )
+    return withdrawals

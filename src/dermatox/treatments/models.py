@@ -2,7 +2,7 @@
 arrive with the toxin issue and attach to `Patient` and `Encounter` the same way."""
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -60,3 +60,97 @@ class TreatmentCourse(RecordedClinicalRecord):
 
     def __str__(self) -> str:
         return f"{self.treatment}: {self.weeks} weeks, {self.outcome}"
+
+
+class TreatmentSession(ClinicalRecord):
+    """A toxin session: protocol, product and vial chosen, points charted, then signed once.
+    Signing deducts the units from the vial, records each point as an administration with its lot,
+    and schedules the protocol's reviews."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SIGNED = "signed", _("Signed")
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="toxin_sessions")
+    protocol = models.CharField(_("protocol"), max_length=60)
+    product = models.CharField(_("product"), max_length=40)
+    vial = models.ForeignKey(
+        "inventory.Vial", null=True, blank=True, on_delete=models.PROTECT, related_name="sessions"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    plan_check = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    signed_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.protocol} ({self.get_status_display()})"
+
+
+class InjectionPoint(ClinicalRecord):
+    """One point on a map view: position in percent of the view, so it survives zoom and screen size."""
+
+    session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT, related_name="points")
+    view = models.CharField(max_length=20)
+    region = models.CharField(max_length=60)
+    x = models.DecimalField(
+        max_digits=5, decimal_places=2, validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    y = models.DecimalField(
+        max_digits=5, decimal_places=2, validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    depth = models.CharField(max_length=20)
+    units = models.DecimalField(max_digits=7, decimal_places=3)
+    withdrawal = models.OneToOneField(
+        "inventory.Withdrawal", null=True, blank=True, on_delete=models.PROTECT, related_name="point"
+    )
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return f"{self.region}: {self.units} U"
+
+
+class AdverseEvent(RecordedClinicalRecord):
+    class Kind(models.TextChoices):
+        PTOSIS = "ptosis", _("Ptosis (eyelid or brow)")
+        BRUISING = "bruising", _("Bruising")
+        HEADACHE = "headache", _("Headache")
+        ASYMMETRY = "asymmetry", _("Asymmetry")
+        INFECTION = "infection", _("Infection")
+        DISTANT_SPREAD = "distant_spread", _("Distant spread of toxin effect")
+        OTHER = "other", _("Other")
+
+    class Severity(models.TextChoices):
+        MILD = "mild", _("Mild")
+        MODERATE = "moderate", _("Moderate")
+        SEVERE = "severe", _("Severe")
+
+    class Outcome(models.TextChoices):
+        ONGOING = "ongoing", _("Ongoing")
+        RESOLVING = "resolving", _("Resolving")
+        RESOLVED = "resolved", _("Resolved")
+        UNKNOWN = "unknown", _("Unknown")
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="adverse_events")
+    session = models.ForeignKey(
+        TreatmentSession, null=True, blank=True, on_delete=models.PROTECT, related_name="adverse_events"
+    )
+    kind = models.CharField(_("event"), max_length=20, choices=Kind.choices)
+    severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices)
+    onset = models.DateField(_("onset"), validators=[validate_not_future])
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices, default=Outcome.ONGOING)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.get_severity_display()})"

@@ -1,18 +1,26 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 from django.utils import timezone
 
 from dermatox.accounts.roles import Perm
+from dermatox.audit.services import audit_record
 from dermatox.clinical.reference import by_id
 from dermatox.common.context import Actor
-from dermatox.common.errors import InvalidInput
-from dermatox.common.writes import require, require_same_clinic, save_audited
+from dermatox.common.errors import Conflict, InvalidInput, NotFound
+from dermatox.common.writes import mark_entered_in_error, require, require_same_clinic, save_audited
 from dermatox.patients.models import Patient
 from dermatox.patients.services import child_record_save
-from dermatox.treatments.models import FollowUp, TreatmentCourse
+from dermatox.treatments.models import (
+    AdverseEvent,
+    FollowUp,
+    InjectionPoint,
+    TreatmentCourse,
+    TreatmentSession,
+)
 
 
 @transaction.atomic
@@ -64,3 +72,240 @@ def treatment_course_record(*, actor: Actor, patient: Patient, data: dict) -> Tr
         **{k: v.strip() if isinstance(v, str) else v for k, v in data.items()},
     )
     return child_record_save(actor, patient, course, Perm.EDIT_CLINICAL, "treatment_course.record")
+
+
+def _active_protocols() -> dict:
+    from dermatox.clinical.toxin.protocols import load_protocols
+
+    return load_protocols()
+
+
+@transaction.atomic
+def session_create(*, actor: Actor, patient: Patient, protocol: str, vial_id=None) -> TreatmentSession:
+    """A draft session with the protocol's points laid out on the maps (the injector then adjusts them)."""
+    from dermatox.clinical.toxin.layout import layout
+
+    require(actor, Perm.CHART_ADMINISTRATION)
+    require_same_clinic(actor, patient.clinic_id)
+    protocols = _active_protocols()
+    if protocol not in protocols:
+        raise InvalidInput(
+            "protocol: unknown", fields={"protocol": [f"must be one of {', '.join(protocols)}"]}
+        )
+    spec = protocols[protocol]
+    session = TreatmentSession(
+        patient=patient, protocol=protocol, product=spec["product"], created_by=_user_of(actor)
+    )
+    if vial_id:
+        session.vial = _usable_vial(actor, vial_id, spec["product"])
+    session._history_user = _user_of(actor)
+    session.save()
+    points = []
+    for group in spec["points"]:
+        for view, x, y in layout(spec["area"], group["region"], group["count"]):
+            points.append(
+                InjectionPoint(
+                    session=session,
+                    view=view,
+                    region=group["region"],
+                    x=x,
+                    y=y,
+                    depth=spec["depth"],
+                    units=group["units"],
+                )
+            )
+    InjectionPoint.objects.bulk_create(points)
+    audit_record(
+        actor=actor,
+        action="session.create",
+        obj=session,
+        detail={"protocol": protocol, "points": len(points)},
+    )
+    return session
+
+
+def _user_of(actor: Actor):
+    return actor.user if actor.user is not None and actor.user.pk else None
+
+
+def _usable_vial(actor: Actor, vial_id, product: str):
+    from dermatox.inventory.models import Vial
+
+    vial = Vial.objects.select_related("lot").filter(pk=vial_id, lot__clinic_id=actor.clinic.pk).first()
+    if vial is None:
+        raise InvalidInput("vial: unknown", fields={"vial": ["no such vial in this clinic"]})
+    if vial.lot.product != product:
+        raise InvalidInput(
+            "vial: other product",
+            fields={
+                "vial": [
+                    f"holds {vial.lot.product}, the protocol is written for {product}: units are not interchangeable"
+                ]
+            },
+        )
+    if vial.state != "open":
+        raise InvalidInput("vial: not open", fields={"vial": ["open (reconstitute) the vial first"]})
+    return vial
+
+
+def _draft(actor: Actor, session: TreatmentSession) -> TreatmentSession:
+    require(actor, Perm.CHART_ADMINISTRATION)
+    require_same_clinic(actor, session.patient.clinic_id)
+    if session.status != TreatmentSession.Status.DRAFT:
+        raise Conflict(
+            "A signed session cannot be changed: mark it entered in error and chart a new one",
+            code="session_signed",
+        )
+    return session
+
+
+@transaction.atomic
+def session_set_vial(*, actor: Actor, session: TreatmentSession, vial_id) -> TreatmentSession:
+    _draft(actor, session)
+    session.vial = _usable_vial(actor, vial_id, session.product)
+    session._history_user = _user_of(actor)
+    session.save(update_fields=["vial"])
+    audit_record(actor=actor, action="session.vial", obj=session, detail={"vial": session.vial_id})
+    return session
+
+
+POINT_FIELDS = ("view", "region", "x", "y", "depth", "units")
+
+
+@transaction.atomic
+def point_save(
+    *, actor: Actor, session: TreatmentSession, data: dict, point: InjectionPoint | None = None
+) -> InjectionPoint:
+    """Add a point, or move / re-dose one (a new version of it)."""
+    from dermatox.clinical.toxin.layout import VIEWS
+    from dermatox.clinical.toxin.protocols import DEPTHS
+
+    _draft(actor, session)
+    unknown = sorted(set(data) - set(POINT_FIELDS))
+    if unknown:
+        raise InvalidInput(
+            f"unknown field(s): {', '.join(unknown)}", fields={k: ["unknown field"] for k in unknown}
+        )
+    point = point or InjectionPoint(session=session)
+    if point.session_id != session.pk:
+        raise NotFound("No such point")
+    for key, value in data.items():
+        setattr(point, key, value.strip() if isinstance(value, str) else value)
+    errors = {}
+    if point.view not in VIEWS:
+        errors["view"] = [f"must be one of {', '.join(VIEWS)}"]
+    if point.depth not in DEPTHS:
+        errors["depth"] = [f"must be one of {', '.join(DEPTHS)}"]
+    try:
+        units = Decimal(str(point.units))
+        if not 0 < units <= 500:
+            raise InvalidOperation
+    except (InvalidOperation, TypeError):
+        errors["units"] = ["must be a number greater than 0 (at most 500)"]
+    if errors:
+        raise InvalidInput("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()), fields=errors)
+    return save_audited(actor, point, action="session.point")
+
+
+@transaction.atomic
+def point_remove(*, actor: Actor, session: TreatmentSession, point: InjectionPoint) -> None:
+    _draft(actor, session)
+    if point.session_id != session.pk:
+        raise NotFound("No such point")
+    mark_entered_in_error(actor, point, reason="removed while charting")
+
+
+def session_plan(session: TreatmentSession, as_of) -> dict:
+    """The plan check for this session as charted (pure rules, fed from the record)."""
+    from dermatox.assessments.case_builder import build_case
+    from dermatox.clinical.toxin.plan import check_plan
+
+    built = build_case(session.patient, as_of)
+    if built.case is None:
+        raise InvalidInput("; ".join(built.missing), fields={"__all__": built.missing})
+    vial = session.vial
+    raw = {
+        **{k: built.case[k] for k in ("as_of", "patient")},
+        "history": built.case.get("history", {}),
+        "product": session.product,
+        "protocol": session.protocol,
+        "points": [
+            {"region": p.region, "depth": p.depth, "units": float(p.units)} for p in session.points.current()
+        ],
+        "vial": {
+            "vial_units": vial.vial_units,
+            "diluent_ml": float(vial.diluent_ml) if vial.diluent_ml else None,
+            "expiry": vial.lot.expiry.isoformat(),
+            "beyond_use": vial.beyond_use_at.isoformat() if vial.beyond_use_at else None,
+        },
+    }
+    if raw["vial"]["beyond_use"] is None:
+        del raw["vial"]["beyond_use"]
+    return check_plan(raw)
+
+
+@transaction.atomic
+def session_sign(*, actor: Actor, session: TreatmentSession) -> TreatmentSession:
+    """Sign: plan check, then in one transaction deduct the units, record each point as an administration
+    with its lot, and schedule the protocol's reviews. A blocked plan writes nothing."""
+    from dermatox.inventory.services import vial_administer
+
+    _draft(actor, session)
+    if session.vial_id is None:
+        raise InvalidInput("vial: required", fields={"vial": ["choose the vial the doses come from"]})
+    points = list(session.points.current().order_by("pk"))
+    if not points:
+        raise InvalidInput("points: none", fields={"points": ["chart at least one point"]})
+    now = timezone.now()
+    result = session_plan(session, timezone.localdate(now))
+    if result["status"] == "blocked":
+        raise Conflict("Not signed: " + " ".join(b["text"] for b in result["blocks"]), code="plan_blocked")
+    withdrawals = vial_administer(
+        actor=actor, vial_id=session.vial_id, patient=session.patient, doses=[p.units for p in points], at=now
+    )
+    for point, withdrawal in zip(points, withdrawals, strict=True):
+        point.withdrawal = withdrawal
+    InjectionPoint.objects.bulk_update(points, ["withdrawal"])
+    session.status = TreatmentSession.Status.SIGNED
+    session.signed_by = _user_of(actor)
+    session.signed_at = now
+    session.plan_check = result
+    session._history_user = _user_of(actor)
+    session.save()
+    spec = _active_protocols()[session.protocol]
+    for weeks in spec["review_weeks"]:
+        FollowUp.objects.create(
+            patient=session.patient,
+            due_date=timezone.localdate(now) + dt.timedelta(weeks=weeks),
+            reason=f"Review {weeks} weeks after {spec['display']}",
+            source=f"protocol:{session.protocol}",
+            created_by=_user_of(actor),
+        )
+    audit_record(
+        actor=actor,
+        action="session.sign",
+        obj=session,
+        detail={"units": str(sum(p.units for p in points)), "points": len(points)},
+    )
+    return session
+
+
+AE_FIELDS = ("session", "kind", "severity", "onset", "outcome", "note")
+
+
+@transaction.atomic
+def adverse_event_record(*, actor: Actor, patient: Patient, data: dict) -> AdverseEvent:
+    unknown = sorted(set(data) - set(AE_FIELDS))
+    if unknown:
+        raise InvalidInput(
+            f"unknown field(s): {', '.join(unknown)}", fields={k: ["unknown field"] for k in unknown}
+        )
+    session = data.get("session")
+    if session is not None and session.patient_id != patient.pk:
+        raise InvalidInput(
+            "session: another patient's", fields={"session": ["is not a session of this patient"]}
+        )
+    event = AdverseEvent(
+        recorded_by=_user_of(actor), **{k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
+    )
+    return child_record_save(actor, patient, event, Perm.EDIT_CLINICAL, "adverse_event.record")

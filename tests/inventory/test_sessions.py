@@ -1,0 +1,162 @@
+"""Toxin sessions: protocol points on the maps, signing deducts the vial in one transaction, records each
+point as an administration with its lot, schedules the protocol's reviews; a blocked plan writes nothing."""
+
+import datetime as dt
+
+import pytest
+
+from dermatox.accounts.roles import Role
+from dermatox.common.errors import Conflict, InvalidInput
+from dermatox.inventory.models import Vial, Withdrawal
+from dermatox.inventory.selectors import lot_recall
+from dermatox.inventory.services import lot_receive, vial_open
+from dermatox.patients.services import condition_add
+from dermatox.treatments.models import FollowUp
+from dermatox.treatments.services import (
+    adverse_event_record,
+    point_remove,
+    point_save,
+    session_create,
+    session_plan,
+    session_sign,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def nurse(staff, actor_for):
+    return actor_for(staff[Role.NURSE])
+
+
+@pytest.fixture
+def vial(nurse):
+    lot = lot_receive(
+        actor=nurse,
+        product="onabotulinumtoxinA",
+        lot_number="HAIR1",
+        expiry=dt.date(2027, 12, 31),
+        vial_units=200,
+        vials=1,
+    )
+    return vial_open(
+        actor=nurse, vial_id=lot.vials.get().pk, diluent_ml=4
+    )  # 5 U/0.1 mL, the protocol's dilution
+
+
+def test_protocol_points_are_laid_out_on_the_maps(nurse, patient, vial):
+    session = session_create(actor=nurse, patient=patient, protocol="hair_scalp_im", vial_id=vial.pk)
+    points = list(session.points.all())
+    assert len(points) == 30 and {p.view for p in points} == {
+        "scalp_top",
+        "scalp_left",
+        "scalp_right",
+        "scalp_back",
+    }
+    assert all(0 <= p.x <= 100 and 0 <= p.y <= 100 for p in points)
+
+
+def test_signing_deducts_records_lots_and_schedules_reviews(nurse, patient, vial):
+    session = session_create(actor=nurse, patient=patient, protocol="hair_scalp_im", vial_id=vial.pk)
+    session_sign(actor=nurse, session=session)
+    vial.refresh_from_db()
+    assert vial.remaining_units == 50  # 200 - 150
+    assert Withdrawal.objects.filter(patient=patient, reason="administered").count() == 30
+    assert all(p.withdrawal.vial.lot.lot_number == "HAIR1" for p in session.points.all())
+    due = sorted(
+        FollowUp.objects.filter(patient=patient, source="protocol:hair_scalp_im").values_list(
+            "due_date", flat=True
+        )
+    )
+    assert [(d - session.signed_at.date()).days for d in due] == [84, 168]  # §3.1 review at 12 and 24 weeks
+    assert [line.mrn for line in lot_recall(actor=nurse, lot_number="HAIR1")] == [patient.mrn]
+    with pytest.raises(Conflict, match="signed"):
+        point_save(actor=nurse, session=session, data={"units": 1})
+
+
+def test_a_blocked_plan_writes_nothing(nurse, patient, vial, physician):
+    condition_add(
+        actor=physician,
+        patient=patient,
+        data={"category": "history", "code": "myasthenia_gravis", "text": "MG"},
+    )
+    session = session_create(actor=nurse, patient=patient, protocol="hair_scalp_im", vial_id=vial.pk)
+    with pytest.raises(Conflict, match="Myasthenia"):
+        session_sign(actor=nurse, session=session)
+    vial.refresh_from_db()
+    assert vial.remaining_units == 200 and not Withdrawal.objects.exists() and not FollowUp.objects.exists()
+
+
+def test_second_session_within_12_weeks_is_blocked_by_the_charted_history(nurse, patient, vial):
+    first = session_create(actor=nurse, patient=patient, protocol="glabellar_lines", vial_id=None)
+    lot = lot_receive(
+        actor=nurse,
+        product="onabotulinumtoxinA",
+        lot_number="G1",
+        expiry=dt.date(2027, 12, 31),
+        vial_units=100,
+        vials=1,
+    )
+    small = vial_open(actor=nurse, vial_id=lot.vials.get().pk, diluent_ml=2.5)
+    from dermatox.treatments.services import session_set_vial
+
+    session_set_vial(actor=nurse, session=first, vial_id=small.pk)
+    session_sign(actor=nurse, session=first)
+    second = session_create(actor=nurse, patient=patient, protocol="hair_scalp_im", vial_id=vial.pk)
+    plan = session_plan(second, dt.date.today())
+    assert "retreatment_interval" in {b["id"] for b in plan["blocks"]}
+
+
+def test_points_can_be_moved_redosed_and_removed(nurse, patient, vial):
+    session = session_create(actor=nurse, patient=patient, protocol="sebum_forehead_id", vial_id=None)
+    point = session.points.first()
+    moved = point_save(actor=nurse, session=session, point=point, data={"x": 10, "y": 12, "units": "0.8"})
+    assert moved.history.count() >= 1
+    point_remove(actor=nurse, session=session, point=point)
+    assert session.points.current().count() == 19
+    added = point_save(
+        actor=nurse,
+        session=session,
+        data={
+            "view": "face_front",
+            "region": "forehead",
+            "x": 50,
+            "y": 15,
+            "depth": "intradermal",
+            "units": 0.5,
+        },
+    )
+    assert added.pk
+    with pytest.raises(InvalidInput) as info:
+        point_save(
+            actor=nurse,
+            session=session,
+            data={"view": "moon", "region": "x", "x": 1, "y": 1, "depth": "deep", "units": 0},
+        )
+    assert {"view", "depth", "units"} <= set(info.value.fields)
+
+
+def test_a_vial_of_another_product_is_refused(nurse, patient):
+    lot = lot_receive(
+        actor=nurse,
+        product="abobotulinumtoxinA",
+        lot_number="D1",
+        expiry=dt.date(2027, 12, 31),
+        vial_units=300,
+        vials=1,
+    )
+    abo = vial_open(actor=nurse, vial_id=lot.vials.get().pk, diluent_ml=1.5)
+    with pytest.raises(InvalidInput, match="vial"):
+        session_create(actor=nurse, patient=patient, protocol="glabellar_lines", vial_id=abo.pk)
+    assert Vial.objects.get(pk=abo.pk).remaining_units == 300
+
+
+def test_adverse_event_links_to_the_session(nurse, patient, vial, physician):
+    session = session_create(actor=nurse, patient=patient, protocol="hair_scalp_im", vial_id=vial.pk)
+    session_sign(actor=nurse, session=session)
+    event = adverse_event_record(
+        actor=physician,
+        patient=patient,
+        data={"session": session, "kind": "headache", "severity": "mild", "onset": dt.date.today()},
+    )
+    assert event.session == session and event.recorded_by == physician.user
