@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from dermatox.web import views
+from dermatox.web import session_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -25,6 +25,32 @@ urlpatterns = [
         "patients/<uuid:patient_id>/assessment/<int:snapshot_id>/",
         views.assessment_snapshot,
         name="assessment-snapshot",
+    ),
+    path("patients/<uuid:patient_id>/sessions/new/", session_views.session_new, name="session-new"),
+    path(
+        "patients/<uuid:patient_id>/sessions/<int:session_id>/",
+        session_views.session_detail,
+        name="session-detail",
+    ),
+    path(
+        "patients/<uuid:patient_id>/sessions/<int:session_id>/point/",
+        session_views.session_point,
+        name="session-point",
+    ),
+    path(
+        "patients/<uuid:patient_id>/sessions/<int:session_id>/vial/",
+        session_views.session_vial,
+        name="session-vial",
+    ),
+    path(
+        "patients/<uuid:patient_id>/sessions/<int:session_id>/dose/",
+        session_views.session_dose_all,
+        name="session-dose-all",
+    ),
+    path(
+        "patients/<uuid:patient_id>/sessions/<int:session_id>/sign/",
+        session_views.session_sign,
+        name="session-sign",
     ),
     path("evidence/", views.evidence, name="evidence"),
     path("audit/", views.audit_view, name="audit"),

@@ -6,7 +6,12 @@ from django.utils import timezone
 
 from dermatox.assessments.services import assessment_sign, observation_record
 from dermatox.patients import services as ps
-from dermatox.treatments.services import follow_up_create, treatment_course_record
+from dermatox.treatments.services import (
+    adverse_event_record,
+    follow_up_create,
+    session_create,
+    treatment_course_record,
+)
 
 
 def full_record(actor, patient) -> dict[str, int]:
@@ -54,5 +59,11 @@ def full_record(actor, patient) -> dict[str, int]:
             data={"treatment": "topical_first_line", "weeks": 12, "outcome": "inadequate"},
         ).pk,
         "assessment": assessment_sign(actor=actor, patient=patient, as_of=timezone.localdate()).pk,
+        "session": session_create(actor=actor, patient=patient, protocol="glabellar_lines").pk,
+        "adverse_event": adverse_event_record(
+            actor=actor,
+            patient=patient,
+            data={"kind": "bruising", "severity": "mild", "onset": timezone.localdate()},
+        ).pk,
         "patient": 0,
     }

@@ -59,6 +59,8 @@ class Chart:
     pregnancy: PregnancyStatus | None = None
     consents: list[Consent] = field(default_factory=list)
     follow_ups: list[FollowUp] = field(default_factory=list)
+    sessions: list = field(default_factory=list)
+    adverse_events: list = field(default_factory=list)
     timeline: TimelinePage | None = None
 
 
@@ -140,6 +142,8 @@ def chart_get(*, actor: Actor, patient_id, cursor: str | None = None) -> Chart:
         chart.medications = list(patient.medications.current().order_by("status", "-recorded_at"))
         chart.allergies = list(patient.allergies.current())
         chart.pregnancy = patient.pregnancy_statuses.current().first()
+        chart.sessions = list(patient.toxin_sessions.current().order_by("-created_at")[:10])
+        chart.adverse_events = list(patient.adverse_events.current().order_by("-onset")[:10])
     if clinical or actor.can(Perm.RECORD_CONSENT):
         sections.append("consents")
         latest: dict[str, Consent] = {}

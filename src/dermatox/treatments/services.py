@@ -189,9 +189,17 @@ def point_save(
     point = point or InjectionPoint(session=session)
     if point.session_id != session.pk:
         raise NotFound("No such point")
-    for key, value in data.items():
-        setattr(point, key, value.strip() if isinstance(value, str) else value)
     errors = {}
+    for key, value in data.items():
+        if key in ("x", "y"):
+            try:
+                value = Decimal(str(value)).quantize(Decimal("0.01"))
+                if not 0 <= value <= 100:
+                    raise InvalidOperation
+            except (InvalidOperation, TypeError, ValueError):
+                errors[key] = ["must be a number from 0 to 100 (percent of the view)"]
+                continue
+        setattr(point, key, value.strip() if isinstance(value, str) else value)
     if point.view not in VIEWS:
         errors["view"] = [f"must be one of {', '.join(VIEWS)}"]
     if point.depth not in DEPTHS:

@@ -24,7 +24,7 @@ from dermatox.patients.models import (
     PatientIdentifier,
     PregnancyStatus,
 )
-from dermatox.treatments.models import FollowUp, TreatmentCourse
+from dermatox.treatments.models import AdverseEvent, FollowUp, TreatmentCourse, TreatmentSession
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -242,6 +242,20 @@ class TreatmentCourseForm(forms.ModelForm):
             for r in load("treatments.toml")
             if r["area"] == "acne"
         ]
+
+
+class AdverseEventForm(forms.ModelForm):
+    class Meta:
+        model = AdverseEvent
+        fields = ["session", "kind", "severity", "onset", "outcome", "note"]
+        widgets = {"onset": DATE}
+
+    def __init__(self, *args, patient: Patient, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["session"].queryset = (
+            TreatmentSession.objects.current().filter(patient=patient).order_by("-created_at")
+        )
+        self.fields["session"].required = False
 
 
 class EnteredInErrorForm(forms.Form):

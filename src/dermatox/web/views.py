@@ -39,8 +39,8 @@ from dermatox.patients.models import (
     PregnancyStatus,
 )
 from dermatox.patients.selectors import patient_get, patient_search, patients_recent, record_get
-from dermatox.treatments.models import FollowUp, TreatmentCourse
-from dermatox.treatments.services import follow_up_create, treatment_course_record
+from dermatox.treatments.models import AdverseEvent, FollowUp, TreatmentCourse
+from dermatox.treatments.services import adverse_event_record, follow_up_create, treatment_course_record
 from dermatox.web import forms
 from dermatox.web.decorators import clinic_required
 
@@ -261,6 +261,13 @@ ADD_KINDS: dict[str, AddKind] = {
         Perm.EDIT_CLINICAL,
         lambda a, p, d: treatment_course_record(actor=a, patient=p, data=d),
     ),
+    "adverse_event": AddKind(
+        _("Record an adverse event"),
+        forms.AdverseEventForm,
+        Perm.EDIT_CLINICAL,
+        lambda a, p, d: adverse_event_record(actor=a, patient=p, data=d),
+        needs_patient_in_form=True,
+    ),
     "follow_up": AddKind(
         _("Add follow-up"),
         forms.FollowUpForm,
@@ -283,6 +290,7 @@ RECORD_MODELS = {
     "observation": Observation,
     "follow_up": FollowUp,
     "treatment_course": TreatmentCourse,
+    "adverse_event": AdverseEvent,
     "assessment": AssessmentSnapshot,
 }
 

@@ -6,7 +6,7 @@ import math
 
 from dermatox.clinical.reference import by_id
 
-SPACING = 4.0  # percent of the view between neighbouring points
+SPACING = {"scalp": 5.0, "face": 6.0, "axilla": 4.0}  # percent of the view between neighbouring points
 VIEWS = ("scalp_top", "scalp_back", "scalp_left", "scalp_right", "face_front", "axillae")
 
 
@@ -21,7 +21,7 @@ def layout(area: str, region: str, count: int) -> list[tuple[str, float, float]]
     out = []
     for i in range(count):
         col, row = i % columns, i // columns
-        x = anchor["x"] + (col - (columns - 1) / 2) * SPACING
-        y = anchor["y"] + (row - (rows - 1) / 2) * SPACING
+        x = anchor["x"] + (col - (columns - 1) / 2) * SPACING[area]
+        y = anchor["y"] + (row - (rows - 1) / 2) * SPACING[area]
         out.append((anchor["view"], round(min(max(x, 0), 100), 2), round(min(max(y, 0), 100), 2)))
     return out

@@ -106,3 +106,14 @@ def level_label(level):
 @register.filter
 def verdict_label(verdict):
     return _VERDICT.get(verdict, verdict)
+
+
+@register.filter
+def num(value):
+    """A quantity without trailing zeros: 5.000 -> 5, 0.600 -> 0.6."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        return f"{Decimal(str(value)).normalize():f}"
+    except (InvalidOperation, ValueError):
+        return value

@@ -1,0 +1,64 @@
+"""Charting toxin points on the maps in Chromium: mouse, keyboard, then signing."""
+
+import datetime as dt
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from dermatox.accounts.roles import Role
+from dermatox.inventory.services import lot_receive, vial_open
+from dermatox.treatments.models import TreatmentSession
+from tests.e2e.test_browser import sign_in
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def test_chart_and_sign_a_hair_session(page: Page, live_server, staff, actor_for, patient):
+    nurse = actor_for(staff[Role.NURSE])
+    lot = lot_receive(
+        actor=nurse,
+        product="onabotulinumtoxinA",
+        lot_number="E2E-1",
+        expiry=dt.date(2027, 12, 31),
+        vial_units=200,
+        vials=1,
+    )
+    vial_open(actor=nurse, vial_id=lot.vials.get().pk, diluent_ml=4)
+    sign_in(page, live_server.url, staff[Role.NURSE].username)
+    page.goto(f"{live_server.url}/patients/{patient.pk}/")
+    page.get_by_role("link", name="+ Toxin session").click()
+    page.get_by_label("Protocol").select_option("hair_scalp_im")
+    page.get_by_role("button", name="Start charting").click()
+    expect(page.locator("g.pt")).to_have_count(30)
+    page.get_by_role("button", name="Use this vial").click()
+    expect(page.get_by_text("Off-label use (hair loss)")).to_be_visible()
+
+    back = page.locator('svg[data-view="scalp_back"]')
+    box = back.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.85)  # a click adds a point
+    expect(page.locator("g.pt")).to_have_count(31)
+
+    first = page.locator("g.pt").first
+    before = first.get_attribute("data-x")
+    first.focus()
+    page.keyboard.press("ArrowRight")  # the keyboard moves a point
+    page.wait_for_load_state()
+    moved = page.locator(f'g.pt[data-id="{first.get_attribute("data-id")}"]')
+    expect(moved).to_have_attribute("data-x", f"{float(before) + 1:.2f}")
+    page.screenshot(path=str(pytest.screenshot_dir / "session-hair-scalp.png"), full_page=True)
+
+    page.get_by_role("button", name="Sign session and deduct from the vial").click()
+    expect(page.get_by_text("Session signed")).to_be_visible()
+    assert TreatmentSession.objects.get().status == "signed"
+
+
+def test_sebum_forehead_session_on_the_face_map(page: Page, live_server, staff, patient):
+    sign_in(page, live_server.url, staff[Role.NURSE].username)
+    page.goto(f"{live_server.url}/patients/{patient.pk}/sessions/new/")
+    page.get_by_label("Protocol").select_option("sebum_forehead_id")
+    page.get_by_role("button", name="Start charting").click()
+    expect(page.locator('svg[data-view="face_front"] g.pt')).to_have_count(20)
+    page.get_by_label("Apply one dose to every point (U)").fill("0.6")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("g.pt text").first).to_have_text("0.6")
+    page.screenshot(path=str(pytest.screenshot_dir / "session-sebum-forehead.png"), full_page=True)

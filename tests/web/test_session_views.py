@@ -1,0 +1,77 @@
+import datetime as dt
+import json
+
+import pytest
+
+from dermatox.accounts.roles import Role
+from dermatox.inventory.models import Vial
+from dermatox.inventory.services import lot_receive, vial_open
+from dermatox.treatments.models import TreatmentSession
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def vial(staff, actor_for):
+    nurse = actor_for(staff[Role.NURSE])
+    lot = lot_receive(
+        actor=nurse,
+        product="onabotulinumtoxinA",
+        lot_number="WEB1",
+        expiry=dt.date(2027, 12, 31),
+        vial_units=200,
+        vials=1,
+    )
+    return vial_open(actor=nurse, vial_id=lot.vials.get().pk, diluent_ml=4)
+
+
+def test_chart_a_hair_session_from_start_to_signature(login, staff, patient, vial, client):
+    login(staff[Role.NURSE])
+    response = client.post(f"/patients/{patient.pk}/sessions/new/", {"protocol": "hair_scalp_im"})
+    session = TreatmentSession.objects.get()
+    url = f"/patients/{patient.pk}/sessions/{session.pk}/"
+    assert response["Location"] == url
+    page = client.get(url).content.decode()
+    assert page.count('class="pt"') == 30 and "Scalp, from above" in page
+    client.post(url + "vial/", {"vial": vial.pk})
+    point = session.points.first()
+    moved = client.post(
+        url + "point/",
+        json.dumps({"action": "move", "id": point.pk, "x": 33.3, "y": 44.4}),
+        content_type="application/json",
+    )
+    assert moved.status_code == 204
+    added = client.post(
+        url + "point/",
+        json.dumps({"action": "add", "view": "scalp_back", "x": 50, "y": 60}),
+        content_type="application/json",
+    )
+    assert added.status_code == 204 and session.points.current().count() == 31
+    bad = client.post(
+        url + "point/",
+        json.dumps({"action": "add", "view": "scalp_back", "x": "left"}),
+        content_type="application/json",
+    )
+    assert bad.status_code == 400
+    page = client.get(url).content.decode()
+    assert "Plan check" in page and "Off-label use (hair loss)" in page
+    client.post(url + "sign/")
+    session.refresh_from_db()
+    assert session.status == "signed" and Vial.objects.get(pk=vial.pk).remaining_units == 45  # 200 - 31 x 5
+    assert "Signed by" in client.get(url).content.decode()
+
+
+def test_apply_one_dose_to_every_point_is_all_or_nothing(login, staff, patient, client):
+    login(staff[Role.NURSE])
+    client.post(f"/patients/{patient.pk}/sessions/new/", {"protocol": "sebum_forehead_id"})
+    session = TreatmentSession.objects.get()
+    url = f"/patients/{patient.pk}/sessions/{session.pk}/"
+    client.post(url + "dose/", {"units": "0.75"})
+    assert {float(p.units) for p in session.points.current()} == {0.75}
+    client.post(url + "dose/", {"units": "-1"})
+    assert {float(p.units) for p in session.points.current()} == {0.75}
+
+
+def test_front_desk_cannot_open_sessions(login, staff, patient, client):
+    login(staff[Role.FRONT_DESK])
+    assert client.get(f"/patients/{patient.pk}/sessions/new/").status_code == 403
