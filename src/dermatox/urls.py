@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from dermatox.web import session_views, views
+from dermatox.web import inventory_views, session_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -52,6 +52,10 @@ urlpatterns = [
         session_views.session_sign,
         name="session-sign",
     ),
+    path("stock/", inventory_views.stock, name="stock"),
+    path("stock/policy/", inventory_views.stock_policy, name="stock-policy"),
+    path("stock/vials/<int:vial_id>/", inventory_views.vial_action, name="vial-action"),
+    path("stock/recall/", inventory_views.recall, name="recall"),
     path("evidence/", views.evidence, name="evidence"),
     path("audit/", views.audit_view, name="audit"),
 ]
