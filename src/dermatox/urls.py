@@ -43,9 +43,9 @@ urlpatterns = [
         name="session-vial",
     ),
     path(
-        "patients/<uuid:patient_id>/sessions/<int:session_id>/dose/",
-        session_views.session_dose_all,
-        name="session-dose-all",
+        "patients/<uuid:patient_id>/sessions/<int:session_id>/points/",
+        session_views.session_points,
+        name="session-points",
     ),
     path(
         "patients/<uuid:patient_id>/sessions/<int:session_id>/sign/",

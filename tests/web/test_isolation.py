@@ -13,7 +13,12 @@ from tests.web.fixtures import full_record
 pytestmark = pytest.mark.django_db
 
 
-POST_ONLY = {"point", "vial", "dose", "sign"}  # session actions: GET answers 405 once the session is in scope
+POST_ONLY = {
+    "point",
+    "points",
+    "vial",
+    "sign",
+}  # session actions: GET answers 405 once the session is in scope
 
 
 def patient_routes(patterns=None, prefix=""):

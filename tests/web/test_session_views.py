@@ -61,15 +61,27 @@ def test_chart_a_hair_session_from_start_to_signature(login, staff, patient, via
     assert "Signed by" in client.get(url).content.decode()
 
 
-def test_apply_one_dose_to_every_point_is_all_or_nothing(login, staff, patient, client):
+def test_points_table_doses_selected_points_edits_depth_removes_and_is_all_or_nothing(
+    login, staff, patient, client
+):
     login(staff[Role.NURSE])
     client.post(f"/patients/{patient.pk}/sessions/new/", {"protocol": "sebum_forehead_id"})
     session = TreatmentSession.objects.get()
-    url = f"/patients/{patient.pk}/sessions/{session.pk}/"
-    client.post(url + "dose/", {"units": "0.75"})
-    assert {float(p.units) for p in session.points.current()} == {0.75}
-    client.post(url + "dose/", {"units": "-1"})
-    assert {float(p.units) for p in session.points.current()} == {0.75}
+    url = f"/patients/{patient.pk}/sessions/{session.pk}/points/"
+    first, second = session.points.current().order_by("pk")[:2]
+    client.post(url, {"dose": "0.75", "selected": [first.pk, second.pk], "note": "Oily T-zone"})
+    assert [float(p.units) for p in session.points.current().order_by("pk")][:3] == [0.75, 0.75, 0.5]
+    client.post(url, {"dose": "0.8"})  # none selected: every point
+    assert {float(p.units) for p in session.points.current()} == {0.8}
+    client.post(url, {f"depth_{first.pk}": "subcutaneous", f"units_{first.pk}": "1.2"})
+    first.refresh_from_db()
+    assert first.depth == "subcutaneous" and float(first.units) == 1.2
+    client.post(url, {"dose": "-1"})  # refused: nothing changes
+    assert sorted({float(p.units) for p in session.points.current()}) == [0.8, 1.2]
+    client.post(url, {"remove": first.pk})
+    assert session.points.current().count() == 19
+    session.refresh_from_db()
+    assert session.note == "Oily T-zone"
 
 
 def test_front_desk_cannot_open_sessions(login, staff, patient, client):

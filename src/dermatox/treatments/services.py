@@ -253,6 +253,18 @@ def session_plan(session: TreatmentSession, as_of) -> dict:
 
 
 @transaction.atomic
+def session_note(*, actor: Actor, session: TreatmentSession, note: str) -> TreatmentSession:
+    _draft(actor, session)
+    note = (note or "").strip()
+    if len(note) > 500:
+        raise InvalidInput("note: too long", fields={"note": ["at most 500 characters"]})
+    if note != session.note:
+        session.note = note
+        save_audited(actor, session, action="session.note")
+    return session
+
+
+@transaction.atomic
 def session_sign(*, actor: Actor, session: TreatmentSession) -> TreatmentSession:
     """Sign: plan check, then in one transaction deduct the units, record each point as an administration
     with its lot, and schedule the protocol's reviews. A blocked plan writes nothing."""

@@ -6,6 +6,7 @@ import json
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -14,7 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from dermatox.accounts.roles import Perm
 from dermatox.clinical.reference import by_id
-from dermatox.clinical.toxin.protocols import load_protocols
+from dermatox.clinical.toxin.protocols import DEPTHS, load_protocols
 from dermatox.common.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from dermatox.inventory.models import Vial
 from dermatox.patients.selectors import patient_get
@@ -123,6 +124,7 @@ def session_detail(request, patient_id, session_id):
             "editable": editable,
             "volumes": volumes,
             "total_units": sum(p.units for p in points),
+            "depths": DEPTHS,
         },
     )
 
@@ -202,20 +204,47 @@ def session_vial(request, patient_id, session_id):
 
 
 @clinic_required
-def session_dose_all(request, patient_id, session_id):
+def session_points(request, patient_id, session_id):
+    """The points table: per-point units and depth, one dose for the selected points, remove, session note.
+    All changes of one submission are saved together or not at all."""
     session = _session(request, patient_id, session_id)
     if request.method != "POST":  # scoped first, so another clinic's session is a 404 whatever the method
         return HttpResponseNotAllowed(["POST"])
+    points = {p.pk: p for p in session.points.current()}
     try:
-        for point in session.points.current():
-            ts.point_save(
-                actor=request.actor,
-                session=session,
-                point=point,
-                data={"units": request.POST.get("units", "")},
-            )
+        with transaction.atomic():
+            if request.POST.get("remove"):
+                point = points.get(int(request.POST["remove"]))
+                if point is None:
+                    raise NotFound("No such point")
+                ts.point_remove(actor=request.actor, session=session, point=point)
+            else:
+                selected = {int(pk) for pk in request.POST.getlist("selected") if pk.isdigit()}
+                dose = request.POST.get("dose", "").strip()
+                for pk, point in points.items():
+                    data = {}
+                    units = (
+                        dose if dose and (not selected or pk in selected) else request.POST.get(f"units_{pk}")
+                    )
+                    if (
+                        units is not None
+                        and units.strip()
+                        and Decimal(units.replace(",", ".")) != point.units
+                    ):
+                        data["units"] = units.replace(",", ".")
+                    depth = request.POST.get(f"depth_{pk}")
+                    if depth and depth != point.depth:
+                        data["depth"] = depth
+                    if data:
+                        ts.point_save(actor=request.actor, session=session, point=point, data=data)
+                if "note" in request.POST:
+                    ts.session_note(actor=request.actor, session=session, note=request.POST["note"])
     except (InvalidInput, Conflict) as exc:
-        messages.error(request, _("Dose not applied: %(why)s") % {"why": exc.message})
+        messages.error(request, _("Not saved: %(why)s") % {"why": exc.message})
+    except (InvalidOperation, ValueError):
+        messages.error(request, _("Not saved: units must be numbers."))
+    else:
+        messages.success(request, _("Saved."))
     return redirect("session-detail", patient_id=session.patient_id, session_id=session.pk)
 
 

@@ -6,7 +6,7 @@ import math
 
 from dermatox.clinical.reference import by_id
 
-SPACING = {"scalp": 5.0, "face": 6.0, "axilla": 4.0}  # percent of the view between neighbouring points
+SPACING = {"scalp": 5.0, "face": 5.5, "axilla": 4.0}  # percent of the view between neighbouring points
 VIEWS = ("scalp_top", "scalp_back", "scalp_left", "scalp_right", "face_front", "axillae")
 
 
