@@ -23,6 +23,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/patient_page.py
 	$(BIN)/python bench/assess.py
+	$(BIN)/python bench/lot_recall.py
 
 clean:
 	rm -rf $(VENV) var/test-*.sqlite3*
