@@ -23,6 +23,7 @@ from dermatox.clinical.reference import by_id
 from dermatox.common.context import Actor
 from dermatox.common.text import fold
 from dermatox.demo.generator import generate
+from dermatox.inventory.models import InventoryPolicy, Lot, Vial
 from dermatox.patients.models import (
     Allergy,
     Condition,
@@ -88,6 +89,36 @@ def _staff() -> tuple[list[Clinic], dict[str, User]]:
             Membership.objects.get_or_create(user=user, clinic=by_code[code], defaults={"role": role})
         users[username] = user
     return clinics, users
+
+
+def _demo_stock(clinic: Clinic, nurse: User, as_of: dt.date) -> None:
+    """Toxin stock to chart with: the demo clinic keeps reconstituted vials 4 weeks (ASDS consensus)."""
+    InventoryPolicy.objects.get_or_create(clinic=clinic, defaults={"beyond_use_hours": 4 * 7 * 24})
+    opened = timezone.now()
+    for product, number, vial_units, diluent in (
+        ("onabotulinumtoxinA", "C8123A", 100, 2.5),
+        ("onabotulinumtoxinA", "C8124B", 200, 4.0),
+        ("abobotulinumtoxinA", "D5561", 300, 1.5),
+    ):
+        lot, created = Lot.objects.get_or_create(
+            clinic=clinic,
+            product=product,
+            lot_number=number,
+            defaults={"expiry": as_of + dt.timedelta(days=300), "received_by": nurse},
+        )
+        if not created:
+            continue
+        vials = Vial.objects.bulk_create(
+            [Vial(lot=lot, vial_units=vial_units, remaining_units=vial_units) for _ in range(3)]
+        )
+        first = vials[0]
+        Vial.objects.filter(pk=first.pk).update(
+            state="open",
+            diluent_ml=diluent,
+            opened_at=opened,
+            opened_by=nurse,
+            beyond_use_at=opened + dt.timedelta(weeks=4),
+        )
 
 
 @transaction.atomic
@@ -270,5 +301,6 @@ def demo_load(*, seed: int = 2026, patients: int = 60, as_of: dt.date | None = N
     flush()
     for clinic in clinics:
         Clinic.objects.filter(pk=clinic.pk).update(next_patient_number=counters[clinic.pk])
+    _demo_stock(clinics[0], users["nurse"], as_of)
     audit_record(actor=Actor.system(), action="demo.load", detail={"seed": seed, **totals})
     return ", ".join(f"{v} {k}" for k, v in totals.items())
