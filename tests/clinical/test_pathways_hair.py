@@ -3,20 +3,10 @@
 import pytest
 
 from dermatox.clinical.pathways import assess
+from dermatox.clinical.pathways.hair import HAIR_TREATMENTS
 from tests.clinical.pathway_helpers import case, finding_ids, lab, rec, status
 
-HAIR = [
-    "minoxidil_topical",
-    "finasteride",
-    "botulinum_scalp",
-    "prp",
-    "microneedling_scalp",
-    "mesotherapy",
-    "oral_supplements",
-    "hormonal_therapy",
-    "referral_endocrinology",
-    "referral_dermatology",
-]
+HAIR = HAIR_TREATMENTS
 
 
 def test_normal_shedding_means_no_hair_treatment():

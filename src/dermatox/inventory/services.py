@@ -96,6 +96,34 @@ def _locked_vial(actor: Actor, vial_id) -> Vial:
     return vial
 
 
+def _take(actor: Actor, vial: Vial, amount: Decimal, at: dt.datetime) -> None:
+    """Take units from a locked vial: only from an open vial, never after expiry or beyond-use, never below 0."""
+    if vial.state != Vial.State.OPEN:
+        raise Conflict(
+            f"Vial #{vial.pk} is {vial.get_state_display().lower()}: open (reconstitute) it first",
+            code="vial_not_open",
+        )
+    if vial.lot.expiry < timezone.localdate(at):
+        raise Conflict(
+            f"Lot {vial.lot.lot_number} expired on {vial.lot.expiry}: never use it", code="vial_expired"
+        )
+    if vial.beyond_use_at and at > vial.beyond_use_at:
+        raise Conflict(
+            f"Vial #{vial.pk} was usable until {vial.beyond_use_at:%Y-%m-%d %H:%M}: discard it",
+            code="vial_beyond_use",
+        )
+    if amount > vial.remaining_units:
+        raise Conflict(
+            f"Vial #{vial.pk} has {_plain(vial.remaining_units)} U left, not {_plain(amount)} U",
+            code="vial_insufficient",
+        )
+    vial.remaining_units -= amount
+    if vial.remaining_units == 0:
+        vial.state = Vial.State.EMPTY
+    vial._history_user = _user(actor)
+    vial.save(update_fields=["remaining_units", "state"])
+
+
 def beyond_use_hours(clinic) -> int:
     policy = InventoryPolicy.objects.filter(clinic=clinic).first()
     return policy.beyond_use_hours if policy else InventoryPolicy._meta.get_field("beyond_use_hours").default
@@ -161,30 +189,7 @@ def vial_deduct(
         raise InvalidInput(
             "reason: unknown", fields={"reason": [f"must be one of {', '.join(Withdrawal.Reason.values)}"]}
         )
-    if vial.state != Vial.State.OPEN:
-        raise Conflict(
-            f"Vial #{vial.pk} is {vial.get_state_display().lower()}: open (reconstitute) it first",
-            code="vial_not_open",
-        )
-    if vial.lot.expiry < timezone.localdate(at):
-        raise Conflict(
-            f"Lot {vial.lot.lot_number} expired on {vial.lot.expiry}: never use it", code="vial_expired"
-        )
-    if vial.beyond_use_at and at > vial.beyond_use_at:
-        raise Conflict(
-            f"Vial #{vial.pk} was usable until {vial.beyond_use_at:%Y-%m-%d %H:%M}: discard it",
-            code="vial_beyond_use",
-        )
-    if amount > vial.remaining_units:
-        raise Conflict(
-            f"Vial #{vial.pk} has {_plain(vial.remaining_units)} U left, not {_plain(amount)} U",
-            code="vial_insufficient",
-        )
-    vial.remaining_units -= amount
-    if vial.remaining_units == 0:
-        vial.state = Vial.State.EMPTY
-    vial._history_user = _user(actor)
-    vial.save(update_fields=["remaining_units", "state"])
+    _take(actor, vial, amount, at)
     withdrawal = Withdrawal.objects.create(
         vial=vial, patient=patient, units=amount, reason=reason, at=at, by=_user(actor)
     )
@@ -232,30 +237,7 @@ def vial_administer(
     require_same_clinic(actor, patient.clinic_id)
     at = at or timezone.now()
     total = sum(amounts)
-    if vial.state != Vial.State.OPEN:
-        raise Conflict(
-            f"Vial #{vial.pk} is {vial.get_state_display().lower()}: open (reconstitute) it first",
-            code="vial_not_open",
-        )
-    if vial.lot.expiry < timezone.localdate(at):
-        raise Conflict(
-            f"Lot {vial.lot.lot_number} expired on {vial.lot.expiry}: never use it", code="vial_expired"
-        )
-    if vial.beyond_use_at and at > vial.beyond_use_at:
-        raise Conflict(
-            f"Vial #{vial.pk} was usable until {vial.beyond_use_at:%Y-%m-%d %H:%M}: discard it",
-            code="vial_beyond_use",
-        )
-    if total > vial.remaining_units:
-        raise Conflict(
-            f"Vial #{vial.pk} has {_plain(vial.remaining_units)} U left, not {_plain(total)} U",
-            code="vial_insufficient",
-        )
-    vial.remaining_units -= total
-    if vial.remaining_units == 0:
-        vial.state = Vial.State.EMPTY
-    vial._history_user = _user(actor)
-    vial.save(update_fields=["remaining_units", "state"])
+    _take(actor, vial, total, at)
     withdrawals = Withdrawal.objects.bulk_create(
         [
             Withdrawal(vial=vial, patient=patient, units=a, reason="administered", at=at, by=_user(actor))
