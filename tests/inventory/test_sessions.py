@@ -58,7 +58,7 @@ def test_protocol_points_are_laid_out_on_the_maps(nurse, patient, vial):
 
 def test_signing_deducts_records_lots_and_schedules_reviews(nurse, patient, vial):
     session = session_create(actor=nurse, patient=patient, protocol="hair_scalp_im", vial_id=vial.pk)
-    session_sign(actor=nurse, session=session)
+    session = session_sign(actor=nurse, session=session)
     vial.refresh_from_db()
     assert vial.remaining_units == 50  # 200 - 150
     assert Withdrawal.objects.filter(patient=patient, reason="administered").count() == 30
@@ -87,23 +87,21 @@ def test_a_blocked_plan_writes_nothing(nurse, patient, vial, physician):
     assert vial.remaining_units == 200 and not Withdrawal.objects.exists() and not FollowUp.objects.exists()
 
 
-def test_second_session_within_12_weeks_is_blocked_by_the_charted_history(nurse, patient, vial):
-    first = session_create(actor=nurse, patient=patient, protocol="glabellar_lines", vial_id=None)
-    lot = lot_receive(
-        actor=nurse,
-        product="onabotulinumtoxinA",
-        lot_number="G1",
-        expiry=dt.date(2027, 12, 31),
-        vial_units=100,
-        vials=1,
-    )
-    small = vial_open(actor=nurse, vial_id=lot.vials.get().pk, diluent_ml=2.5)
-    from dermatox.treatments.services import session_set_vial
+def test_charted_doses_start_the_12_week_interval_but_the_same_visit_does_not(nurse, patient, vial):
+    """§8.3: no sooner than every 12 weeks. Two areas treated at one visit are one treatment."""
+    from django.utils import timezone
 
-    session_set_vial(actor=nurse, session=first, vial_id=small.pk)
-    session_sign(actor=nurse, session=first)
-    second = session_create(actor=nurse, patient=patient, protocol="hair_scalp_im", vial_id=vial.pk)
-    plan = session_plan(second, dt.date.today())
+    from dermatox.inventory.services import vial_administer
+
+    glabellar = session_create(actor=nurse, patient=patient, protocol="glabellar_lines", vial_id=vial.pk)
+    session_sign(actor=nurse, session=glabellar)
+    same_visit = session_create(actor=nurse, patient=patient, protocol="forehead_lines", vial_id=vial.pk)
+    plan = session_plan(same_visit, timezone.now())
+    assert "retreatment_interval" not in {b["id"] for b in plan["blocks"]}
+    vial_administer(
+        actor=nurse, vial_id=vial.pk, patient=patient, doses=[20], at=timezone.now() - dt.timedelta(days=30)
+    )
+    plan = session_plan(same_visit, timezone.now())
     assert "retreatment_interval" in {b["id"] for b in plan["blocks"]}
 
 
@@ -153,7 +151,7 @@ def test_a_vial_of_another_product_is_refused(nurse, patient):
 
 def test_adverse_event_links_to_the_session(nurse, patient, vial, physician):
     session = session_create(actor=nurse, patient=patient, protocol="hair_scalp_im", vial_id=vial.pk)
-    session_sign(actor=nurse, session=session)
+    session = session_sign(actor=nurse, session=session)
     event = adverse_event_record(
         actor=physician,
         patient=patient,

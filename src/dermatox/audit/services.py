@@ -63,4 +63,7 @@ def audit_record(
 def _patient_of(obj: Model):
     if getattr(obj._meta, "label_lower", "") == "patients.patient":
         return obj.pk
-    return getattr(obj, "patient_id", None)
+    if hasattr(obj, "patient_id"):
+        return obj.patient_id
+    session = getattr(obj, "session", None)  # injection points belong to a patient through their session
+    return getattr(session, "patient_id", None)

@@ -127,7 +127,9 @@ def toxin_safety_by_area(
                 ("bont_products",),
             )
         )
-    past = [d for d in last_toxin_dates if d <= as_of]
+    # Doses on earlier days start the 12-week interval; one given earlier today is the same visit
+    # (e.g. glabellar and forehead lines treated together), not a retreatment.
+    past = [d for d in last_toxin_dates if d < as_of]
     last = max(past) if past else None
     earliest = last + dt.timedelta(days=RETREATMENT_DAYS) if last else None
     not_before = earliest if earliest and earliest > as_of else None

@@ -24,8 +24,8 @@ class RecallLine:
 
 def lot_recall(*, actor: Actor, lot_number: str, product: str | None = None) -> list[RecallLine]:
     """Every patient of the actor's clinic who received the lot (one indexed query, grouped by patient)."""
-    if not actor.can(Perm.VIEW_DEMOGRAPHICS):
-        raise PermissionDenied("Your role does not give access to patient records")
+    if not actor.can(Perm.VIEW_CLINICAL):  # who received which toxin is clinical information
+        raise PermissionDenied("Your role does not give access to treatment records")
     qs = Withdrawal.objects.current().filter(
         reason="administered",
         vial__lot__lot_number=lot_number.strip(),
@@ -53,5 +53,13 @@ def lot_recall(*, actor: Actor, lot_number: str, product: str | None = None) -> 
         )
         for r in rows
     ]
-    audit_record(actor=actor, action="lot.recall", detail={"lot": lot_number, "patients": len(lines)})
+    audit_record(
+        actor=actor,
+        action="lot.recall",
+        detail={
+            "lot": lot_number,
+            "patients": len(lines),
+            "patient_ids": [line.patient_id for line in lines],
+        },
+    )
     return lines

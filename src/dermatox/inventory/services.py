@@ -8,9 +8,11 @@ from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from dermatox.accounts.roles import Perm
 from dermatox.audit.services import audit_record
+from dermatox.clinical.reference import by_id
 from dermatox.clinical.toxin.reconstitution import ToxinInputError, reconstitute
 from dermatox.common.context import Actor
 from dermatox.common.errors import Conflict, InvalidInput, NotFound
@@ -49,7 +51,8 @@ def lot_receive(
 ) -> Lot:
     require(actor, Perm.CHART_ADMINISTRATION)
     try:
-        reconstitute(product, vial_units, None if product == "relabotulinumtoxinA" else 1)
+        ready = by_id("toxin_products.toml").get(product, {}).get("ready_to_use", False)
+        reconstitute(product, vial_units, None if ready else 1)
     except ToxinInputError as exc:
         raise InvalidInput(str(exc), fields={exc.field: [exc.rule]}) from exc
     lot_number = (lot_number or "").strip()
@@ -76,8 +79,10 @@ def lot_receive(
         raise InvalidInput(
             "lot_number: already received", fields={"lot_number": ["this lot is already in stock"]}
         ) from exc
-    Vial.objects.bulk_create(
-        [Vial(lot=lot, vial_units=vial_units, remaining_units=vial_units) for _ in range(vials)]
+    bulk_create_with_history(
+        [Vial(lot=lot, vial_units=vial_units, remaining_units=vial_units) for _ in range(vials)],
+        Vial,
+        default_user=_user(actor),
     )
     audit_record(
         actor=actor,
@@ -143,6 +148,21 @@ def vial_open(*, actor: Actor, vial_id, diluent_ml, at: dt.datetime | None = Non
         raise Conflict(
             f"Lot {vial.lot.lot_number} expired on {vial.lot.expiry}: never use it", code="vial_expired"
         )
+    if diluent_ml not in (None, ""):
+        try:
+            volume = Decimal(str(diluent_ml).replace(",", "."))
+        except InvalidOperation:
+            volume = None
+        if (
+            volume is None
+            or not volume.is_finite()
+            or volume.as_tuple().exponent < -3
+            or not Decimal("0.1") <= volume <= 100
+        ):
+            raise InvalidInput(
+                "diluent_ml: out of range",
+                fields={"diluent_ml": ["must be 0.1 to 100 mL (at most 3 decimals)"]},
+            )
     try:
         reconstitute(
             vial.lot.product, vial.vial_units, None if diluent_ml in (None, "") else float(diluent_ml)
@@ -238,11 +258,13 @@ def vial_administer(
     at = at or timezone.now()
     total = sum(amounts)
     _take(actor, vial, total, at)
-    withdrawals = Withdrawal.objects.bulk_create(
+    withdrawals = bulk_create_with_history(
         [
             Withdrawal(vial=vial, patient=patient, units=a, reason="administered", at=at, by=_user(actor))
             for a in amounts
-        ]
+        ],
+        Withdrawal,
+        default_user=_user(actor),
     )
     audit_record(
         actor=actor,

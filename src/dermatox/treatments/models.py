@@ -90,6 +90,8 @@ class TreatmentSession(ClinicalRecord):
     signed_at = models.DateTimeField(null=True, blank=True)
     history = HistoricalRecords()
 
+    error_permission = "chart_administration"
+
     class Meta:
         ordering = ["-created_at"]
 

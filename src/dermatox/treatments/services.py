@@ -5,6 +5,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from dermatox.accounts.roles import Perm
 from dermatox.audit.services import audit_record
@@ -114,7 +115,7 @@ def session_create(*, actor: Actor, patient: Patient, protocol: str, vial_id=Non
                     units=group["units"],
                 )
             )
-    InjectionPoint.objects.bulk_create(points)
+    bulk_create_with_history(points, InjectionPoint, default_user=_user_of(actor))
     audit_record(
         actor=actor,
         action="session.create",
@@ -131,6 +132,10 @@ def _user_of(actor: Actor):
 def _usable_vial(actor: Actor, vial_id, product: str):
     from dermatox.inventory.models import Vial
 
+    try:
+        vial_id = int(vial_id)
+    except (TypeError, ValueError):
+        raise InvalidInput("vial: unknown", fields={"vial": ["no such vial in this clinic"]}) from None
     vial = Vial.objects.select_related("lot").filter(pk=vial_id, lot__clinic_id=actor.clinic.pk).first()
     if vial is None:
         raise InvalidInput("vial: unknown", fields={"vial": ["no such vial in this clinic"]})
@@ -149,19 +154,24 @@ def _usable_vial(actor: Actor, vial_id, product: str):
 
 
 def _draft(actor: Actor, session: TreatmentSession) -> TreatmentSession:
+    """The session as it is now, locked for this transaction: a copy loaded earlier (another tab, a double
+    click) must never change or re-sign a session that has been signed meanwhile."""
     require(actor, Perm.CHART_ADMINISTRATION)
     require_same_clinic(actor, session.patient.clinic_id)
-    if session.status != TreatmentSession.Status.DRAFT:
+    fresh = (
+        TreatmentSession.objects.select_for_update().select_related("patient", "vial__lot").get(pk=session.pk)
+    )
+    if fresh.status != TreatmentSession.Status.DRAFT:
         raise Conflict(
             "A signed session cannot be changed: mark it entered in error and chart a new one",
             code="session_signed",
         )
-    return session
+    return fresh
 
 
 @transaction.atomic
 def session_set_vial(*, actor: Actor, session: TreatmentSession, vial_id) -> TreatmentSession:
-    _draft(actor, session)
+    session = _draft(actor, session)
     session.vial = _usable_vial(actor, vial_id, session.product)
     session._history_user = _user_of(actor)
     session.save(update_fields=["vial"])
@@ -180,7 +190,7 @@ def point_save(
     from dermatox.clinical.toxin.layout import VIEWS
     from dermatox.clinical.toxin.protocols import DEPTHS
 
-    _draft(actor, session)
+    session = _draft(actor, session)
     unknown = sorted(set(data) - set(POINT_FIELDS))
     if unknown:
         raise InvalidInput(
@@ -217,44 +227,48 @@ def point_save(
 
 @transaction.atomic
 def point_remove(*, actor: Actor, session: TreatmentSession, point: InjectionPoint) -> None:
-    _draft(actor, session)
+    session = _draft(actor, session)
     if point.session_id != session.pk:
         raise NotFound("No such point")
     mark_entered_in_error(actor, point, reason="removed while charting")
 
 
-def session_plan(session: TreatmentSession, as_of) -> dict:
-    """The plan check for this session as charted (pure rules, fed from the record)."""
+def session_plan(session: TreatmentSession, at, points: list | None = None) -> dict:
+    """The plan check for this session as charted (pure rules, fed from the record) at time `at`."""
     from dermatox.assessments.case_builder import build_case
+    from dermatox.clinical.pathways import CaseError
     from dermatox.clinical.toxin.plan import check_plan
 
-    built = build_case(session.patient, as_of)
+    built = build_case(session.patient, timezone.localdate(at))
     if built.case is None:
         raise InvalidInput("; ".join(built.missing), fields={"__all__": built.missing})
+    points = points if points is not None else list(session.points.current())
     vial = session.vial
     raw = {
         **{k: built.case[k] for k in ("as_of", "patient")},
+        "at": at.isoformat(),
         "history": built.case.get("history", {}),
         "product": session.product,
         "protocol": session.protocol,
-        "points": [
-            {"region": p.region, "depth": p.depth, "units": float(p.units)} for p in session.points.current()
-        ],
+        "points": [{"region": p.region, "depth": p.depth, "units": float(p.units)} for p in points],
         "vial": {
             "vial_units": vial.vial_units,
             "diluent_ml": float(vial.diluent_ml) if vial.diluent_ml else None,
             "expiry": vial.lot.expiry.isoformat(),
-            "beyond_use": vial.beyond_use_at.isoformat() if vial.beyond_use_at else None,
+            "remaining_units": float(vial.remaining_units),
         },
     }
-    if raw["vial"]["beyond_use"] is None:
-        del raw["vial"]["beyond_use"]
-    return check_plan(raw)
+    if vial.beyond_use_at:
+        raw["vial"]["beyond_use"] = vial.beyond_use_at.isoformat()
+    try:
+        return check_plan(raw)
+    except CaseError as exc:  # e.g. no points left, or more than the plan check takes
+        raise InvalidInput("; ".join(exc.problems), fields={"__all__": exc.problems}) from exc
 
 
 @transaction.atomic
 def session_note(*, actor: Actor, session: TreatmentSession, note: str) -> TreatmentSession:
-    _draft(actor, session)
+    session = _draft(actor, session)
     note = (note or "").strip()
     if len(note) > 500:
         raise InvalidInput("note: too long", fields={"note": ["at most 500 characters"]})
@@ -270,14 +284,14 @@ def session_sign(*, actor: Actor, session: TreatmentSession) -> TreatmentSession
     with its lot, and schedule the protocol's reviews. A blocked plan writes nothing."""
     from dermatox.inventory.services import vial_administer
 
-    _draft(actor, session)
+    session = _draft(actor, session)
     if session.vial_id is None:
         raise InvalidInput("vial: required", fields={"vial": ["choose the vial the doses come from"]})
     points = list(session.points.current().order_by("pk"))
     if not points:
         raise InvalidInput("points: none", fields={"points": ["chart at least one point"]})
     now = timezone.now()
-    result = session_plan(session, timezone.localdate(now))
+    result = session_plan(session, now, points)
     if result["status"] == "blocked":
         raise Conflict("Not signed: " + " ".join(b["text"] for b in result["blocks"]), code="plan_blocked")
     withdrawals = vial_administer(
@@ -285,7 +299,7 @@ def session_sign(*, actor: Actor, session: TreatmentSession) -> TreatmentSession
     )
     for point, withdrawal in zip(points, withdrawals, strict=True):
         point.withdrawal = withdrawal
-    InjectionPoint.objects.bulk_update(points, ["withdrawal"])
+    bulk_update_with_history(points, InjectionPoint, ["withdrawal"], default_user=_user_of(actor))
     session.status = TreatmentSession.Status.SIGNED
     session.signed_by = _user_of(actor)
     session.signed_at = now
@@ -294,13 +308,15 @@ def session_sign(*, actor: Actor, session: TreatmentSession) -> TreatmentSession
     session.save()
     spec = _active_protocols()[session.protocol]
     for weeks in spec["review_weeks"]:
-        FollowUp.objects.create(
+        follow_up = FollowUp(
             patient=session.patient,
             due_date=timezone.localdate(now) + dt.timedelta(weeks=weeks),
             reason=f"Review {weeks} weeks after {spec['display']}",
             source=f"protocol:{session.protocol}",
             created_by=_user_of(actor),
         )
+        follow_up._history_user = _user_of(actor)
+        follow_up.save()
     audit_record(
         actor=actor,
         action="session.sign",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
+from django.db import transaction
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -116,12 +117,15 @@ def stock_policy(request):
     )
     form = PolicyForm(request.POST, instance=policy)
     if form.is_valid():
-        saved = form.save(commit=False)
-        saved._history_user = request.user
-        saved.save()
-        audit_record(
-            actor=request.actor, action="stock.policy", detail={"beyond_use_hours": saved.beyond_use_hours}
-        )
+        with transaction.atomic():  # the change and its audit entry together
+            saved = form.save(commit=False)
+            saved._history_user = request.user
+            saved.save()
+            audit_record(
+                actor=request.actor,
+                action="stock.policy",
+                detail={"beyond_use_hours": saved.beyond_use_hours},
+            )
         messages.success(request, _("Policy saved."))
     else:
         messages.error(

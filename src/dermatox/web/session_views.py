@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
@@ -14,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from dermatox.accounts.roles import Perm
+from dermatox.audit.services import audit_record
 from dermatox.clinical.reference import by_id
 from dermatox.clinical.toxin.protocols import DEPTHS, load_protocols
 from dermatox.common.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -51,9 +53,10 @@ def _session(request, patient_id, session_id) -> TreatmentSession:
 @clinic_required
 @require_http_methods(["GET", "POST"])
 def session_new(request, patient_id):
-    patient = patient_get(actor=request.actor, patient_id=patient_id, audit_as="patient.view_for_session")
+    patient = patient_get(actor=request.actor, patient_id=patient_id, audit_as=None)
     if not request.actor.can(Perm.CHART_ADMINISTRATION):
         raise PermissionDenied(_("Your role may not chart toxin sessions."))
+    audit_record(actor=request.actor, action="patient.view_for_session", obj=patient)
     error = ""
     if request.method == "POST":
         try:
@@ -73,8 +76,6 @@ def session_new(request, patient_id):
 
 @clinic_required
 def session_detail(request, patient_id, session_id):
-    from dermatox.audit.services import audit_record
-
     session = _session(request, patient_id, session_id)
     patient = session.patient
     protocol = load_protocols()[session.protocol]
@@ -84,7 +85,7 @@ def session_detail(request, patient_id, session_id):
         plan = session.plan_check
     elif session.vial_id:
         try:
-            plan = ts.session_plan(session, timezone.localdate())
+            plan = ts.session_plan(session, timezone.now(), points)
         except InvalidInput as exc:
             plan_error = exc.message
     else:
@@ -136,56 +137,103 @@ def _nearest_region(view: str, x: float, y: float) -> str:
     return min(anchors, key=lambda a: (a[1]["x"] - x) ** 2 + (a[1]["y"] - y) ** 2)[0]
 
 
+def _coordinate(value, field: str) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not 0 <= value <= 100
+    ):
+        raise InvalidInput(
+            f"{field}: must be a number from 0 to 100", fields={field: ["must be a number from 0 to 100"]}
+        )
+    return round(float(value), 2)
+
+
+def _region_dose(protocol: dict, region: str) -> float:
+    """The protocol's dose for that region (its first group's dose when the region is not in it)."""
+    return next(
+        (g["units"] for g in protocol["points"] if g["region"] == region), protocol["points"][0]["units"]
+    )
+
+
 @clinic_required
 def session_point(request, patient_id, session_id):
-    """JSON actions from the map: add, move, dose, remove."""
+    """JSON actions from the map: add, move, dose, remove. Bad input is a 400 naming the field."""
     session = _session(request, patient_id, session_id)
     if request.method != "POST":  # scoped first, so another clinic's session is a 404 whatever the method
         return HttpResponseNotAllowed(["POST"])
+    protocol = load_protocols()[session.protocol]
     try:
-        body = json.loads(request.body or b"{}")
+        try:
+            body = json.loads(request.body or b"{}")
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise InvalidInput(
+                "body: must be a JSON object", fields={"body": ["must be a JSON object"]}
+            ) from None
+        if not isinstance(body, dict):
+            raise InvalidInput("body: must be a JSON object", fields={"body": ["must be a JSON object"]})
         action = body.get("action")
         point = None
-        if action != "add":
-            point = session.points.current().filter(pk=int(body.get("id", 0))).first()
+        if action in ("move", "dose", "remove"):
+            point_id = body.get("id")
+            if isinstance(point_id, bool) or not isinstance(point_id, int):
+                raise InvalidInput(
+                    "id: must be a point id", fields={"id": ["must be a point id (a whole number)"]}
+                )
+            point = session.points.current().filter(pk=point_id).first()
             if point is None:
                 raise NotFound("No such point")
         if action == "add":
-            protocol = load_protocols()[session.protocol]
-            x, y = float(body["x"]), float(body["y"])
+            view = body.get("view")
+            if view not in VIEWS_BY_AREA[protocol["area"]]:
+                raise InvalidInput(
+                    "view: not a view of this protocol",
+                    fields={"view": [f"must be one of {', '.join(VIEWS_BY_AREA[protocol['area']])}"]},
+                )
+            x, y = _coordinate(body.get("x"), "x"), _coordinate(body.get("y"), "y")
+            region = _nearest_region(view, x, y)
             ts.point_save(
                 actor=request.actor,
                 session=session,
                 data={
-                    "view": body.get("view", ""),
-                    "region": _nearest_region(body.get("view", ""), x, y),
-                    "x": round(x, 2),
-                    "y": round(y, 2),
+                    "view": view,
+                    "region": region,
+                    "x": x,
+                    "y": y,
                     "depth": protocol["depth"],
-                    "units": protocol["points"][0]["units"],
+                    "units": _region_dose(protocol, region),
                 },
             )
         elif action == "move":
+            x, y = _coordinate(body.get("x"), "x"), _coordinate(body.get("y"), "y")
             ts.point_save(
                 actor=request.actor,
                 session=session,
                 point=point,
-                data={
-                    "x": round(min(max(float(body["x"]), 0), 100), 2),
-                    "y": round(min(max(float(body["y"]), 0), 100), 2),
-                },
+                data={"x": x, "y": y, "region": _nearest_region(point.view, x, y)},
             )
         elif action == "dose":
-            units = point.units + Decimal(str(body.get("delta", 0)))
-            ts.point_save(actor=request.actor, session=session, point=point, data={"units": units})
+            delta = body.get("delta")
+            if (
+                isinstance(delta, bool)
+                or not isinstance(delta, int | float)
+                or not math.isfinite(delta)
+                or abs(delta) > 100
+            ):
+                raise InvalidInput(
+                    "delta: must be a number", fields={"delta": ["must be a number from -100 to 100"]}
+                )
+            ts.point_save(
+                actor=request.actor,
+                session=session,
+                point=point,
+                data={"units": point.units + Decimal(str(delta))},
+            )
         elif action == "remove":
             ts.point_remove(actor=request.actor, session=session, point=point)
         else:
-            return JsonResponse(
-                {"message": "action: must be add, move, dose or remove", "code": "invalid"}, status=400
-            )
-    except (KeyError, TypeError, ValueError, InvalidOperation, json.JSONDecodeError):
-        return JsonResponse({"message": "x, y: must be numbers", "code": "invalid"}, status=400)
+            raise InvalidInput("action: unknown", fields={"action": ["must be add, move, dose or remove"]})
     except (InvalidInput, Conflict) as exc:
         return JsonResponse(exc.as_dict(), status=400 if isinstance(exc, InvalidInput) else 409)
     return HttpResponse(status=204)

@@ -39,7 +39,7 @@ from dermatox.patients.models import (
     PregnancyStatus,
 )
 from dermatox.patients.selectors import patient_get, patient_search, patients_recent, record_get
-from dermatox.treatments.models import AdverseEvent, FollowUp, TreatmentCourse
+from dermatox.treatments.models import AdverseEvent, FollowUp, TreatmentCourse, TreatmentSession
 from dermatox.treatments.services import adverse_event_record, follow_up_create, treatment_course_record
 from dermatox.web import forms
 from dermatox.web.decorators import clinic_required
@@ -291,6 +291,7 @@ RECORD_MODELS = {
     "follow_up": FollowUp,
     "treatment_course": TreatmentCourse,
     "adverse_event": AdverseEvent,
+    "session": TreatmentSession,
     "assessment": AssessmentSnapshot,
 }
 

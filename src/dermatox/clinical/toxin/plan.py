@@ -11,6 +11,7 @@ off-label indications (hair, sebum), a dose per point far from the protocol's, m
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping
 
 from dermatox.clinical.pathways.case import CaseError, parse_case
@@ -25,6 +26,7 @@ DOSE_TOLERANCE = 0.5  # a point more than 50% away from the protocol's dose per 
 MAX_POINTS = 300
 ALLOWED = (
     "as_of",
+    "at",
     "patient",
     "history",
     "product",
@@ -35,6 +37,16 @@ ALLOWED = (
     "indication",
     "area",
 )
+MAX_RATIO = 100.0
+
+
+def _finite_number(value, low: float, high: float) -> bool:
+    """A real number in (low, high]: not a bool, not NaN or infinite, not too large to be a dose."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    if isinstance(value, int) and abs(value) > 10**9:
+        return False
+    return math.isfinite(float(value)) and low < float(value) <= high
 
 
 def _date_or_datetime(value, field: str, problems: list[str]):
@@ -87,7 +99,7 @@ def _validate(raw, protocols: dict) -> tuple[dict, list[str]]:
                 problems.append(f"{where}.region: must be a text of 1 to 60 characters")
             if depth not in DEPTHS:
                 problems.append(f"{where}.depth: must be one of {', '.join(DEPTHS)}")
-            if isinstance(units, bool) or not isinstance(units, int | float) or not 0 < units <= 500:
+            if not _finite_number(units, 0, 500):
                 problems.append(f"{where}.units: must be a number greater than 0 (at most 500)")
             else:
                 parsed.append(
@@ -105,8 +117,15 @@ def _validate(raw, protocols: dict) -> tuple[dict, list[str]]:
         problems += [
             f"vial.{k}: unknown field"
             for k in vial
-            if k not in ("vial_units", "diluent_ml", "expiry", "beyond_use")
+            if k not in ("vial_units", "diluent_ml", "expiry", "beyond_use", "remaining_units")
         ]
+        remaining = vial.get("remaining_units")
+        plan["remaining"] = None
+        if remaining is not None:
+            if _finite_number(remaining, -1, 100000) and remaining >= 0:
+                plan["remaining"] = float(remaining)
+            else:
+                problems.append("vial.remaining_units: must be a number >= 0")
         if "product" in plan:
             try:
                 plan["concentration"] = reconstitute(
@@ -128,8 +147,8 @@ def _validate(raw, protocols: dict) -> tuple[dict, list[str]]:
         ratio = conversion.get("ratio") if isinstance(conversion, Mapping) else None
         if not isinstance(conversion, Mapping) or set(conversion) - {"ratio", "acknowledged"}:
             problems.append("conversion: must be {ratio, acknowledged}")
-        elif isinstance(ratio, bool) or not isinstance(ratio, int | float) or ratio <= 0:
-            problems.append("conversion.ratio: must be a number greater than 0")
+        elif not _finite_number(ratio, 0, MAX_RATIO):
+            problems.append(f"conversion.ratio: must be a number greater than 0 (at most {MAX_RATIO:g})")
         elif conversion.get("acknowledged") is not True:
             problems.append(
                 "conversion.acknowledged: must be true (units are not interchangeable between products)"
@@ -139,13 +158,15 @@ def _validate(raw, protocols: dict) -> tuple[dict, list[str]]:
     indication = raw.get("indication", plan["protocol"]["indication"] if plan["protocol"] else None)
     if indication is not None and (not isinstance(indication, str) or not indication.strip()):
         problems.append("indication: must be a text")
+        indication = None
     plan["indication"] = indication
     area = raw.get(
         "area", plan["protocol"]["area"] if plan["protocol"] else AREA_OF_INDICATION.get(indication)
     )
-    if area is not None and area not in AREAS:
+    if area is not None and (not isinstance(area, str) or area not in AREAS):
         problems.append(f"area: must be one of {', '.join(AREAS)}")
-    plan["area"] = area
+    plan["area"] = area if area in AREAS else None
+    plan["at"] = _date_or_datetime(raw["at"], "at", problems) if "at" in raw else None
     return plan, problems
 
 
@@ -233,10 +254,16 @@ def check_plan(raw, *, protocols: dict | None = None) -> dict:
                 {"id": "vial_expired", "text": f"The vial expired on {expiry.isoformat()}: never use it."}
             )
     if plan["beyond_use"] is not None:
-        beyond = (
-            plan["beyond_use"].date() if isinstance(plan["beyond_use"], dt.datetime) else plan["beyond_use"]
-        )
-        if beyond < case.as_of:
+        beyond, now = plan["beyond_use"], plan["at"]
+        if (
+            isinstance(beyond, dt.datetime)
+            and isinstance(now, dt.datetime)
+            and (beyond.tzinfo is None) == (now.tzinfo is None)
+        ):
+            past = beyond < now  # to the minute when the time of the injection is known
+        else:
+            past = (beyond.date() if isinstance(beyond, dt.datetime) else beyond) < case.as_of
+        if past:
             blocks.append(
                 {
                     "id": "vial_beyond_use",
@@ -259,11 +286,12 @@ def check_plan(raw, *, protocols: dict | None = None) -> dict:
                     "text": f"{len(far)} point(s) differ from the protocol's {usual:g} U per point by more than half: check the dose.",
                 }
             )
-    if total > concentration.vial_units:
+    available = plan["remaining"] if plan.get("remaining") is not None else concentration.vial_units
+    if total > available:
         warnings.append(
             {
                 "id": "exceeds_vial",
-                "text": f"{total:g} U planned is more than one {concentration.vial_units:g} U vial holds.",
+                "text": f"{total:g} U planned is more than the {available:g} U the vial holds.",
             }
         )
 

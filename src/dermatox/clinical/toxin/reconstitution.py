@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from dermatox.clinical.reference import by_id
@@ -51,15 +52,17 @@ def _plain(number: float) -> int | float:
     return int(number) if float(number).is_integer() else number
 
 
-def _positive(value, field: str) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or value != value
-        or value <= 0
-        or value == float("inf")
-    ):
-        raise ToxinInputError(field, "must be a number greater than 0")
+MAX_UNITS = 100_000  # far above any vial; keeps absurd numbers out of float arithmetic
+MAX_DILUENT_ML = 100.0
+
+
+def _positive(value, field: str, maximum: float = MAX_UNITS) -> float:
+    """A real number in (0, maximum]: not a bool, not NaN or infinite."""
+    ok = not isinstance(value, bool) and isinstance(value, int | float)
+    if ok and isinstance(value, int) and abs(value) > 10**9:
+        ok = False
+    if not ok or not math.isfinite(float(value)) or value <= 0 or value > maximum:
+        raise ToxinInputError(field, f"must be a number greater than 0 (at most {maximum:g})")
     return float(value)
 
 
@@ -76,7 +79,7 @@ def reconstitute(product_id, vial_units, diluent_ml) -> Concentration:
                 "diluent_ml", f"{product_id} is a ready-to-use liquid: it is not reconstituted"
             )
         return Concentration(product_id, units, None, info["liquid_units_per_0_1_ml"] * 10)
-    volume = _positive(diluent_ml, "diluent_ml")
+    volume = _positive(diluent_ml, "diluent_ml", MAX_DILUENT_ML)
     return Concentration(product_id, units, volume, units / volume)
 
 

@@ -50,7 +50,7 @@
       dragging = null;
       if (moved) {
         sessionStorage.setItem(FOCUS_KEY, pt.dataset.id);
-        send({ action: "move", id: pt.dataset.id, x: to.x, y: to.y });
+        send({ action: "move", id: Number(pt.dataset.id), x: to.x, y: to.y });
       } else {
         pt.focus();
       }
@@ -71,14 +71,14 @@
     sessionStorage.setItem(FOCUS_KEY, pt.dataset.id);
     if (moves[event.key]) {
       const [dx, dy] = moves[event.key];
-      send({ action: "move", id: pt.dataset.id, x: +pt.dataset.x + dx, y: +pt.dataset.y + dy });
+      send({ action: "move", id: Number(pt.dataset.id), x: +pt.dataset.x + dx, y: +pt.dataset.y + dy });
     } else if (event.key === "+" || event.key === "=") {
-      send({ action: "dose", id: pt.dataset.id, delta: 0.5 });
+      send({ action: "dose", id: Number(pt.dataset.id), delta: 0.5 });
     } else if (event.key === "-") {
-      send({ action: "dose", id: pt.dataset.id, delta: -0.5 });
+      send({ action: "dose", id: Number(pt.dataset.id), delta: -0.5 });
     } else if (event.key === "Delete" || event.key === "Backspace") {
       sessionStorage.removeItem(FOCUS_KEY);
-      send({ action: "remove", id: pt.dataset.id });
+      send({ action: "remove", id: Number(pt.dataset.id) });
     } else {
       return;
     }
