@@ -94,7 +94,7 @@ def lot_receive(
 
 
 def _locked_vial(actor: Actor, vial_id) -> Vial:
-    vial = Vial.objects.select_for_update().select_related("lot").filter(pk=vial_id).first()
+    vial = Vial.objects.select_for_update(of=("self",)).select_related("lot").filter(pk=vial_id).first()
     if vial is None:
         raise NotFound("No such vial")
     require_same_clinic(actor, vial.lot.clinic_id)

@@ -159,7 +159,9 @@ def _draft(actor: Actor, session: TreatmentSession) -> TreatmentSession:
     require(actor, Perm.CHART_ADMINISTRATION)
     require_same_clinic(actor, session.patient.clinic_id)
     fresh = (
-        TreatmentSession.objects.select_for_update().select_related("patient", "vial__lot").get(pk=session.pk)
+        TreatmentSession.objects.select_for_update(of=("self",))
+        .select_related("patient", "vial__lot")
+        .get(pk=session.pk)
     )
     if fresh.status != TreatmentSession.Status.DRAFT:
         raise Conflict(
