@@ -1,3 +1,4 @@
+import datetime as dt
 import os
 
 import pytest
@@ -5,6 +6,7 @@ import pytest
 from dermatox.accounts.models import Chain, Clinic, Membership, User
 from dermatox.accounts.roles import Role
 from dermatox.common.context import Actor
+from dermatox.inventory.services import lot_receive, vial_open
 from dermatox.patients.services import patient_create
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # pytest-django live_server + sync Playwright
@@ -66,6 +68,29 @@ def actor_for(clinics):
 @pytest.fixture
 def physician(staff, actor_for):
     return actor_for(staff[Role.PHYSICIAN])
+
+
+@pytest.fixture
+def nurse(staff, actor_for):
+    return actor_for(staff[Role.NURSE])
+
+
+@pytest.fixture
+def receive_and_open(nurse):
+    """Receive a lot of onabotulinumtoxinA and open its first vial, as a nurse would."""
+
+    def build(lot_number: str, *, vials: int = 1, vial_units: int = 200, diluent_ml=4):
+        lot = lot_receive(
+            actor=nurse,
+            product="onabotulinumtoxinA",
+            lot_number=lot_number,
+            expiry=dt.date(2027, 12, 31),
+            vial_units=vial_units,
+            vials=vials,
+        )
+        return vial_open(actor=nurse, vial_id=lot.vials.first().pk, diluent_ml=diluent_ml)
+
+    return build
 
 
 @pytest.fixture

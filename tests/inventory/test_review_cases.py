@@ -21,21 +21,8 @@ from dermatox.treatments.models import FollowUp, TreatmentSession
 
 
 @pytest.fixture
-def nurse(staff, actor_for):
-    return actor_for(staff[Role.NURSE])
-
-
-@pytest.fixture
-def vial(nurse):
-    lot = lot_receive(
-        actor=nurse,
-        product="onabotulinumtoxinA",
-        lot_number="RV-1",
-        expiry=dt.date(2027, 12, 31),
-        vial_units=200,
-        vials=2,
-    )
-    return vial_open(actor=nurse, vial_id=lot.vials.first().pk, diluent_ml=4)
+def vial(receive_and_open):
+    return receive_and_open("RV-1", vials=2)
 
 
 @pytest.mark.django_db

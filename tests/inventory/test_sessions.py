@@ -5,7 +5,6 @@ import datetime as dt
 
 import pytest
 
-from dermatox.accounts.roles import Role
 from dermatox.common.errors import Conflict, InvalidInput
 from dermatox.inventory.models import Vial, Withdrawal
 from dermatox.inventory.selectors import lot_recall
@@ -25,23 +24,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def nurse(staff, actor_for):
-    return actor_for(staff[Role.NURSE])
-
-
-@pytest.fixture
-def vial(nurse):
-    lot = lot_receive(
-        actor=nurse,
-        product="onabotulinumtoxinA",
-        lot_number="HAIR1",
-        expiry=dt.date(2027, 12, 31),
-        vial_units=200,
-        vials=1,
-    )
-    return vial_open(
-        actor=nurse, vial_id=lot.vials.get().pk, diluent_ml=4
-    )  # 5 U/0.1 mL, the protocol's dilution
+def vial(receive_and_open):
+    return receive_and_open("HAIR1")  # 5 U/0.1 mL, the protocol's dilution
 
 
 def test_protocol_points_are_laid_out_on_the_maps(nurse, patient, vial):

@@ -20,21 +20,8 @@ NEXT_YEAR = dt.date(2027, 12, 31)
 
 
 @pytest.fixture
-def nurse(staff, actor_for):
-    return actor_for(staff[Role.NURSE])
-
-
-@pytest.fixture
-def open_vial(nurse):
-    lot = lot_receive(
-        actor=nurse,
-        product="onabotulinumtoxinA",
-        lot_number="C1234",
-        expiry=NEXT_YEAR,
-        vial_units=100,
-        vials=2,
-    )
-    return vial_open(actor=nurse, vial_id=lot.vials.first().pk, diluent_ml="2.5")
+def open_vial(receive_and_open):
+    return receive_and_open("C1234", vials=2, vial_units=100, diluent_ml="2.5")
 
 
 @pytest.mark.django_db

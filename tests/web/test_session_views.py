@@ -1,28 +1,17 @@
-import datetime as dt
 import json
 
 import pytest
 
 from dermatox.accounts.roles import Role
 from dermatox.inventory.models import Vial
-from dermatox.inventory.services import lot_receive, vial_open
 from dermatox.treatments.models import TreatmentSession
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def vial(staff, actor_for):
-    nurse = actor_for(staff[Role.NURSE])
-    lot = lot_receive(
-        actor=nurse,
-        product="onabotulinumtoxinA",
-        lot_number="WEB1",
-        expiry=dt.date(2027, 12, 31),
-        vial_units=200,
-        vials=1,
-    )
-    return vial_open(actor=nurse, vial_id=lot.vials.get().pk, diluent_ml=4)
+def vial(receive_and_open):
+    return receive_and_open("WEB1")
 
 
 def test_chart_a_hair_session_from_start_to_signature(login, staff, patient, vial, client):

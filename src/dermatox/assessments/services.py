@@ -49,7 +49,7 @@ def observation_record(
         value_code=checked.code,
         unit=checked.unit,
         effective_at=effective_at or timezone.now(),
-        recorded_by=actor.user if actor.user is not None and actor.user.pk else None,
+        recorded_by=actor.acting_user,
         **{k: (v or "").strip() for k, v in optional.items()},
     )
     return child_record_save(

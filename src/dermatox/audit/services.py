@@ -27,7 +27,7 @@ def audit_record(
     """
     if patient_id is None and obj is not None:
         patient_id = _patient_of(obj)
-    user = actor.user if actor.user is not None and actor.user.pk else None
+    user = actor.acting_user
     with transaction.atomic():
         head = AuditHead.objects.select_for_update().filter(pk=HEAD_ID).first()
         if head is None:  # the migration creates it; this covers a database emptied by hand

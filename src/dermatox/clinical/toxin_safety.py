@@ -39,31 +39,6 @@ _ALLERGIES = {
 }
 
 
-def toxin_safety(
-    *,
-    as_of: dt.date,
-    pregnant: bool,
-    breastfeeding: bool,
-    conditions: frozenset[str],
-    medications: frozenset[str],
-    allergies: frozenset[str],
-    last_toxin_dates: list[dt.date],
-    area: str,
-) -> ToxinSafety:
-    """Contraindications, cautions and the earliest date for the next dose, for injections in `area`
-    (scalp | face)."""
-    return toxin_safety_by_area(
-        as_of=as_of,
-        pregnant=pregnant,
-        breastfeeding=breastfeeding,
-        conditions=conditions,
-        medications=medications,
-        allergies=allergies,
-        last_toxin_dates=last_toxin_dates,
-        areas=(area,),
-    )[area]
-
-
 def toxin_safety_by_area(
     *,
     as_of: dt.date,

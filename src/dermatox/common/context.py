@@ -22,6 +22,11 @@ class Actor:
     def system(cls, *, clinic: Clinic | None = None, channel: str = "cli") -> Actor:
         return cls(user=None, clinic=clinic, role="system", channel=channel)
 
+    @property
+    def acting_user(self) -> User | None:
+        """The user to record as author (None for the system or an unsaved user)."""
+        return self.user if self.user is not None and self.user.pk else None
+
     def can(self, perm: str) -> bool:
         from dermatox.accounts.roles import role_has
 

@@ -33,7 +33,7 @@ def validate(instance: Model, *, exclude: list[str] | None = None) -> None:
 def save_audited(actor: Actor, instance: Model, *, action: str, detail: dict | None = None) -> Model:
     """Validate, save as a new version attributed to the actor, and audit."""
     validate(instance)
-    instance._history_user = actor.user if actor.user is not None and actor.user.pk else None
+    instance._history_user = actor.acting_user
     instance.save()
     audit_record(actor=actor, action=action, obj=instance, detail=detail)
     return instance
@@ -48,7 +48,7 @@ def mark_entered_in_error(actor: Actor, record: ClinicalRecord, *, reason: str) 
     if record.is_entered_in_error:
         return record
     record.entered_in_error_at = timezone.now()
-    record.entered_in_error_by = actor.user if actor.user is not None and actor.user.pk else None
+    record.entered_in_error_by = actor.acting_user
     record.entered_in_error_reason = reason
     label = record._meta.model_name
     # The reason may be clinical text: it lives on the record (and its history), not in the audit trail.

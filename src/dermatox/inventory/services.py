@@ -28,10 +28,6 @@ def _plain(units: Decimal) -> str:
     return f"{units.normalize():f}"
 
 
-def _user(actor: Actor):
-    return actor.user if actor.user is not None and actor.user.pk else None
-
-
 def _units(value, field: str) -> Decimal:
     try:
         units = Decimal(str(value))
@@ -73,7 +69,7 @@ def lot_receive(
                 product=product,
                 lot_number=lot_number,
                 expiry=expiry,
-                received_by=_user(actor),
+                received_by=actor.acting_user,
             )
     except IntegrityError as exc:
         raise InvalidInput(
@@ -82,7 +78,7 @@ def lot_receive(
     bulk_create_with_history(
         [Vial(lot=lot, vial_units=vial_units, remaining_units=vial_units) for _ in range(vials)],
         Vial,
-        default_user=_user(actor),
+        default_user=actor.acting_user,
     )
     audit_record(
         actor=actor,
@@ -125,13 +121,17 @@ def _take(actor: Actor, vial: Vial, amount: Decimal, at: dt.datetime) -> None:
     vial.remaining_units -= amount
     if vial.remaining_units == 0:
         vial.state = Vial.State.EMPTY
-    vial._history_user = _user(actor)
+    vial._history_user = actor.acting_user
     vial.save(update_fields=["remaining_units", "state"])
 
 
+def policy_for(clinic) -> InventoryPolicy:
+    """The clinic's saved policy, or an unsaved one holding the defaults."""
+    return InventoryPolicy.objects.filter(clinic=clinic).first() or InventoryPolicy(clinic=clinic)
+
+
 def beyond_use_hours(clinic) -> int:
-    policy = InventoryPolicy.objects.filter(clinic=clinic).first()
-    return policy.beyond_use_hours if policy else InventoryPolicy._meta.get_field("beyond_use_hours").default
+    return policy_for(clinic).beyond_use_hours
 
 
 @transaction.atomic
@@ -175,9 +175,9 @@ def vial_open(*, actor: Actor, vial_id, diluent_ml, at: dt.datetime | None = Non
     vial.state = Vial.State.OPEN
     vial.diluent_ml = None if diluent_ml in (None, "") else Decimal(str(diluent_ml))
     vial.opened_at = at
-    vial.opened_by = _user(actor)
+    vial.opened_by = actor.acting_user
     vial.beyond_use_at = at + dt.timedelta(hours=beyond_use_hours(vial.lot.clinic))
-    vial._history_user = _user(actor)
+    vial._history_user = actor.acting_user
     vial.save()
     audit_record(
         actor=actor,
@@ -211,7 +211,7 @@ def vial_deduct(
         )
     _take(actor, vial, amount, at)
     withdrawal = Withdrawal.objects.create(
-        vial=vial, patient=patient, units=amount, reason=reason, at=at, by=_user(actor)
+        vial=vial, patient=patient, units=amount, reason=reason, at=at, by=actor.acting_user
     )
     audit_record(
         actor=actor,
@@ -234,11 +234,11 @@ def vial_discard(*, actor: Actor, vial_id, reason: str) -> Vial:
         raise InvalidInput("reason: required", fields={"reason": ["say why the vial is discarded"]})
     if vial.remaining_units > 0:
         Withdrawal.objects.create(
-            vial=vial, units=vial.remaining_units, reason="wasted", at=timezone.now(), by=_user(actor)
+            vial=vial, units=vial.remaining_units, reason="wasted", at=timezone.now(), by=actor.acting_user
         )
     vial.remaining_units = Decimal(0)
     vial.state = Vial.State.DISCARDED
-    vial._history_user = _user(actor)
+    vial._history_user = actor.acting_user
     vial.save(update_fields=["remaining_units", "state"])
     audit_record(actor=actor, action="vial.discard", obj=vial, detail={"reason": reason.strip()[:200]})
     return vial
@@ -260,11 +260,13 @@ def vial_administer(
     _take(actor, vial, total, at)
     withdrawals = bulk_create_with_history(
         [
-            Withdrawal(vial=vial, patient=patient, units=a, reason="administered", at=at, by=_user(actor))
+            Withdrawal(
+                vial=vial, patient=patient, units=a, reason="administered", at=at, by=actor.acting_user
+            )
             for a in amounts
         ],
         Withdrawal,
-        default_user=_user(actor),
+        default_user=actor.acting_user,
     )
     audit_record(
         actor=actor,

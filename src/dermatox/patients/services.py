@@ -131,10 +131,6 @@ def child_record_save(
     return save_audited(actor, record, action=action, detail=detail)
 
 
-def _user(actor: Actor):
-    return actor.user if actor.user is not None and actor.user.pk else None
-
-
 ENCOUNTER_FIELDS = ("kind", "status", "start", "end", "reason", "practitioner")
 CONDITION_FIELDS = (
     "category",
@@ -170,13 +166,13 @@ def encounter_create(*, actor: Actor, patient: Patient, data: dict) -> Encounter
 
 @transaction.atomic
 def condition_add(*, actor: Actor, patient: Patient, data: dict) -> Condition:
-    record = Condition(recorded_by=_user(actor), **_accept(data, CONDITION_FIELDS))
+    record = Condition(recorded_by=actor.acting_user, **_accept(data, CONDITION_FIELDS))
     return child_record_save(actor, patient, record, Perm.EDIT_CLINICAL, f"condition.add.{record.category}")
 
 
 @transaction.atomic
 def medication_add(*, actor: Actor, patient: Patient, data: dict) -> MedicationStatement:
-    record = MedicationStatement(recorded_by=_user(actor), **_accept(data, MEDICATION_FIELDS))
+    record = MedicationStatement(recorded_by=actor.acting_user, **_accept(data, MEDICATION_FIELDS))
     if record.end_date and record.start_date and record.end_date < record.start_date:
         raise InvalidInput(
             "end_date: before start", fields={"end_date": ["must not be before the start date"]}
@@ -186,19 +182,19 @@ def medication_add(*, actor: Actor, patient: Patient, data: dict) -> MedicationS
 
 @transaction.atomic
 def allergy_add(*, actor: Actor, patient: Patient, data: dict) -> Allergy:
-    record = Allergy(recorded_by=_user(actor), **_accept(data, ALLERGY_FIELDS))
+    record = Allergy(recorded_by=actor.acting_user, **_accept(data, ALLERGY_FIELDS))
     return child_record_save(actor, patient, record, Perm.EDIT_CLINICAL, "allergy.add")
 
 
 @transaction.atomic
 def pregnancy_status_record(*, actor: Actor, patient: Patient, data: dict) -> PregnancyStatus:
-    record = PregnancyStatus(recorded_by=_user(actor), **_accept(data, PREGNANCY_FIELDS))
+    record = PregnancyStatus(recorded_by=actor.acting_user, **_accept(data, PREGNANCY_FIELDS))
     return child_record_save(actor, patient, record, Perm.EDIT_CLINICAL, "pregnancy_status.record")
 
 
 @transaction.atomic
 def consent_record(*, actor: Actor, patient: Patient, data: dict) -> Consent:
-    record = Consent(recorded_by=_user(actor), **_accept(data, CONSENT_FIELDS))
+    record = Consent(recorded_by=actor.acting_user, **_accept(data, CONSENT_FIELDS))
     return child_record_save(
         actor, patient, record, Perm.RECORD_CONSENT, f"consent.{record.kind}.{record.decision}"
     )
@@ -208,7 +204,7 @@ def consent_record(*, actor: Actor, patient: Patient, data: dict) -> Consent:
 def note_add(*, actor: Actor, patient: Patient, data: dict) -> Note:
     data = _accept(data, NOTE_FIELDS)
     data.setdefault("written_at", timezone.now())
-    record = Note(author=_user(actor), **data)
+    record = Note(author=actor.acting_user, **data)
     return child_record_save(actor, patient, record, Perm.EDIT_CLINICAL, "note.add")
 
 

@@ -38,7 +38,7 @@ def follow_up_create(*, actor: Actor, patient: Patient, data: dict) -> FollowUp:
         )
     follow_up = FollowUp(
         patient=patient,
-        created_by=actor.user if actor.user is not None and actor.user.pk else None,
+        created_by=actor.acting_user,
         **{k: v.strip() if isinstance(v, str) else v for k, v in data.items()},
     )
     return child_record_save(actor, patient, follow_up, Perm.EDIT_CLINICAL, "follow_up.create")
@@ -69,7 +69,7 @@ def treatment_course_record(*, actor: Actor, patient: Patient, data: dict) -> Tr
             "treatment: unknown", fields={"treatment": [f"must be one of {', '.join(acne_ids)}"]}
         )
     course = TreatmentCourse(
-        recorded_by=actor.user if actor.user is not None and actor.user.pk else None,
+        recorded_by=actor.acting_user,
         **{k: v.strip() if isinstance(v, str) else v for k, v in data.items()},
     )
     return child_record_save(actor, patient, course, Perm.EDIT_CLINICAL, "treatment_course.record")
@@ -95,11 +95,11 @@ def session_create(*, actor: Actor, patient: Patient, protocol: str, vial_id=Non
         )
     spec = protocols[protocol]
     session = TreatmentSession(
-        patient=patient, protocol=protocol, product=spec["product"], created_by=_user_of(actor)
+        patient=patient, protocol=protocol, product=spec["product"], created_by=actor.acting_user
     )
     if vial_id:
         session.vial = _usable_vial(actor, vial_id, spec["product"])
-    session._history_user = _user_of(actor)
+    session._history_user = actor.acting_user
     session.save()
     points = []
     for group in spec["points"]:
@@ -115,7 +115,7 @@ def session_create(*, actor: Actor, patient: Patient, protocol: str, vial_id=Non
                     units=group["units"],
                 )
             )
-    bulk_create_with_history(points, InjectionPoint, default_user=_user_of(actor))
+    bulk_create_with_history(points, InjectionPoint, default_user=actor.acting_user)
     audit_record(
         actor=actor,
         action="session.create",
@@ -123,10 +123,6 @@ def session_create(*, actor: Actor, patient: Patient, protocol: str, vial_id=Non
         detail={"protocol": protocol, "points": len(points)},
     )
     return session
-
-
-def _user_of(actor: Actor):
-    return actor.user if actor.user is not None and actor.user.pk else None
 
 
 def _usable_vial(actor: Actor, vial_id, product: str):
@@ -175,7 +171,7 @@ def _draft(actor: Actor, session: TreatmentSession) -> TreatmentSession:
 def session_set_vial(*, actor: Actor, session: TreatmentSession, vial_id) -> TreatmentSession:
     session = _draft(actor, session)
     session.vial = _usable_vial(actor, vial_id, session.product)
-    session._history_user = _user_of(actor)
+    session._history_user = actor.acting_user
     session.save(update_fields=["vial"])
     audit_record(actor=actor, action="session.vial", obj=session, detail={"vial": session.vial_id})
     return session
@@ -301,12 +297,12 @@ def session_sign(*, actor: Actor, session: TreatmentSession) -> TreatmentSession
     )
     for point, withdrawal in zip(points, withdrawals, strict=True):
         point.withdrawal = withdrawal
-    bulk_update_with_history(points, InjectionPoint, ["withdrawal"], default_user=_user_of(actor))
+    bulk_update_with_history(points, InjectionPoint, ["withdrawal"], default_user=actor.acting_user)
     session.status = TreatmentSession.Status.SIGNED
-    session.signed_by = _user_of(actor)
+    session.signed_by = actor.acting_user
     session.signed_at = now
     session.plan_check = result
-    session._history_user = _user_of(actor)
+    session._history_user = actor.acting_user
     session.save()
     spec = _active_protocols()[session.protocol]
     for weeks in spec["review_weeks"]:
@@ -315,9 +311,9 @@ def session_sign(*, actor: Actor, session: TreatmentSession) -> TreatmentSession
             due_date=timezone.localdate(now) + dt.timedelta(weeks=weeks),
             reason=f"Review {weeks} weeks after {spec['display']}",
             source=f"protocol:{session.protocol}",
-            created_by=_user_of(actor),
+            created_by=actor.acting_user,
         )
-        follow_up._history_user = _user_of(actor)
+        follow_up._history_user = actor.acting_user
         follow_up.save()
     audit_record(
         actor=actor,
@@ -344,6 +340,6 @@ def adverse_event_record(*, actor: Actor, patient: Patient, data: dict) -> Adver
             "session: another patient's", fields={"session": ["is not a session of this patient"]}
         )
     event = AdverseEvent(
-        recorded_by=_user_of(actor), **{k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
+        recorded_by=actor.acting_user, **{k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
     )
     return child_record_save(actor, patient, event, Perm.EDIT_CLINICAL, "adverse_event.record")

@@ -15,7 +15,7 @@ from dermatox.clinical.reference import load
 from dermatox.common.errors import Conflict, InvalidInput, PermissionDenied
 from dermatox.inventory.models import InventoryPolicy, Lot
 from dermatox.inventory.selectors import lot_recall
-from dermatox.inventory.services import beyond_use_hours, lot_receive, vial_discard, vial_open
+from dermatox.inventory.services import lot_receive, policy_for, vial_discard, vial_open
 from dermatox.web.decorators import clinic_required
 from dermatox.web.forms import DATE
 
@@ -62,9 +62,7 @@ def stock(request):
         .prefetch_related("vials")
         .order_by("expiry", "lot_number")
     )
-    policy = InventoryPolicy.objects.filter(clinic=request.actor.clinic).first() or InventoryPolicy(
-        clinic=request.actor.clinic
-    )
+    policy = policy_for(request.actor.clinic)
     audit_record(actor=request.actor, action="stock.view")
     return render(
         request,
@@ -73,7 +71,7 @@ def stock(request):
             "form": form,
             "lots": lots,
             "policy_form": PolicyForm(instance=policy),
-            "beyond_use_hours": beyond_use_hours(request.actor.clinic),
+            "beyond_use_hours": policy.beyond_use_hours,
         },
     )
 
@@ -112,9 +110,7 @@ def vial_action(request, vial_id):
 def stock_policy(request):
     if not request.actor.can(Perm.MANAGE_STAFF):
         raise PermissionDenied(_("Only a clinic manager sets the beyond-use policy."))
-    policy = InventoryPolicy.objects.filter(clinic=request.actor.clinic).first() or InventoryPolicy(
-        clinic=request.actor.clinic
-    )
+    policy = policy_for(request.actor.clinic)
     form = PolicyForm(request.POST, instance=policy)
     if form.is_valid():
         with transaction.atomic():  # the change and its audit entry together

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods
 from dermatox.accounts.roles import Perm
 from dermatox.audit.services import audit_record
 from dermatox.clinical.reference import by_id
+from dermatox.clinical.toxin.layout import VIEWS_BY_AREA
 from dermatox.clinical.toxin.protocols import DEPTHS, load_protocols
 from dermatox.common.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from dermatox.inventory.models import Vial
@@ -32,11 +33,6 @@ VIEW_LABELS = {
     "scalp_right": _("Scalp, right side"),
     "face_front": _("Face, front"),
     "axillae": _("Axillae"),
-}
-VIEWS_BY_AREA = {
-    "scalp": ("scalp_top", "scalp_back", "scalp_left", "scalp_right"),
-    "face": ("face_front",),
-    "axilla": ("axillae",),
 }
 
 

@@ -7,15 +7,19 @@ import math
 from dermatox.clinical.reference import by_id
 
 SPACING = {"scalp": 5.0, "face": 5.5, "axilla": 4.0}  # percent of the view between neighbouring points
-VIEWS = ("scalp_top", "scalp_back", "scalp_left", "scalp_right", "face_front", "axillae")
+VIEWS_BY_AREA = {
+    "scalp": ("scalp_top", "scalp_back", "scalp_left", "scalp_right"),
+    "face": ("face_front",),
+    "axilla": ("axillae",),
+}
+VIEWS = tuple(view for views in VIEWS_BY_AREA.values() for view in views)
 
 
 def layout(area: str, region: str, count: int) -> list[tuple[str, float, float]]:
     """(view, x, y) for `count` points in `region` of `area`."""
     anchor = by_id("map_regions.toml").get(f"{area}:{region}")
     if anchor is None:
-        view = {"scalp": "scalp_top", "face": "face_front", "axilla": "axillae"}[area]
-        anchor = {"view": view, "x": 50.0, "y": 50.0}
+        anchor = {"view": VIEWS_BY_AREA[area][0], "x": 50.0, "y": 50.0}
     columns = math.ceil(math.sqrt(count))
     rows = math.ceil(count / columns)
     out = []

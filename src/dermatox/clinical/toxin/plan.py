@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dermatox.clinical.pathways.case import CaseError, parse_case
 from dermatox.clinical.toxin.protocols import AREAS, DEPTHS, expand_points, load_protocols
 from dermatox.clinical.toxin.reconstitution import ToxinInputError, product, reconstitute
-from dermatox.clinical.toxin_safety import toxin_safety
+from dermatox.clinical.toxin_safety import toxin_safety_by_area
 
 LABEL_WINDOW_DAYS = 90
 OFF_LABEL_INDICATIONS = {"hair": "hair loss", "sebum": "oily skin / acne"}
@@ -204,27 +204,23 @@ def check_plan(raw, *, protocols: dict | None = None) -> dict:
     total = round(sum(p["units"] for p in points), 4)
 
     # One shared rule set with the pathways; an unknown area checks both injection-area infections.
-    areas = [plan["area"]] if plan["area"] else ["scalp", "face"]
-    seen = set()
-    for area in areas:
-        safety = toxin_safety(
-            as_of=case.as_of,
-            pregnant=case.pregnant,
-            breastfeeding=case.breastfeeding,
-            conditions=case.conditions,
-            medications=case.medications,
-            allergies=case.allergies,
-            last_toxin_dates=[d.date for d in case.toxin_history],
-            area=area,
-        )
-        for rule in safety.contraindications:
-            if rule.id not in seen:
-                seen.add(rule.id)
-                blocks.append({"id": rule.id, "text": rule.text})
-        for rule in safety.cautions:
-            if rule.id not in seen:
-                seen.add(rule.id)
-                warnings.append({"id": rule.id, "text": rule.text})
+    by_area = toxin_safety_by_area(
+        as_of=case.as_of,
+        pregnant=case.pregnant,
+        breastfeeding=case.breastfeeding,
+        conditions=case.conditions,
+        medications=case.medications,
+        allergies=case.allergies,
+        last_toxin_dates=[d.date for d in case.toxin_history],
+        areas=(plan["area"],) if plan["area"] else ("scalp", "face"),
+    )
+    blocks += list(
+        {r.id: {"id": r.id, "text": r.text} for s in by_area.values() for r in s.contraindications}.values()
+    )
+    warnings += list(
+        {r.id: {"id": r.id, "text": r.text} for s in by_area.values() for r in s.cautions}.values()
+    )
+    safety = next(iter(by_area.values()))  # the interval does not depend on the area
     not_before = safety.not_before
     if not_before:
         blocks.append(
