@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "dermatox"
-APPS = ["accounts", "audit", "patients", "assessments", "treatments", "inventory"]
+APPS = ["accounts", "audit", "patients", "assessments", "treatments", "inventory", "intake"]
 OUTER = ["web", "cli", "demo", "chart", "settings", "urls", "wsgi"]
 
 
@@ -41,3 +41,10 @@ def test_apps_do_not_import_the_outer_layers(app):
 
 def test_chart_does_not_import_web():
     assert not any(m.startswith("dermatox.web") for m in imports_of("chart"))
+
+
+def test_documents_render_only_what_they_are_given():
+    """Printed documents import no app: the callers compose what to print."""
+    for module in imports_of("documents"):
+        if module.startswith("dermatox"):
+            assert module.startswith("dermatox.documents"), module

@@ -1,13 +1,14 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from dermatox.web import inventory_views, session_views, views
+from dermatox.web import intake_views, inventory_views, session_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("clinic/", views.clinic_choose, name="clinic-choose"),
+    path("me/language/", views.user_language, name="user-language"),
     path("patients/", views.patient_list, name="patient-list"),
     path("patients/new/", views.patient_create, name="patient-create"),
     path("patients/<uuid:patient_id>/", views.patient_detail, name="patient-detail"),
@@ -52,6 +53,14 @@ urlpatterns = [
         session_views.session_sign,
         name="session-sign",
     ),
+    path("patients/<uuid:patient_id>/intake/start/", intake_views.intake_start, name="intake-start"),
+    path(
+        "patients/<uuid:patient_id>/intake/<int:intake_id>/", intake_views.intake_review, name="intake-review"
+    ),
+    path(
+        "patients/<uuid:patient_id>/intake/<int:intake_id>/pdf/", intake_views.intake_pdf, name="intake-pdf"
+    ),
+    path("intake/<str:token>/", intake_views.intake_fill, name="intake-fill"),
     path("stock/", inventory_views.stock, name="stock"),
     path("stock/policy/", inventory_views.stock_policy, name="stock-policy"),
     path("stock/vials/<int:vial_id>/", inventory_views.vial_action, name="vial-action"),

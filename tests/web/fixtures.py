@@ -65,5 +65,16 @@ def full_record(actor, patient) -> dict[str, int]:
             patient=patient,
             data={"kind": "bruising", "severity": "mild", "onset": timezone.localdate()},
         ).pk,
+        "intake": _submitted_intake(actor, patient).pk,
         "patient": 0,
     }
+
+
+def _submitted_intake(actor, patient):
+    from dermatox.intake import services as intake_services
+    from tests.intake.answers import valid_answers
+
+    intake, _token = intake_services.intake_start(actor=actor, patient=patient)
+    return intake_services.intake_submit(
+        actor=intake_services.patient_actor(intake), intake=intake, data=valid_answers()
+    )

@@ -18,6 +18,7 @@ POST_ONLY = {
     "points",
     "vial",
     "sign",
+    "start",  # intake start
 }  # session actions: GET answers 405 once the session is in scope
 
 
@@ -35,6 +36,7 @@ def concrete_urls(patient, record_ids):
         path = "/" + route.replace("<uuid:patient_id>", str(patient.pk))
         path = path.replace("<int:snapshot_id>", str(record_ids["assessment"]))
         path = path.replace("<int:session_id>", str(record_ids["session"]))
+        path = path.replace("<int:intake_id>", str(record_ids["intake"]))
         if "kind" in converters and "pk" in converters:
             urls += [
                 path.replace("<slug:kind>", k).replace("<int:pk>", str(record_ids[k])) for k in RECORD_MODELS

@@ -63,3 +63,15 @@ def user_create(
         detail={"username": username, "roles": {c.code: r for c, r in memberships}},
     )
     return user
+
+
+@transaction.atomic
+def user_set_language(*, user: User, language: str) -> User:
+    """The language the user works in (pages, messages). Printed documents follow the patient's."""
+    choices = dict(User._meta.get_field("language").choices)
+    if language not in choices:
+        raise InvalidInput("language: unknown", fields={"language": [f"must be one of {', '.join(choices)}"]})
+    if user.language != language:
+        user.language = language
+        user.save(update_fields=["language"])
+    return user

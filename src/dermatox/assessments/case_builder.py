@@ -13,8 +13,9 @@ from dermatox.assessments.models import Observation
 from dermatox.clinical.observations import observation_types
 from dermatox.clinical.pathways.labs import RESULT_MAX_AGE_DAYS
 from dermatox.clinical.reference import by_id
+from dermatox.clinical.toxin_safety import RETREATMENT_DAYS
 from dermatox.patients.models import Patient
-from dermatox.treatments.models import TreatmentCourse
+from dermatox.treatments.models import ExternalToxinDose, TreatmentCourse
 
 PREGNANCY_STATEMENT_MAX_DAYS = 90
 HAIR_NUMBERS = {
@@ -87,6 +88,38 @@ def _toxin_history(patient: Patient, as_of: dt.date) -> list[dict]:
     ]
 
 
+def _external_toxin(patient: Patient, as_of: dt.date, built: BuiltCase) -> list[dict]:
+    """Doses given elsewhere as reported at intake. The rules need a product and units; a dose without
+    them cannot be counted, so it is named in the missing data with the date the interval ends."""
+    doses = list(
+        ExternalToxinDose.objects.current().filter(
+            patient=patient, given_on__lte=as_of, given_on__gte=as_of - dt.timedelta(days=LOOKBACK_DAYS)
+        )
+    )
+    if not doses:
+        built.missing.append(
+            "Botulinum toxin given outside this clinic is not recorded: ask about doses in the last 12 weeks."
+        )
+    out = []
+    products = by_id("toxin_products.toml")
+    for dose in doses:
+        if dose.product in products and dose.units:
+            out.append(
+                {
+                    "date": dose.given_on.isoformat(),
+                    "product": dose.product,
+                    "units": float(dose.units),
+                    "indication": f"given elsewhere ({dose.area})",
+                }
+            )
+        else:
+            built.missing.append(
+                f"Botulinum toxin given elsewhere on {dose.given_on} ({dose.area}): product or units unknown, "
+                f"so the rules cannot count it; no toxin before {dose.given_on + dt.timedelta(days=RETREATMENT_DAYS)}."
+            )
+    return out
+
+
 def build_case(patient: Patient, as_of: dt.date) -> BuiltCase:
     built = BuiltCase(case=None)
     if patient.sex_at_birth not in ("male", "female"):
@@ -136,10 +169,9 @@ def build_case(patient: Patient, as_of: dt.date) -> BuiltCase:
         ),
     }
     history["toxin_history"] = _toxin_history(patient, as_of)
+    history["toxin_history"] += _external_toxin(patient, as_of, built)
+    history["toxin_history"].sort(key=lambda dose: dose["date"])
     case["history"] = {k: v for k, v in history.items() if v}
-    built.missing.append(
-        "Botulinum toxin given outside this clinic is not charted: ask about doses in the last 12 weeks."
-    )
 
     latest = _latest(patient, as_of)
     types = observation_types()

@@ -61,6 +61,7 @@ class Chart:
     follow_ups: list[FollowUp] = field(default_factory=list)
     sessions: list = field(default_factory=list)
     adverse_events: list = field(default_factory=list)
+    intakes: list = field(default_factory=list)
     timeline: TimelinePage | None = None
 
 
@@ -150,6 +151,10 @@ def chart_get(*, actor: Actor, patient_id, cursor: str | None = None) -> Chart:
         for consent in patient.consents.current().order_by("-signed_at", "-pk"):
             latest.setdefault(consent.kind, consent)
         chart.consents = list(latest.values())
+    if actor.can(Perm.EDIT_DEMOGRAPHICS) or clinical:
+        chart.intakes = list(
+            patient.intakes.current().exclude(status="cancelled").order_by("-created_at")[:3]
+        )
     chart.follow_ups = list(
         patient.follow_ups.current().filter(status__in=["open", "booked"]).order_by("due_date")[:20]
     )

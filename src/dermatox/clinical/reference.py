@@ -167,6 +167,20 @@ SCHEMAS: dict[str, tuple] = {
             "confidence": FieldSpec(str),
         },
     ),
+    "intake_questions.toml": (
+        "question",
+        {
+            "id": FieldSpec(str),
+            "section": FieldSpec(str),
+            "text": FieldSpec(str),
+            "text_tr": FieldSpec(str),
+            "adds": FieldSpec(list, required=False),
+            "which": FieldSpec(list, required=False),
+            "why": FieldSpec(str),
+            "sex": FieldSpec(str, required=False),
+        },
+        "no-confidence",
+    ),
     "toxin_protocols.toml": (
         "protocol",
         {

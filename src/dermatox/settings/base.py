@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "dermatox.assessments",
     "dermatox.treatments",
     "dermatox.inventory",
+    "dermatox.intake",
+    "dermatox.documents",
     "dermatox.web",
 ]
 
@@ -165,3 +167,7 @@ LOGGING = {
 }
 
 TRUST_X_FORWARDED_FOR = os.environ.get("DERMATOX_TRUST_X_FORWARDED_FOR", "") == "1"
+
+# A patient's intake link (opened on the clinic's tablet) works this many hours, once.
+DERMATOX_INTAKE_LINK_HOURS = int(os.environ.get("DERMATOX_INTAKE_LINK_HOURS", "4"))
+LOCALE_PATHS = [Path(__file__).resolve().parent.parent / "locale"]

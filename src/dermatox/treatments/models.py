@@ -156,3 +156,22 @@ class AdverseEvent(RecordedClinicalRecord):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.get_severity_display()})"
+
+
+class ExternalToxinDose(RecordedClinicalRecord):
+    """Botulinum toxin given outside this clinic, as the patient reported it (intake) and staff confirmed.
+    Counts toward the 12-week interval and, when product and units are known, the dose limits."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="external_toxin_doses")
+    given_on = models.DateField(_("given on"), validators=[validate_not_future])
+    area = models.CharField(_("area"), max_length=20)
+    product = models.CharField(_("product"), max_length=40, help_text=_("product id, or 'unknown'"))
+    units = models.DecimalField(_("units"), max_digits=7, decimal_places=2, null=True, blank=True)
+    source = models.CharField(_("source"), max_length=40, default="intake")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-given_on"]
+
+    def __str__(self) -> str:
+        return f"{self.product} {self.units or '?'} U on {self.given_on} ({self.area})"

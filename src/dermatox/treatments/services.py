@@ -17,6 +17,7 @@ from dermatox.patients.models import Patient
 from dermatox.patients.services import child_record_save
 from dermatox.treatments.models import (
     AdverseEvent,
+    ExternalToxinDose,
     FollowUp,
     InjectionPoint,
     TreatmentCourse,
@@ -73,6 +74,33 @@ def treatment_course_record(*, actor: Actor, patient: Patient, data: dict) -> Tr
         **{k: v.strip() if isinstance(v, str) else v for k, v in data.items()},
     )
     return child_record_save(actor, patient, course, Perm.EDIT_CLINICAL, "treatment_course.record")
+
+
+EXTERNAL_DOSE_FIELDS = ("given_on", "area", "product", "units")
+EXTERNAL_DOSE_AREAS = ("scalp", "face", "axilla", "other")
+
+
+@transaction.atomic
+def external_toxin_dose_record(*, actor: Actor, patient: Patient, data: dict) -> ExternalToxinDose:
+    """Toxin given elsewhere: the product may be "unknown" and the units missing (then the rules cannot
+    count it, and the Assessment page says so)."""
+    unknown = sorted(set(data) - set(EXTERNAL_DOSE_FIELDS))
+    if unknown:
+        raise InvalidInput(
+            f"unknown field(s): {', '.join(unknown)}", fields={k: ["unknown field"] for k in unknown}
+        )
+    if data.get("area") not in EXTERNAL_DOSE_AREAS:
+        raise InvalidInput(
+            "area: unknown", fields={"area": [f"must be one of {', '.join(EXTERNAL_DOSE_AREAS)}"]}
+        )
+    products = [*by_id("toxin_products.toml"), "unknown"]
+    if data.get("product") not in products:
+        raise InvalidInput("product: unknown", fields={"product": [f"must be one of {', '.join(products)}"]})
+    units = data.get("units")
+    if units is not None and not (0 < Decimal(units) <= 1000):
+        raise InvalidInput("units: range", fields={"units": ["must be above 0 and at most 1000"]})
+    dose = ExternalToxinDose(recorded_by=actor.acting_user, **data)
+    return child_record_save(actor, patient, dose, Perm.EDIT_CLINICAL, "external_toxin_dose.record")
 
 
 def _active_protocols() -> dict:

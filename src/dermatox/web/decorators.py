@@ -15,3 +15,13 @@ def clinic_required(view):
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def require_perm(request, perm: str) -> None:
+    """Refuse the page itself (not only the save) when the role may not do this."""
+    from django.utils.translation import gettext_lazy as _
+
+    from dermatox.common.errors import PermissionDenied
+
+    if not request.actor.can(perm):
+        raise PermissionDenied(_("Your role may not do this."))

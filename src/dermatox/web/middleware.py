@@ -1,5 +1,6 @@
 from django.http import Http404, HttpRequest
 from django.shortcuts import render
+from django.utils import translation
 
 from dermatox.accounts.selectors import membership_get, memberships_for
 from dermatox.common.context import Actor
@@ -36,6 +37,10 @@ class ClinicContextMiddleware:
 
     def __call__(self, request):
         request.actor = actor_for(request)
+        if request.actor is not None:
+            # Each user works in their own language (User.language), whatever the browser says.
+            translation.activate(request.user.language)
+            request.LANGUAGE_CODE = request.user.language
         return self.get_response(request)
 
     def process_exception(self, request, exception):

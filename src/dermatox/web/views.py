@@ -12,6 +12,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
@@ -25,7 +26,7 @@ from dermatox.chart.assessment import assessment_view, snapshot_get
 from dermatox.chart.selectors import chart_get, timeline_page
 from dermatox.clinical.reference import by_id, load
 from dermatox.common.context import Actor
-from dermatox.common.errors import InvalidInput, NotFound, PermissionDenied
+from dermatox.common.errors import InvalidInput, NotFound
 from dermatox.patients import services as patient_services
 from dermatox.patients.models import (
     Allergy,
@@ -43,17 +44,12 @@ from dermatox.treatments.models import AdverseEvent, FollowUp, TreatmentCourse, 
 from dermatox.treatments.services import adverse_event_record, follow_up_create, treatment_course_record
 from dermatox.web import forms
 from dermatox.web.decorators import clinic_required
+from dermatox.web.decorators import require_perm as _require
 
 
 class LoginView(auth_views.LoginView):
     template_name = "web/login.html"
     redirect_authenticated_user = True
-
-
-def _require(request: HttpRequest, perm: str) -> None:
-    """Refuse the page itself (not only the save) when the role may not do this."""
-    if not request.actor.can(perm):
-        raise PermissionDenied(_("Your role may not do this."))
 
 
 def _apply_errors(form, exc: InvalidInput) -> None:
@@ -87,6 +83,20 @@ def clinic_choose(request: HttpRequest) -> HttpResponse:
     elif len(memberships) == 1 and request.actor and request.actor.clinic:
         return redirect("patient-list")
     return render(request, "web/clinic_choose.html", {"memberships": memberships})
+
+
+@login_required
+@require_http_methods(["POST"])
+def user_language(request):
+    from dermatox.accounts.services import user_set_language
+
+    try:
+        user_set_language(user=request.user, language=request.POST.get("language", ""))
+    except InvalidInput as exc:
+        messages.error(request, exc.message)
+    target = request.POST.get("next", "")
+    safe = url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
+    return redirect(target if safe else "home")
 
 
 @clinic_required

@@ -117,3 +117,14 @@ def num(value):
         return f"{Decimal(str(value)).normalize():f}"
     except (InvalidOperation, ValueError):
         return value
+
+
+@register.filter
+def question_label(question, language):
+    return question.label(language)
+
+
+@register.filter
+def item_choices(items, names):
+    """Record items ("condition:als") as (value, name) choices."""
+    return [(item, names.get(item, item)) for item in items]
