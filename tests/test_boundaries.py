@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "dermatox"
-APPS = ["accounts", "audit", "patients", "assessments", "treatments", "inventory", "intake"]
+APPS = ["accounts", "audit", "patients", "assessments", "treatments", "inventory", "intake", "scheduling"]
 OUTER = ["web", "cli", "demo", "chart", "settings", "urls", "wsgi"]
 
 

@@ -1,4 +1,4 @@
-"""The `dermatox` command: serve, migrate, demo, createuser, check, audit verify.
+"""The `dermatox` command: serve, migrate, demo, createuser, check, audit verify, reminders, worker.
 
 Every command honours DATABASE_URL (and DJANGO_SETTINGS_MODULE, default `dermatox.settings.dev`).
 Exit status: 0 success, 1 a check failed (e.g. the audit chain is broken), 2 invalid input.
@@ -26,6 +26,16 @@ def _positive(text: str) -> int:
         raise argparse.ArgumentTypeError("must be a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
     return value
 
 
@@ -303,6 +313,111 @@ def cmd_recall(args) -> int:
     return 0
 
 
+def cmd_reminders(args) -> int:
+    """Enqueue the reminder sweep for the worker (cron), or run it here with --run."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    now = None
+    if args.now:
+        try:
+            now = dt.datetime.fromisoformat(args.now)
+        except ValueError:
+            return _err("--now: must be a date and time (ISO 8601, e.g. 2026-03-09T08:00+03:00)")
+        if timezone.is_naive(now):
+            now = timezone.make_aware(now)
+    if args.run:
+        from dermatox.scheduling.reminders import sweep
+
+        counts = sweep(now)
+        print("Reminders: " + (", ".join(f"{v} {k}" for k, v in counts.items()) or "nothing due"))
+        return 0
+    from dermatox.scheduling.tasks import reminders_send
+
+    result = reminders_send.enqueue(now.isoformat() if now else None)
+    print(f"Reminder sweep queued (task {result.id}); `dermatox worker` sends it.")
+    return 0
+
+
+def cmd_worker(args) -> int:
+    """Run background tasks (reminders) from the database queue; every --sweep-minutes also queue the sweep."""
+    import threading
+
+    from django.core.management import call_command
+    from django.db import connection
+
+    from dermatox.scheduling.tasks import reminders_send
+
+    stop = threading.Event()
+
+    def sweeper() -> None:
+        while not stop.is_set():
+            try:
+                reminders_send.enqueue()
+            except Exception as exc:  # the database may be briefly unavailable; try again next time
+                print(f"dermatox worker: could not queue the reminder sweep: {exc}", file=sys.stderr)
+            finally:
+                connection.close()
+            stop.wait(args.sweep_minutes * 60)
+
+    if args.batch:
+        if args.sweep_minutes:
+            reminders_send.enqueue()
+    elif args.sweep_minutes:
+        threading.Thread(target=sweeper, name="reminder-sweep", daemon=True).start()
+    print(
+        f"Dermatox worker running (reminder sweep every {args.sweep_minutes} min)"
+        if not args.batch
+        else "Dermatox worker: running queued tasks, then stopping",
+        flush=True,
+    )
+    try:
+        call_command(
+            "db_worker",
+            batch=args.batch,
+            interval=args.interval,
+            reload=False,
+            startup_delay=not args.batch,
+            verbosity=1 if args.verbose else 0,
+        )
+    finally:
+        stop.set()
+    return 0
+
+
+def _start_worker():
+    """The task worker beside the web server (for `make run` and small installs): same environment, dies
+    with the server (terminated on exit; on Linux also if the server is killed)."""
+    import signal
+    import subprocess
+
+    def die_with_parent() -> None:
+        try:
+            import ctypes
+
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+    # Our own interpreter and module, no shell.
+    return subprocess.Popen([sys.executable, "-m", "dermatox", "worker"], preexec_fn=die_with_parent)
+
+
+def _stop_worker(process) -> None:
+    import subprocess
+
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    except ChildProcessError:  # already reaped by gunicorn's arbiter
+        pass
+
+
 def cmd_serve(args) -> int:
     from django.conf import settings
     from django.core.management import call_command
@@ -326,8 +441,12 @@ def cmd_serve(args) -> int:
         def load(self):
             return application
 
+    worker = None if args.no_worker else _start_worker()
     print(f"Dermatox is serving on http://{args.host}:{args.port}/  (Ctrl+C stops it)", flush=True)
-    Server().run()
+    try:
+        Server().run()
+    finally:
+        _stop_worker(worker)
     return 0
 
 
@@ -340,7 +459,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=_positive, default=2)
     p.add_argument("--access-log", action="store_true")
+    p.add_argument(
+        "--no-worker", action="store_true", help="do not start the background task worker (reminders)"
+    )
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("reminders", help="queue the reminder sweep (appointments and recalls)")
+    p.add_argument("--now", help="sweep as if it were this time (ISO 8601); default now")
+    p.add_argument("--run", action="store_true", help="run the sweep here and print what was sent")
+    p.set_defaults(func=cmd_reminders)
+
+    p = sub.add_parser("worker", help="run background tasks (reminders) from the database queue")
+    p.add_argument("--interval", type=float, default=2.0, help="seconds between polls of an empty queue")
+    p.add_argument(
+        "--sweep-minutes",
+        type=_non_negative,
+        default=15,
+        help="queue the reminder sweep this often (0: only run what others queue)",
+    )
+    p.add_argument("--batch", action="store_true", help="run what is queued (and one sweep), then stop")
+    p.add_argument("--verbose", action="store_true")
+    p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("migrate", help="create or update the database tables")
     p.add_argument("--verbose", action="store_true")

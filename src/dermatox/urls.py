@@ -1,7 +1,16 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from dermatox.web import intake_views, inventory_views, session_views, views
+from dermatox.web import (
+    document_views,
+    intake_views,
+    inventory_views,
+    measure_views,
+    outcome_views,
+    schedule_views,
+    session_views,
+    views,
+)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -61,10 +70,46 @@ urlpatterns = [
         "patients/<uuid:patient_id>/intake/<int:intake_id>/pdf/", intake_views.intake_pdf, name="intake-pdf"
     ),
     path("intake/<str:token>/", intake_views.intake_fill, name="intake-fill"),
+    path(
+        "patients/<uuid:patient_id>/examination/<slug:exam>/", measure_views.examination, name="examination"
+    ),
+    path("patients/<uuid:patient_id>/labs/", measure_views.labs, name="labs"),
+    path("patients/<uuid:patient_id>/labs/flag/", measure_views.lab_flag, name="lab-flag"),
+    path(
+        "patients/<uuid:patient_id>/outcomes/", outcome_views.patient_outcomes_view, name="patient-outcomes"
+    ),
+    path("outcomes/", outcome_views.clinic_outcomes, name="clinic-outcomes"),
+    path("patients/<uuid:patient_id>/plan.pdf", document_views.plan_pdf, name="plan-pdf"),
+    path(
+        "patients/<uuid:patient_id>/sessions/<int:session_id>/aftercare.pdf",
+        document_views.aftercare_pdf,
+        name="aftercare-pdf",
+    ),
+    path(
+        "patients/<uuid:patient_id>/visits/<int:encounter_id>/summary.pdf",
+        document_views.visit_pdf,
+        name="visit-pdf",
+    ),
     path("stock/", inventory_views.stock, name="stock"),
     path("stock/policy/", inventory_views.stock_policy, name="stock-policy"),
     path("stock/vials/<int:vial_id>/", inventory_views.vial_action, name="vial-action"),
     path("stock/recall/", inventory_views.recall, name="recall"),
+    # Scheduling: calendar, booking, appointments, recall worklist.
+    path("schedule/", schedule_views.schedule_day, name="schedule-day"),
+    path("schedule/week/", schedule_views.schedule_week, name="schedule-week"),
+    path("schedule/book/", schedule_views.appointment_book, name="appointment-book"),
+    path(
+        "schedule/appointments/<int:appointment_id>/",
+        schedule_views.appointment_detail,
+        name="appointment-detail",
+    ),
+    path(
+        "schedule/appointments/<int:appointment_id>/ics/",
+        schedule_views.appointment_ics_download,
+        name="appointment-ics",
+    ),
+    path("recall/", schedule_views.recall, name="recall-worklist"),
+    path("recall/<int:follow_up_id>/book/", schedule_views.follow_up_book, name="follow-up-book"),
     path("evidence/", views.evidence, name="evidence"),
     path("audit/", views.audit_view, name="audit"),
 ]

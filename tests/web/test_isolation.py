@@ -37,10 +37,13 @@ def concrete_urls(patient, record_ids):
         path = path.replace("<int:snapshot_id>", str(record_ids["assessment"]))
         path = path.replace("<int:session_id>", str(record_ids["session"]))
         path = path.replace("<int:intake_id>", str(record_ids["intake"]))
+        path = path.replace("<int:encounter_id>", str(record_ids["encounter"]))
         if "kind" in converters and "pk" in converters:
             urls += [
                 path.replace("<slug:kind>", k).replace("<int:pk>", str(record_ids[k])) for k in RECORD_MODELS
             ]
+        elif "exam" in converters:
+            urls += [path.replace("<slug:exam>", exam) for exam in ("hair", "skin")]
         elif "kind" in converters:
             urls += [path.replace("<slug:kind>", k) for k in ADD_KINDS]
         else:

@@ -28,6 +28,8 @@ class Observation(RecordedClinicalRecord):
     body_site = models.CharField(_("body site"), max_length=64, blank=True)
     device = models.CharField(_("device"), max_length=100, blank=True)
     note = models.CharField(_("note"), max_length=500, blank=True)
+    # Parts of a composite score, e.g. GAGS region grades {"forehead": 2, ...} (FHIR Observation.component).
+    components = models.JSONField(_("components"), default=dict, blank=True)
     effective_at = models.DateTimeField(_("measured at"), validators=[validate_not_future])
     history = HistoricalRecords()
 

@@ -9,7 +9,12 @@ from django.utils import timezone
 from dermatox.accounts.roles import Perm
 from dermatox.assessments.case_builder import build_case
 from dermatox.assessments.models import AssessmentSnapshot, Observation
-from dermatox.clinical.observations import ObservationValueError, check_observation_value, observation_types
+from dermatox.clinical.observations import (
+    ObservationValueError,
+    check_components,
+    check_observation_value,
+    observation_types,
+)
 from dermatox.clinical.pathways import assess
 from dermatox.common.context import Actor
 from dermatox.common.errors import InvalidInput
@@ -30,6 +35,7 @@ def observation_record(
     effective_at=None,
     unit: str | None = None,
     encounter: Encounter | None = None,
+    components: dict | None = None,
     **optional: str,
 ) -> Observation:
     """Record one typed measurement. The value is checked against the type's range and unit."""
@@ -38,6 +44,7 @@ def observation_record(
         raise InvalidInput(f"unknown field(s): {', '.join(sorted(unknown))}")
     try:
         checked = check_observation_value(code, value, unit)
+        components = check_components(code, checked.number, components or {})
     except ObservationValueError as exc:
         raise InvalidInput(str(exc), fields={exc.field: [exc.rule]}) from exc
     observation = Observation(
@@ -48,6 +55,7 @@ def observation_record(
         value_number=checked.number,
         value_code=checked.code,
         unit=checked.unit,
+        components=components,
         effective_at=effective_at or timezone.now(),
         recorded_by=actor.acting_user,
         **{k: (v or "").strip() for k, v in optional.items()},
@@ -55,6 +63,78 @@ def observation_record(
     return child_record_save(
         actor, patient, observation, Perm.EDIT_CLINICAL, "observation.record", {"code": code}
     )
+
+
+@transaction.atomic
+def observation_set_record(
+    *,
+    actor: Actor,
+    patient: Patient,
+    items: dict[str, dict],
+    effective_at=None,
+    encounter: Encounter | None = None,
+) -> list[Observation]:
+    """Several measurements of one examination (a form), all or nothing. `items` maps a form field name to
+    observation_record's arguments; every bad item is reported under its field name before anything stays."""
+    saved, errors = [], {}
+    for name, item in items.items():
+        try:
+            arguments = {
+                "effective_at": effective_at,
+                "encounter": encounter,
+                **item,
+            }  # an item may own its time
+            saved.append(observation_record(actor=actor, patient=patient, **arguments))
+        except InvalidInput as exc:
+            errors[name] = [
+                f"{k}: {' '.join(v)}" if k not in ("value", "__all__") else " ".join(v)
+                for k, v in exc.fields.items()
+            ] or [exc.message]
+    if errors:
+        raise InvalidInput("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()), fields=errors)
+    if not saved:
+        raise InvalidInput("nothing entered", fields={"__all__": ["Enter at least one measurement."]})
+    return saved
+
+
+@transaction.atomic
+def examination_record(
+    *, actor: Actor, patient: Patient, items: dict[str, dict], diagnosis: str = "", effective_at=None
+) -> list[Observation]:
+    """A clinician's examination form: its measurements and, if chosen, a coded diagnosis, in one go."""
+    from dermatox.clinical.reference import by_id
+    from dermatox.patients.services import condition_add
+
+    if diagnosis:
+        conditions = by_id("conditions.toml")
+        if diagnosis not in conditions or conditions[diagnosis]["kind"] != "diagnosis":
+            raise InvalidInput(
+                "diagnosis: unknown", fields={"diagnosis": ["choose one of the listed diagnoses"]}
+            )
+    try:
+        saved = observation_set_record(actor=actor, patient=patient, items=items, effective_at=effective_at)
+    except InvalidInput as exc:
+        if not diagnosis or "__all__" not in exc.fields:
+            raise
+        saved = []  # a diagnosis alone is a complete examination record
+    if diagnosis:
+        row = by_id("conditions.toml")[diagnosis]
+        already = patient.conditions.current().filter(
+            category="diagnosis", code=diagnosis, clinical_status="active"
+        )
+        if not already.exists():
+            condition_add(
+                actor=actor,
+                patient=patient,
+                data={
+                    "category": "diagnosis",
+                    "code": diagnosis,
+                    "text": row["display"],
+                    "icd10": row.get("icd10", ""),
+                    "snomed": row.get("snomed", ""),
+                },
+            )
+    return saved
 
 
 @transaction.atomic
@@ -78,6 +158,8 @@ def assessment_sign(*, actor: Actor, patient: Patient, as_of) -> AssessmentSnaps
         signed_by=actor.user,
         signed_at=timezone.now(),
     )
-    return child_record_save(
-        actor, patient, snapshot, Perm.SIGN_PLAN, "assessment.sign", {"as_of": str(as_of)}
-    )
+    child_record_save(actor, patient, snapshot, Perm.SIGN_PLAN, "assessment.sign", {"as_of": str(as_of)})
+    from dermatox.treatments.services import follow_ups_from_assessment
+
+    follow_ups_from_assessment(actor=actor, snapshot=snapshot)  # the pathways' reviews join the recall list
+    return snapshot

@@ -17,6 +17,7 @@ from dermatox.audit.services import audit_record
 from dermatox.common.context import Actor
 from dermatox.patients.models import Consent, Encounter, Note, Patient, PregnancyStatus
 from dermatox.patients.selectors import patient_get
+from dermatox.scheduling.selectors import patient_upcoming
 from dermatox.treatments.models import FollowUp
 
 PAGE_SIZE = 20
@@ -62,6 +63,7 @@ class Chart:
     sessions: list = field(default_factory=list)
     adverse_events: list = field(default_factory=list)
     intakes: list = field(default_factory=list)
+    appointments: list = field(default_factory=list)
     timeline: TimelinePage | None = None
 
 
@@ -158,6 +160,9 @@ def chart_get(*, actor: Actor, patient_id, cursor: str | None = None) -> Chart:
     chart.follow_ups = list(
         patient.follow_ups.current().filter(status__in=["open", "booked"]).order_by("due_date")[:20]
     )
+    if actor.can(Perm.VIEW_APPOINTMENTS):
+        sections.append("appointments")
+        chart.appointments = patient_upcoming(actor=actor, patient=patient)
     chart.timeline = timeline_page(actor=actor, patient=patient, cursor=cursor)
     audit_record(actor=actor, action="patient.view", obj=patient, detail={"sections": sections})
     return chart

@@ -112,3 +112,23 @@ def check_observation_value(
 
 def vocabulary(file_name: str) -> dict[str, dict]:
     return by_id(file_name)
+
+
+def check_components(type_id: str, value: Decimal | None, components: dict) -> dict:
+    """Parts of a composite score must add up to it. Only GAGS has parts here: region -> grade 0-4."""
+    if not components:
+        return {}
+    if type_id != "gags":
+        raise ObservationValueError("components", f"{type_id} has no components")
+    from dermatox.clinical.pathways.case import GAGS_REGIONS, gags_score
+
+    grades = {}
+    for region, grade in components.items():
+        if region not in GAGS_REGIONS:
+            raise ObservationValueError("components", f"unknown GAGS region {region!r}")
+        if not isinstance(grade, int) or isinstance(grade, bool) or not 0 <= grade <= 4:
+            raise ObservationValueError(f"components.{region}", "must be a whole number from 0 to 4")
+        grades[region] = grade
+    if value is not None and gags_score(grades) != value:
+        raise ObservationValueError("value", f"must equal the regions' score {gags_score(grades)}")
+    return grades

@@ -181,6 +181,19 @@ SCHEMAS: dict[str, tuple] = {
         },
         "no-confidence",
     ),
+    "aftercare.toml": (
+        "item",
+        {
+            "id": FieldSpec(str),
+            "protocols": FieldSpec(list),
+            "kind": FieldSpec(str),
+            "text": FieldSpec(str),
+            "text_tr": FieldSpec(str),
+            "confidence": FieldSpec(str),
+            "source": FieldSpec(str),
+            "note": FieldSpec(str, required=False),
+        },
+    ),
     "toxin_protocols.toml": (
         "protocol",
         {

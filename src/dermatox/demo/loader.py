@@ -23,6 +23,7 @@ from dermatox.clinical.reference import by_id
 from dermatox.common.context import Actor
 from dermatox.common.text import fold
 from dermatox.demo.generator import generate
+from dermatox.demo.schedule import demo_appointments
 from dermatox.inventory.models import InventoryPolicy, Lot, Vial
 from dermatox.patients.models import (
     Allergy,
@@ -302,5 +303,16 @@ def demo_load(*, seed: int = 2026, patients: int = 60, as_of: dt.date | None = N
     for clinic in clinics:
         Clinic.objects.filter(pk=clinic.pk).update(next_patient_number=counters[clinic.pk])
     _demo_stock(clinics[0], users["nurse"], as_of)
+    demo_practitioners = {"nis": [users["physician"], users["nurse"]], "kad": [users["nurse.kadikoy"]]}
+    totals["appointments"] = sum(
+        demo_appointments(
+            clinic=clinic,
+            practitioners=demo_practitioners.get(clinic.code, []),
+            created_by=users["frontdesk"],
+            as_of=as_of,
+            seed=seed,
+        )
+        for clinic in clinics
+    )
     audit_record(actor=Actor.system(), action="demo.load", detail={"seed": seed, **totals})
     return ", ".join(f"{v} {k}" for k, v in totals.items())

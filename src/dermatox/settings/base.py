@@ -6,6 +6,9 @@ Environment variables:
   DERMATOX_ALLOWED_HOSTS comma-separated host names
   DERMATOX_VAR_DIR      where SQLite files, media and collected static live (default ./var)
   DERMATOX_SESSION_IDLE_MINUTES  log out after this much inactivity (default 30)
+  DERMATOX_EMAIL_FROM   sender of reminder emails (default "Dermatox <no-reply@localhost>")
+  DERMATOX_REMINDER_HOURS   appointment reminders go out this many hours before the start (default 24)
+  DERMATOX_RECALL_LEAD_DAYS recall reminders go out this many days before a follow-up is due (default 7)
 """
 
 import os
@@ -34,6 +37,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "simple_history",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "dermatox.accounts",
     "dermatox.audit",
     "dermatox.patients",
@@ -41,6 +46,7 @@ INSTALLED_APPS = [
     "dermatox.treatments",
     "dermatox.inventory",
     "dermatox.intake",
+    "dermatox.scheduling",
     "dermatox.documents",
     "dermatox.web",
 ]
@@ -171,3 +177,13 @@ TRUST_X_FORWARDED_FOR = os.environ.get("DERMATOX_TRUST_X_FORWARDED_FOR", "") == 
 # A patient's intake link (opened on the clinic's tablet) works this many hours, once.
 DERMATOX_INTAKE_LINK_HOURS = int(os.environ.get("DERMATOX_INTAKE_LINK_HOURS", "4"))
 LOCALE_PATHS = [Path(__file__).resolve().parent.parent / "locale"]
+
+# Background work (reminders): django-tasks with its database backend; `dermatox worker` runs the tasks.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Reminders (see docs/scheduling.md). Email itself: dev writes files to var/mail/, tests keep it in memory,
+# production sends through SMTP (settings/production.py).
+DEFAULT_FROM_EMAIL = os.environ.get("DERMATOX_EMAIL_FROM", "Dermatox <no-reply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_TIMEOUT = 15
+DERMATOX_REMINDER_HOURS = int(os.environ.get("DERMATOX_REMINDER_HOURS", "24"))
+DERMATOX_RECALL_LEAD_DAYS = int(os.environ.get("DERMATOX_RECALL_LEAD_DAYS", "7"))

@@ -24,3 +24,7 @@ def _local_secret_key() -> str:
 
 
 SECRET_KEY = SECRET_KEY or _local_secret_key()
+
+# Reminder emails are written as files, one per message, to var/mail/ (nothing leaves the machine).
+EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+EMAIL_FILE_PATH = VAR_DIR / "mail"

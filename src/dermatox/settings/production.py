@@ -1,5 +1,7 @@
 """Production: refuses to start without a secret key and allowed hosts; HTTPS-only cookies."""
 
+import os
+
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
@@ -18,3 +20,11 @@ SECURE_HSTS_SECONDS = 31536000
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 # HSTS preload submission is a decision for each site's owner, not a default we make for them.
 SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+# Reminder emails through SMTP (DERMATOX_EMAIL_HOST, _PORT, _USER, _PASSWORD, _USE_TLS, DERMATOX_EMAIL_FROM).
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = os.environ.get("DERMATOX_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("DERMATOX_EMAIL_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("DERMATOX_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("DERMATOX_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("DERMATOX_EMAIL_USE_TLS", "1") == "1"

@@ -33,3 +33,8 @@ PASSWORD_HASHERS = ["dermatox.settings.test_hashers.FastArgon2PasswordHasher"]
 # Static files straight from the apps (no collectstatic in tests).
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
+
+# Tasks stay on the database backend (as in production); tests run them inline with `db_worker --batch`.
+# Reminder windows fixed here so the environment cannot change what the tests expect.
+DERMATOX_REMINDER_HOURS = 24
+DERMATOX_RECALL_LEAD_DAYS = 7

@@ -24,8 +24,10 @@ class FollowUp(ClinicalRecord):
     reason = models.CharField(_("reason"), max_length=200)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.OPEN)
     source = models.CharField(_("source"), max_length=100, blank=True, help_text=_("protocol or pathway"))
+    # blank: follow-ups made by the system or the demo loader have no author, and must still validate
+    # when their status changes (booked from the recall list).
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()

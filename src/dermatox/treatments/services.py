@@ -371,3 +371,46 @@ def adverse_event_record(*, actor: Actor, patient: Patient, data: dict) -> Adver
         recorded_by=actor.acting_user, **{k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
     )
     return child_record_save(actor, patient, event, Perm.EDIT_CLINICAL, "adverse_event.record")
+
+
+@transaction.atomic
+def follow_ups_from_assessment(*, actor: Actor, snapshot) -> list[FollowUp]:
+    """The pathways' follow-up of a signed assessment as recall items: one FollowUp per treatment and
+    review window, due at the start of the window (`review_after_weeks` is [earliest, latest]) counted from
+    the assessment date. One that already exists (same patient, source and due date) is not made again, so
+    signing twice on a day adds nothing."""
+    require(actor, Perm.EDIT_CLINICAL)
+    patient = snapshot.patient
+    require_same_clinic(actor, patient.clinic_id)
+    wanted: dict[tuple[str, dt.date], str] = {}
+    for item in (snapshot.result or {}).get("follow_up", []):
+        weeks = item.get("review_after_weeks") or []
+        if not weeks:
+            continue
+        due = snapshot.as_of + dt.timedelta(weeks=int(min(weeks)))
+        source = f"pathway:{item['treatment']}"[:100]
+        wanted.setdefault((source, due), (item.get("text") or source).strip())
+    if not wanted:
+        return []
+    existing = set(
+        FollowUp.objects.current()
+        .filter(patient=patient, source__in={s for s, _ in wanted})
+        .values_list("source", "due_date")
+    )
+    created = []
+    for (source, due), text in sorted(wanted.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        if (source, due) in existing:
+            continue
+        reason = text if len(text) <= 200 else text[:199].rstrip() + "…"
+        follow_up = FollowUp(
+            patient=patient, due_date=due, reason=reason, source=source, created_by=actor.acting_user
+        )
+        created.append(
+            save_audited(
+                actor,
+                follow_up,
+                action="follow_up.create",
+                detail={"source": source, "assessment": snapshot.pk},
+            )
+        )
+    return created

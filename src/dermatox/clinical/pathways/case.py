@@ -21,6 +21,13 @@ HAIR_DIAGNOSES = ("androgenetic_alopecia", "telogen_effluvium", "alopecia_areata
 SEBORRHEA = ("none", "mild", "marked")
 OUTCOMES = ("inadequate", "partial", "good", "not_tolerated")
 GAGS_REGIONS = {"forehead": 2, "right_cheek": 2, "left_cheek": 2, "nose": 1, "chin": 1, "chest_back": 3}
+
+
+def gags_score(grades: dict[str, int]) -> int:
+    """GAGS (Doshi 1997, clinical.md §5.1): the sum of region factor x the region's worst lesion grade 0-4."""
+    return sum(GAGS_REGIONS[region] * grade for region, grade in grades.items())
+
+
 HAIR_FLAGS = ("scalp_gaps", "thinning", "growth_problem", "hyperandrogenism_signs", "trigger_last_3_months")
 
 
@@ -305,7 +312,7 @@ def parse_case(raw) -> Case:
                     if r in GAGS_REGIONS
                 }
                 if all(g is not None for g in grades.values()) and grades:
-                    computed = sum(GAGS_REGIONS[r] * g for r, g in grades.items())
+                    computed = gags_score(grades)
                     if acne.get("gags") is not None and acne["gags"] != computed:
                         c.fail("skin.acne.gags", f"does not match gags_regions (which give {computed})")
                     acne["gags"] = computed

@@ -139,3 +139,23 @@ def interpret(case) -> tuple[list[dict], list[str], dict[str, dict]]:
         }
     ordered = [entries[t] for t in tests if t in entries]
     return ordered, sorted(too_old - set(latest)), entries
+
+
+def flag_one(test_id: str, value: float, unit: str, sex: str) -> dict:
+    """One result as the lab-entry form shows it at once: canonical value, flag and the interval used.
+    Raises KeyError for an unknown test and UnknownUnit for a unit without a documented conversion."""
+    test = lab_tests()[test_id]
+    canonical = round(to_canonical(test, value, unit), 4)
+    interval = interval_for(test, sex, None, None, unit)
+    state = flag(canonical, interval)
+    return {
+        "test": test_id,
+        "value": canonical,
+        "unit": test["unit"],
+        "flag": state,
+        "low": interval.low,
+        "high": interval.high,
+        "source": interval.source,
+        "confidence": interval.confidence,
+        "meaning": test[f"meaning_{state}"] if state else "",
+    }

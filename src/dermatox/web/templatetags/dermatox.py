@@ -14,7 +14,7 @@ def age(birth_date):
 
 @register.filter
 def has_perm(perms, perm):
-    return perm in perms
+    return perm in (perms or ())
 
 
 @register.filter
@@ -128,3 +128,39 @@ def question_label(question, language):
 def item_choices(items, names):
     """Record items ("condition:als") as (value, name) choices."""
     return [(item, names.get(item, item)) for item in items]
+
+
+@register.filter
+def unit_label(unit: str) -> str:
+    return _UNIT_DISPLAY.get(unit, unit)
+
+
+@register.filter
+def get_item(mapping, key):
+    """A dict value by key, falling back to the key itself (for labels of ids)."""
+    return mapping.get(key, key) if hasattr(mapping, "get") else key
+
+
+def _localised(file_name: str, key: str, language: str) -> str:
+    from dermatox.clinical.reference import by_id
+
+    row = by_id(file_name).get(key)
+    if row is None:
+        return key
+    return row["display_tr"] if (language or "").startswith("tr") else row["display"]
+
+
+@register.filter
+def protocol_label(protocol: str, language: str) -> str:
+    return _localised("toxin_protocols.toml", protocol, language)
+
+
+@register.filter
+def condition_label(code: str, language: str) -> str:
+    return _localised("conditions.toml", code, language)
+
+
+@register.filter
+def region_label(region: str) -> str:
+    """Map region ids (e.g. "vertex_left") as words; the ids are the maps' own names."""
+    return region.replace("_", " ").capitalize()

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class SchedulingConfig(AppConfig):
+    name = "dermatox.scheduling"
+    label = "scheduling"
+    verbose_name = "Scheduling"

@@ -1,0 +1,434 @@
+"""Every read the calendar and recall pages need, scoped to the actor's clinic and audited as a list (with
+the ids of the patients shown). A fixed number of queries, however many appointments there are."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from dermatox.accounts.roles import Perm
+from dermatox.audit.services import audit_record
+from dermatox.common.context import Actor
+from dermatox.common.errors import NotFound, PermissionDenied
+from dermatox.scheduling import hours
+from dermatox.scheduling.models import Appointment, Reminder
+from dermatox.scheduling.services import clinical_members
+from dermatox.treatments.models import FollowUp
+
+GRID_START = hours.GRID_FROM.hour * 60 + hours.GRID_FROM.minute
+GRID_END = hours.GRID_TO.hour * 60 + hours.GRID_TO.minute
+GRID_SPAN = GRID_END - GRID_START
+RECALL_LIMIT = 200
+
+
+def appointments_in_scope(actor: Actor):
+    """The only way to appointments: those of the actor's current clinic, for a role that may see them."""
+    if not actor.can(Perm.VIEW_APPOINTMENTS):
+        raise PermissionDenied(_("Your role does not give access to appointments."))
+    if actor.clinic is None:
+        return Appointment.objects.none()
+    return Appointment.objects.current().filter(
+        clinic_id=actor.clinic.pk, patient__entered_in_error_at__isnull=True
+    )
+
+
+# --- calendar ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Block:
+    """One appointment placed on the grid: top and height in percent of 07:00-21:00; lanes side by side
+    when appointments in one column overlap."""
+
+    appointment: Appointment
+    start: dt.datetime  # clinic-local
+    end: dt.datetime
+    top: float = 0.0
+    height: float = 0.0
+    lane: int = 0
+    lanes: int = 1
+
+    @property
+    def left(self) -> float:
+        return round(100 * self.lane / self.lanes, 3)
+
+    @property
+    def width(self) -> float:
+        return round(100 / self.lanes, 3)
+
+
+@dataclass
+class Slot:
+    start: dt.datetime  # clinic-local
+    param: str  # YYYY-MM-DDTHH:MM, for the booking form
+    top: float  # percent of the grid
+    height: float
+
+
+@dataclass
+class Column:
+    title: str
+    day: dt.date
+    practitioner_id: int | None
+    blocks: list[Block] = field(default_factory=list)
+    slots: list[Slot] = field(default_factory=list)
+    is_today: bool = False
+
+
+@dataclass
+class Practitioner:
+    id: int
+    name: str
+    role: str
+
+
+@dataclass
+class Calendar:
+    view: str  # day | week
+    first_day: dt.date
+    last_day: dt.date
+    today: dt.date
+    columns: list[Column]
+    practitioners: list[Practitioner]
+    practitioner: Practitioner | None
+    cancelled: list[Appointment]
+    hours: list[str]
+    prev_day: dt.date
+    next_day: dt.date
+    count: int = 0
+
+
+def _minutes(moment: dt.datetime) -> int:
+    return moment.hour * 60 + moment.minute
+
+
+def _place(blocks: list[Block]) -> None:
+    """Geometry: clamp to the grid, then give overlapping blocks separate lanes (greedy, per cluster)."""
+    for block in blocks:
+        start = _minutes(block.start)
+        end = start + max(5, int((block.end - block.start).total_seconds() // 60))
+        start = min(max(start, GRID_START), GRID_END - 15)
+        end = min(max(end, start + 15), GRID_END)
+        block.top = round(100 * (start - GRID_START) / GRID_SPAN, 3)
+        block.height = round(100 * (end - start) / GRID_SPAN, 3)
+    blocks.sort(key=lambda b: (b.start, b.end))
+    cluster: list[Block] = []
+    cluster_end = None
+    lane_ends: list[dt.datetime] = []
+
+    def close() -> None:
+        for member in cluster:
+            member.lanes = len(lane_ends)
+
+    for block in blocks:
+        if cluster and block.start >= cluster_end:
+            close()
+            cluster, lane_ends = [], []
+        for lane, lane_end in enumerate(lane_ends):
+            if lane_end <= block.start:
+                block.lane, lane_ends[lane] = lane, block.end
+                break
+        else:
+            block.lane = len(lane_ends)
+            lane_ends.append(block.end)
+        cluster.append(block)
+        cluster_end = max(cluster_end, block.end) if cluster_end else block.end
+    if cluster:
+        close()
+
+
+def _slots(day: dt.date, tz, today: dt.date) -> list[Slot]:
+    if day < today:
+        return []
+    out = []
+    minute = GRID_START
+    while minute < GRID_END:
+        start = hours.at(day, dt.time(minute // 60, minute % 60), tz)
+        out.append(
+            Slot(
+                start=start,
+                param=start.strftime("%Y-%m-%dT%H:%M"),
+                top=round(100 * (minute - GRID_START) / GRID_SPAN, 3),
+                height=round(100 * hours.SLOT_MINUTES / GRID_SPAN, 3),
+            )
+        )
+        minute += hours.SLOT_MINUTES
+    return out
+
+
+def _calendar(*, actor: Actor, view: str, first_day: dt.date, days: int, practitioner=None) -> Calendar:
+    scope = appointments_in_scope(actor)
+    tz = hours.clinic_tz(actor.clinic)
+    today = timezone.localdate(timezone=tz)
+    members = [Practitioner(m.user_id, str(m.user), m.role) for m in clinical_members(actor.clinic.pk)]
+    chosen = None
+    if practitioner not in (None, ""):
+        chosen = next((p for p in members if str(p.id) == str(practitioner)), None)
+    last_day = first_day + dt.timedelta(days=days - 1)
+    qs = scope.filter(
+        start__lt=hours.at(last_day + dt.timedelta(days=1), dt.time(0), tz),
+        end__gt=hours.at(first_day, dt.time(0), tz),
+    )
+    if chosen is not None:
+        qs = qs.filter(practitioner_id=chosen.id)
+    appointments = list(qs.select_related("patient", "practitioner").order_by("start", "pk"))
+    active = [a for a in appointments if a.status != Appointment.Status.CANCELLED]
+    cancelled = [a for a in appointments if a.status == Appointment.Status.CANCELLED]
+
+    columns: dict[tuple, Column] = {}
+    if view == "week":
+        for offset in range(days):
+            day = first_day + dt.timedelta(days=offset)
+            columns[(day,)] = Column(
+                title=day.isoformat(),
+                day=day,
+                practitioner_id=chosen.id if chosen else None,
+                slots=_slots(day, tz, today),
+                is_today=day == today,
+            )
+    else:
+        shown = [chosen] if chosen else members
+        for member in shown:
+            columns[(member.id,)] = Column(
+                title=member.name,
+                day=first_day,
+                practitioner_id=member.id,
+                slots=_slots(first_day, tz, today),
+            )
+    for appointment in active:
+        start, end = appointment.start.astimezone(tz), appointment.end.astimezone(tz)
+        if view == "week":
+            key = (start.date(),)
+        else:
+            key = (appointment.practitioner_id,)
+            if key not in columns:  # no practitioner, or one who no longer works here
+                columns[key] = Column(
+                    title=str(appointment.practitioner) if appointment.practitioner else _("No practitioner"),
+                    day=first_day,
+                    practitioner_id=appointment.practitioner_id,
+                )
+        if key in columns:
+            columns[key].blocks.append(Block(appointment=appointment, start=start, end=end))
+    for column in columns.values():
+        _place(column.blocks)
+        column.is_today = column.day == today
+
+    step = dt.timedelta(days=days)
+    audit_record(
+        actor=actor,
+        action=f"appointment.calendar_{view}",
+        detail={
+            "from": first_day.isoformat(),
+            "days": days,
+            "practitioner": chosen.id if chosen else None,
+            "results": len(appointments),
+            "patient_ids": sorted({str(a.patient_id) for a in appointments}),
+        },
+    )
+    return Calendar(
+        view=view,
+        first_day=first_day,
+        last_day=last_day,
+        today=today,
+        columns=list(columns.values()),
+        practitioners=members,
+        practitioner=chosen,
+        cancelled=cancelled,
+        hours=[f"{h:02d}:00" for h in range(hours.GRID_FROM.hour, hours.GRID_TO.hour)],
+        prev_day=first_day - step,
+        next_day=first_day + step,
+        count=len(active),
+    )
+
+
+def calendar_day(*, actor: Actor, day: dt.date, practitioner=None) -> Calendar:
+    """One day, a column per physician and nurse of the clinic (or only the one chosen)."""
+    return _calendar(actor=actor, view="day", first_day=day, days=1, practitioner=practitioner)
+
+
+def calendar_week(*, actor: Actor, day: dt.date, practitioner=None) -> Calendar:
+    """Monday to Sunday of the week holding `day`, a column per day."""
+    monday = day - dt.timedelta(days=day.weekday())
+    return _calendar(actor=actor, view="week", first_day=monday, days=7, practitioner=practitioner)
+
+
+# --- one appointment ------------------------------------------------------------------------------------
+
+
+@dataclass
+class AppointmentView:
+    appointment: Appointment
+    versions: list
+    reminders: list[Reminder]
+
+
+def appointment_get(
+    *, actor: Actor, appointment_id, audit_as: str | None = "appointment.view"
+) -> Appointment:
+    """One appointment of the actor's clinic, or NotFound (also for another clinic's)."""
+    try:
+        pk = int(appointment_id)
+    except (TypeError, ValueError) as exc:
+        raise NotFound("No such appointment") from exc
+    appointment = (
+        appointments_in_scope(actor)
+        .select_related("patient", "practitioner", "clinic", "follow_up", "created_by")
+        .filter(pk=pk)
+        .first()
+    )
+    if appointment is None:
+        raise NotFound("No such appointment")
+    if audit_as:
+        audit_record(actor=actor, action=audit_as, obj=appointment)
+    return appointment
+
+
+def appointment_page(*, actor: Actor, appointment_id) -> AppointmentView:
+    appointment = appointment_get(actor=actor, appointment_id=appointment_id)
+    versions = list(
+        appointment.history.select_related("history_user", "practitioner").order_by(
+            "-history_date", "-history_id"
+        )[:20]
+    )
+    reminders = list(appointment.reminders.order_by("-sent_at")[:20])
+    return AppointmentView(appointment, versions, reminders)
+
+
+def patient_upcoming(*, actor: Actor, patient, limit: int = 5) -> list[Appointment]:
+    """The patient's next appointments (booked or arrived, from the start of today)."""
+    if not actor.can(Perm.VIEW_APPOINTMENTS):
+        return []
+    tz = hours.clinic_tz(actor.clinic)
+    since = hours.at(timezone.localdate(timezone=tz), dt.time(0), tz)
+    return list(
+        Appointment.objects.current()
+        .filter(patient=patient, clinic_id=patient.clinic_id, status__in=Appointment.ACTIVE, start__gte=since)
+        .select_related("practitioner")
+        .order_by("start")[:limit]
+    )
+
+
+# --- recall worklist --------------------------------------------------------------------------------------
+
+
+@dataclass
+class RecallRow:
+    follow_up: FollowUp
+    source_label: str
+    days_overdue: int
+    appointment: Appointment | None = None
+
+
+@dataclass
+class RecallList:
+    today: dt.date
+    horizon: dt.date
+    overdue: list[RecallRow]
+    due: list[RecallRow]
+    upcoming: list[RecallRow]
+    booked: list[RecallRow]
+    limit: int = RECALL_LIMIT
+
+    @property
+    def truncated(self) -> bool:
+        return any(len(g) >= self.limit for g in (self.overdue, self.due, self.upcoming, self.booked))
+
+
+def source_label(source: str) -> str:
+    """`protocol:glabellar_lines` -> "Protocol: Glabellar lines (label)"; `pathway:…` likewise."""
+    from dermatox.clinical.reference import by_id
+
+    kind, _sep, ref = (source or "").partition(":")
+    tr = (get_language() or "en").startswith("tr")
+    if kind == "protocol":
+        row = by_id("toxin_protocols.toml").get(ref, {})
+        name = row.get("display_tr" if tr else "display") or row.get("display") or ref
+        return _("Protocol: %(name)s") % {"name": name}
+    if kind == "pathway":
+        row = by_id("treatments.toml").get(ref, {})
+        name = row.get("display_tr" if tr else "display") or row.get("display") or ref
+        return _("Pathway: %(name)s") % {"name": name}
+    return source or _("Added by hand")
+
+
+def recall_worklist(*, actor: Actor, today: dt.date | None = None, horizon_days: int = 16 * 7) -> RecallList:
+    """Open follow-ups of the clinic: overdue, due within a week, upcoming to the horizon; and those booked,
+    with their appointment. Bounded lists; seven queries whatever the history."""
+    if not actor.can(Perm.VIEW_APPOINTMENTS):
+        raise PermissionDenied(_("Your role does not give access to appointments."))
+    tz = hours.clinic_tz(actor.clinic)
+    today = today or timezone.localdate(timezone=tz)
+    week = today + dt.timedelta(days=7)
+    horizon = today + dt.timedelta(days=horizon_days)
+    base = (
+        FollowUp.objects.current()
+        .filter(patient__clinic_id=actor.clinic.pk if actor.clinic else None)
+        .filter(patient__entered_in_error_at__isnull=True)
+        .select_related("patient")
+        .order_by("due_date", "pk")
+    )
+    open_ = base.filter(status=FollowUp.Status.OPEN)
+
+    def rows(qs) -> list[RecallRow]:
+        return [
+            RecallRow(f, source_label(f.source), max(0, (today - f.due_date).days)) for f in qs[:RECALL_LIMIT]
+        ]
+
+    overdue = rows(open_.filter(due_date__lt=today))
+    due = rows(open_.filter(due_date__gte=today, due_date__lte=week))
+    upcoming = rows(open_.filter(due_date__gt=week, due_date__lte=horizon))
+    since = hours.at(today, dt.time(0), tz)
+    booked = rows(
+        base.filter(
+            status=FollowUp.Status.BOOKED,
+            appointments__status__in=Appointment.ACTIVE,
+            appointments__start__gte=since,
+            appointments__entered_in_error_at__isnull=True,
+        ).distinct()
+    )
+    if booked:
+        first: dict[int, Appointment] = {}
+        for appointment in (
+            Appointment.objects.current()
+            .filter(follow_up_id__in=[r.follow_up.pk for r in booked], status__in=Appointment.ACTIVE)
+            .select_related("practitioner")
+            .order_by("start")
+        ):
+            first.setdefault(appointment.follow_up_id, appointment)
+        for row in booked:
+            row.appointment = first.get(row.follow_up.pk)
+        booked.sort(key=lambda r: r.appointment.start if r.appointment else since)
+    shown = [r.follow_up.patient_id for group in (overdue, due, upcoming, booked) for r in group]
+    audit_record(
+        actor=actor,
+        action="recall.list",
+        detail={
+            "today": today.isoformat(),
+            "results": len(shown),
+            "patient_ids": sorted({str(pid) for pid in shown}),
+        },
+    )
+    return RecallList(today, horizon, overdue, due, upcoming, booked)
+
+
+def follow_up_get(*, actor: Actor, follow_up_id) -> FollowUp:
+    """A follow-up of the actor's clinic (for booking it), or NotFound (also for another clinic's)."""
+    if not actor.can(Perm.VIEW_APPOINTMENTS):
+        raise PermissionDenied(_("Your role does not give access to appointments."))
+    try:
+        pk = int(follow_up_id)
+    except (TypeError, ValueError) as exc:
+        raise NotFound("No such follow-up") from exc
+    follow_up = (
+        FollowUp.objects.current()
+        .select_related("patient")
+        .filter(pk=pk, patient__clinic_id=actor.clinic.pk if actor.clinic else None)
+        .first()
+    )
+    if follow_up is None:
+        raise NotFound("No such follow-up")
+    return follow_up

@@ -1,0 +1,83 @@
+"""Outcome plots on the patient page and the clinic's cohort figures."""
+
+from __future__ import annotations
+
+from django.shortcuts import render
+from django.utils.translation import get_language
+
+from dermatox.accounts.roles import Perm
+from dermatox.chart.outcomes import clinic_cohort, patient_outcomes
+from dermatox.clinical.observations import observation_types
+from dermatox.clinical.reference import by_id
+from dermatox.documents.plots import series_svg
+from dermatox.patients.selectors import patient_get
+from dermatox.web.decorators import clinic_required
+from dermatox.web.decorators import require_perm as _require
+from dermatox.web.templatetags.dermatox import unit_label
+
+
+def _language() -> str:
+    return "tr" if (get_language() or "en").startswith("tr") else "en"
+
+
+def measure_name(code: str, language: str) -> str:
+    kind = observation_types()[code]
+    return kind.display_tr if language == "tr" else kind.display
+
+
+def protocol_name(protocol: str, language: str) -> str:
+    row = by_id("toxin_protocols.toml").get(protocol)
+    if row is None:
+        return protocol
+    return row["display_tr"] if language == "tr" else row["display"]
+
+
+def outcome_plots(outcomes, language: str) -> list[dict]:
+    """Each series as an SVG with its change from baseline, labelled in the reader's language."""
+    sessions = [(s.on, protocol_name(s.protocol, language)) for s in outcomes.sessions]
+    plots = []
+    for series in outcomes.series:
+        title = measure_name(series.code, language) + (f" · {series.site}" if series.site else "")
+        unit = "" if series.unit.startswith("{") else unit_label(series.unit)
+        plots.append(
+            {
+                "series": series,
+                "title": title,
+                "unit": unit,
+                "svg": series_svg(
+                    title=title, unit=unit, points=series.points, sessions=sessions, language=language
+                ),
+            }
+        )
+    return plots
+
+
+@clinic_required
+def patient_outcomes_view(request, patient_id):
+    patient = patient_get(
+        actor=request.actor, patient_id=patient_id, audit_as="patient.view", detail={"sections": ["outcomes"]}
+    )
+    _require(request, Perm.VIEW_CLINICAL)
+    outcomes = patient_outcomes(actor=request.actor, patient=patient)
+    return render(
+        request,
+        "web/_outcomes.html",
+        {"patient": patient, "plots": outcome_plots(outcomes, _language()), "sessions": outcomes.sessions},
+    )
+
+
+@clinic_required
+def clinic_outcomes(request):
+    _require(request, Perm.VIEW_CLINICAL)
+    cohort = clinic_cohort(actor=request.actor)
+    language = _language()
+    return render(
+        request,
+        "web/clinic_outcomes.html",
+        {
+            "cohort": cohort,
+            "protocols": {p: protocol_name(p, language) for p, _n in cohort.sessions_per_protocol}
+            | {c.protocol: protocol_name(c.protocol, language) for c in cohort.changes},
+            "measures": {c.measure: measure_name(c.measure, language) for c in cohort.changes},
+        },
+    )

@@ -1,0 +1,133 @@
+"""Calendar and recall reads: clinic scoping, geometry, groups on fixed dates, audit, bounded queries."""
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from dermatox.audit.models import AuditEntry
+from dermatox.common.errors import PermissionDenied
+from dermatox.scheduling import services as sched
+from dermatox.scheduling.models import Appointment
+from dermatox.scheduling.selectors import calendar_day, calendar_week, patient_upcoming, recall_worklist
+from dermatox.treatments.models import FollowUp
+from tests.scheduling.helpers import at, book, days, follow_up
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
+
+
+def many(actor, patient, count: int, day: dt.date) -> None:
+    """`count` appointments spread over the grid (10-minute slots, so 50 fit in one day)."""
+    for i in range(count):
+        start = at(day, 8) + dt.timedelta(minutes=10 * i)
+        book(actor, patient, start, minutes=10)
+
+
+def test_day_view_has_a_column_per_clinician_with_blocks_placed_on_the_grid(physician, nurse, patient):
+    book(physician, patient, at(days(1), 9))
+    book(nurse, patient, at(days(1), 9), minutes=60)
+    cancelled = book(physician, patient, at(days(1), 12))
+    sched.appointment_cancel(actor=physician, appointment=cancelled, reason="Patient called")
+    cal = calendar_day(actor=physician, day=days(1))
+    assert [c.title for c in cal.columns] == ["Nurse_A", "Physician_A"]
+    nurse_col, physician_col = cal.columns
+    (block,) = physician_col.blocks
+    assert (block.top, block.height) == (round(100 * 120 / 840, 3), round(100 * 30 / 840, 3))
+    assert nurse_col.blocks[0].height == round(100 * 60 / 840, 3)
+    assert [a.pk for a in cal.cancelled] == [cancelled.pk] and cal.count == 2
+    assert len(physician_col.slots) == 28 and physician_col.slots[4].param == "2026-03-10T09:00"
+    only = calendar_day(actor=physician, day=days(1), practitioner=str(nurse.user.pk))
+    assert [c.title for c in only.columns] == ["Nurse_A"] and only.practitioner.id == nurse.user.pk
+    assert calendar_day(actor=physician, day=days(-1)).columns[0].slots == []  # no booking in the past
+
+
+def test_week_view_puts_overlapping_appointments_side_by_side(physician, nurse, patient, mailed_patient):
+    book(physician, patient, at(days(2), 10))
+    book(nurse, mailed_patient, at(days(2), 10, 15))
+    book(nurse, patient, at(days(4), 15))
+    cal = calendar_week(actor=physician, day=days(3))
+    assert (cal.first_day, cal.last_day, len(cal.columns)) == (days(0), days(6), 7)
+    wednesday = cal.columns[2]
+    assert sorted((b.lane, b.lanes) for b in wednesday.blocks) == [(0, 2), (1, 2)]
+    assert [(b.lane, b.lanes) for b in cal.columns[4].blocks] == [(0, 1)]
+    assert cal.prev_day == days(-7) and cal.next_day == days(7)
+
+
+def test_calendar_is_scoped_to_the_clinic_and_audited_with_the_patients_shown(
+    physician, other_clinic, manager, sysadmin, patient
+):
+    book(physician, patient, at(days(1), 9))
+    assert calendar_day(actor=other_clinic, day=days(1)).count == 0
+    cal = calendar_day(actor=manager, day=days(1))  # managers see the schedule
+    assert cal.count == 1
+    entry = AuditEntry.objects.filter(action="appointment.calendar_day").order_by("-seq").first()
+    assert entry.detail["patient_ids"] == [str(patient.pk)] and entry.actor_username == "manager_a"
+    with pytest.raises(PermissionDenied):
+        calendar_day(actor=sysadmin, day=days(1))
+
+
+@pytest.mark.parametrize("select", [calendar_day, calendar_week])
+def test_calendar_queries_do_not_grow_with_the_number_of_appointments(physician, nurse, patient, select):
+    counts = []
+    for day, count in ((days(1), 3), (days(8), 50)):
+        many(physician if count == 3 else nurse, patient, count, day)
+        with CaptureQueriesContext(connection) as queries:
+            cal = select(actor=physician, day=day)
+        assert cal.count == count
+        counts.append(len(queries))
+    # Practitioners, appointments, and the audit entry (head lock, insert, head update, in a savepoint).
+    assert counts[0] == counts[1] and counts[1] <= 7, counts
+
+
+def test_recall_groups_on_fixed_dates(physician, other_clinic, patient, mailed_patient, clock):
+    overdue = follow_up(patient, days(-8), source="protocol:glabellar_lines")
+    today = follow_up(patient, days(0), source="pathway:botulinum_scalp")
+    week_end = follow_up(mailed_patient, days(7), source="")
+    upcoming = follow_up(mailed_patient, days(8))
+    horizon = follow_up(patient, days(28))
+    follow_up(patient, days(29))  # beyond the horizon
+    follow_up(patient, days(1), status="done")
+    follow_up(patient, days(1), status="cancelled")
+    gone = follow_up(patient, days(1))
+    FollowUp.objects.filter(pk=gone.pk).update(entered_in_error_at=at(days(0), 7))
+    to_book = follow_up(mailed_patient, days(3))
+    appointment = sched.follow_up_book(actor=physician, follow_up=to_book)
+
+    worklist = recall_worklist(actor=physician, horizon_days=28)
+    assert [r.follow_up.pk for r in worklist.overdue] == [overdue.pk]
+    assert worklist.overdue[0].days_overdue == 8
+    assert worklist.overdue[0].source_label == "Protocol: Glabellar lines (label)"
+    assert [r.follow_up.pk for r in worklist.due] == [today.pk, week_end.pk]
+    assert worklist.due[0].source_label == "Pathway: Botulinum toxin to the scalp muscles"
+    assert worklist.due[1].source_label == "Added by hand"
+    assert [r.follow_up.pk for r in worklist.upcoming] == [upcoming.pk, horizon.pk]
+    assert [(r.follow_up.pk, r.appointment.pk) for r in worklist.booked] == [(to_book.pk, appointment.pk)]
+    entry = AuditEntry.objects.filter(action="recall.list").order_by("-seq").first()
+    assert set(entry.detail["patient_ids"]) == {str(patient.pk), str(mailed_patient.pk)}
+    assert recall_worklist(actor=other_clinic).overdue == []
+    # The same list seen a week later: what was due is overdue now.
+    later = recall_worklist(actor=physician, today=days(7), horizon_days=28)
+    assert [r.follow_up.pk for r in later.overdue] == [overdue.pk, today.pk]
+
+
+def test_recall_queries_are_bounded(physician, patient):
+    counts = []
+    for n in (2, 40):
+        items = [follow_up(patient, days(-10 + i % 30)) for i in range(n)]
+        for item in items[: n // 2]:
+            sched.follow_up_book(actor=physician, follow_up=item)
+        with CaptureQueriesContext(connection) as queries:
+            recall_worklist(actor=physician)
+        counts.append(len(queries))
+    # Four groups, the booked ones' appointments, and the audit entry (five queries with its savepoint).
+    assert counts[0] == counts[1] and counts[1] <= 10, counts
+
+
+def test_patient_upcoming_lists_booked_from_today(physician, front_desk, patient):
+    earlier = book(physician, patient, at(days(0), 7))
+    later = book(physician, patient, at(days(3), 9))
+    cancelled = book(physician, patient, at(days(2), 9))
+    sched.appointment_cancel(actor=physician, appointment=cancelled, reason="x")
+    assert [a.pk for a in patient_upcoming(actor=front_desk, patient=patient)] == [earlier.pk, later.pk]
+    assert Appointment.objects.count() == 3
