@@ -24,6 +24,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/patient_page.py
 	$(BIN)/python bench/assess.py
 	$(BIN)/python bench/lot_recall.py
+	$(BIN)/python bench/page_queries.py
 
 clean:
 	rm -rf $(VENV) var/test-*.sqlite3*

@@ -9,15 +9,19 @@ export PYTHONDONTWRITEBYTECODE=1
 
 banner() { printf '\n==== %s ====\n' "$*"; }
 
-ensure_chromium() {
-  # The browser tests drive Debian's Chromium; nothing downloads a browser.
-  if [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then return; fi
+ensure_tools() {
+  # The browser tests drive Debian's Chromium (nothing downloads a browser); the PDF tests read the
+  # printed documents back with poppler's pdftotext.
+  local need=()
+  [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || need+=(chromium)
+  command -v pdftotext >/dev/null || need+=(poppler-utils)
+  if [ ${#need[@]} -eq 0 ]; then return; fi
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    banner "installing Debian's chromium for the browser tests"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    banner "installing ${need[*]} for the browser and PDF tests"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
   else
-    echo "ERROR: the browser tests need Chromium at ${CHROMIUM_PATH:-/usr/bin/chromium}." >&2
-    echo "       Install it (sudo apt-get install chromium) or set CHROMIUM_PATH." >&2
+    echo "ERROR: the tests need: ${need[*]} (Chromium at ${CHROMIUM_PATH:-/usr/bin/chromium}, pdftotext)." >&2
+    echo "       Install them (sudo apt-get install ${need[*]}) or set CHROMIUM_PATH." >&2
     exit 1
   fi
 }
@@ -25,7 +29,7 @@ ensure_chromium() {
 banner "ruff"
 $BIN/ruff check src tests bench
 $BIN/ruff format --check src tests bench
-ensure_chromium
+ensure_tools
 
 banner "tests on SQLite"
 env -u DATABASE_URL $BIN/pytest "$@"

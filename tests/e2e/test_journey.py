@@ -7,8 +7,7 @@ Labels are looked up through Django's own translations, so the Turkish run click
 
 import datetime as dt
 import re
-import shutil
-import subprocess
+from pathlib import Path
 
 import pytest
 from django.utils import timezone, translation
@@ -22,6 +21,7 @@ from dermatox.patients.models import Patient
 from dermatox.scheduling.models import Appointment
 from dermatox.treatments.models import TreatmentSession
 from tests.conftest import PASSWORD
+from tests.pdf import pdf_text
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -190,7 +190,7 @@ def test_a_new_patient_from_booking_to_printed_plan(
         page.goto(f"{base}/patients/{patient.pk}/assessment/{snapshot.pk}/")
         with page.expect_download() as download:
             page.get_by_role("link", name=t("Treatment plan (PDF)")).click()
-        text = pdf_text(download.value.path())
+        text = pdf_text(Path(download.value.path()).read_bytes())
         assert "Kerem Aydın" in text
         treatments = by_id("treatments.toml")
         shown = [
@@ -204,9 +204,3 @@ def test_a_new_patient_from_booking_to_printed_plan(
             name = treatments[rec["treatment"]]["display_tr" if lang == "tr" else "display"]
             assert " ".join(name.split()) in flat, name
         assert t("Treatment plan") in flat
-
-
-def pdf_text(path) -> str:
-    return subprocess.run(
-        [shutil.which("pdftotext"), str(path), "-"], capture_output=True, check=True
-    ).stdout.decode()

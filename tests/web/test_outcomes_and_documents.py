@@ -1,8 +1,6 @@
 """Outcome plots, the cohort page and the printed documents, read as a user would (text of the PDF)."""
 
 import datetime as dt
-import shutil
-import subprocess
 
 import pytest
 import time_machine
@@ -14,16 +12,9 @@ from dermatox.accounts.roles import Role
 from dermatox.assessments.services import assessment_sign, observation_record
 from dermatox.patients.services import encounter_create, patient_create
 from dermatox.treatments.services import session_create, session_sign
+from tests.pdf import pdf_text
 
 pytestmark = pytest.mark.django_db
-PDFTOTEXT = shutil.which("pdftotext")
-
-
-def pdf_text(content: bytes) -> str:
-    assert content.startswith(b"%PDF")
-    return subprocess.run(
-        [PDFTOTEXT, "-", "-"], input=content, capture_output=True, check=True
-    ).stdout.decode()
 
 
 @pytest.fixture
@@ -87,7 +78,6 @@ def test_outcome_queries_do_not_grow_with_the_history(staff, login, nurse, treat
     assert len(many) == len(few) > 0
 
 
-@pytest.mark.skipif(PDFTOTEXT is None, reason="needs poppler-utils (installed by .ci/run)")
 def test_plan_pdf_in_the_patients_language_with_recommendations(staff, login, physician, treated_man):
     man, _session, _later = treated_man
     assessment_sign(actor=physician, patient=man, as_of=timezone.localdate())
@@ -104,7 +94,6 @@ def test_no_plan_without_a_signed_assessment(staff, login, treated_man):
     assert login(staff[Role.PHYSICIAN]).get(f"/patients/{man.pk}/plan.pdf").status_code == 404
 
 
-@pytest.mark.skipif(PDFTOTEXT is None, reason="needs poppler-utils (installed by .ci/run)")
 def test_aftercare_pdf_has_the_urgent_warning_and_review_dates(staff, login, treated_man):
     man, session, _later = treated_man
     text = pdf_text(
@@ -114,7 +103,6 @@ def test_aftercare_pdf_has_the_urgent_warning_and_review_dates(staff, login, tre
     assert "L-OUT-1" in text
 
 
-@pytest.mark.skipif(PDFTOTEXT is None, reason="needs poppler-utils (installed by .ci/run)")
 def test_visit_summary_pdf(staff, login, physician, treated_man):
     man, _session, _later = treated_man
     visit = encounter_create(

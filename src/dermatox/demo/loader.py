@@ -23,6 +23,7 @@ from dermatox.clinical.reference import by_id
 from dermatox.common.context import Actor
 from dermatox.common.text import fold
 from dermatox.demo.generator import generate
+from dermatox.demo.history import demo_treatment_history
 from dermatox.demo.schedule import demo_appointments
 from dermatox.inventory.models import InventoryPolicy, Lot, Vial
 from dermatox.patients.models import (
@@ -303,6 +304,7 @@ def demo_load(*, seed: int = 2026, patients: int = 60, as_of: dt.date | None = N
     for clinic in clinics:
         Clinic.objects.filter(pk=clinic.pk).update(next_patient_number=counters[clinic.pk])
     _demo_stock(clinics[0], users["nurse"], as_of)
+    totals.update(demo_treatment_history(clinic=clinics[0], physician=physician, nurse=nurse, as_of=as_of))
     demo_practitioners = {"nis": [users["physician"], users["nurse"]], "kad": [users["nurse.kadikoy"]]}
     totals["appointments"] = sum(
         demo_appointments(

@@ -68,7 +68,7 @@ def series_svg(
     ax.set_title(title, loc="left", fontsize=8.5, fontweight="bold", color="#1b1b1b")
     if unit:
         ax.set_ylabel(unit, fontsize=7)
-    ax.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=6))
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=2, maxticks=4))
     ax.xaxis.set_major_formatter(mdates.DateFormatter(DATE_FORMATS.get(language, DATE_FORMATS["en"])))
     ax.grid(axis="y", color="#e3e3e3", linewidth=0.6)
     for side in ("top", "right"):

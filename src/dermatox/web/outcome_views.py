@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django.shortcuts import render
+from django.utils import translation
 from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 
 from dermatox.accounts.roles import Perm
 from dermatox.chart.outcomes import clinic_cohort, patient_outcomes
@@ -34,7 +36,9 @@ def protocol_name(protocol: str, language: str) -> str:
 
 def outcome_plots(outcomes, language: str) -> list[dict]:
     """Each series as an SVG with its change from baseline, labelled in the reader's language."""
-    sessions = [(s.on, protocol_name(s.protocol, language)) for s in outcomes.sessions]
+    with translation.override(language):
+        mark = str(_("Toxin"))  # the plot's session label stays short; the legend below names protocols
+    sessions = [(s.on, mark) for s in outcomes.sessions]
     plots = []
     for series in outcomes.series:
         title = measure_name(series.code, language) + (f" · {series.site}" if series.site else "")
@@ -62,7 +66,11 @@ def patient_outcomes_view(request, patient_id):
     return render(
         request,
         "web/_outcomes.html",
-        {"patient": patient, "plots": outcome_plots(outcomes, _language()), "sessions": outcomes.sessions},
+        {
+            "patient": patient,
+            "plots": outcome_plots(outcomes, _language()),
+            "sessions": [(s.on, protocol_name(s.protocol, _language())) for s in outcomes.sessions],
+        },
     )
 
 
