@@ -71,7 +71,7 @@ def plan_pdf(request, patient_id):
             "planned": doc.planned,
             "consents": doc.consents,
             "lab_names": {k: v["display_tr" if language == "tr" else "display"] for k, v in labs.items()},
-            "level_legend": [(k.replace("_", " "), v) for k, v in LEVEL_WORDS.items()],
+            "level_legend": list(LEVEL_WORDS.items()),
         },
         doc.patient,
         "treatment-plan",

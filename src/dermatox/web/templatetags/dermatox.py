@@ -1,5 +1,5 @@
 from django import template
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from dermatox.clinical.demographics import age_on
@@ -28,7 +28,8 @@ def initials(patient):
     return f"{patient.given_name[:1]}{patient.family_name[:1]}".upper()
 
 
-_UNIT_DISPLAY = {"um": "µm", "/cm2": "/cm²", "/d": "/day", "ug/cm2": "µg/cm²"}
+_UNIT_DISPLAY = {"um": "µm", "/cm2": "/cm²", "/d": _("/day"), "ug/cm2": "µg/cm²"}
+_CODE_DISPLAY = {"yes": _("yes"), "no": _("no"), "unknown": _("unknown")}
 
 
 @register.filter
@@ -46,12 +47,33 @@ def obs_label(code: str) -> str:
 @register.filter
 def obs_value(observation) -> str:
     if observation.value_number is None:
-        return observation.value_code
-    text = f"{observation.value_number.normalize():f}"
+        return _CODE_DISPLAY.get(observation.value_code, observation.value_code)
+    text = formats.localize(observation.value_number.normalize())
     unit = observation.unit
     if not unit or unit.startswith("{"):
         return text
     return f"{text} {_UNIT_DISPLAY.get(unit, unit)}"
+
+
+_VOCABULARIES = {
+    "condition": "conditions.toml",
+    "medicationstatement": "medications.toml",
+    "allergy": "allergens.toml",
+}
+
+
+@register.filter
+def coded_text(record, language: str) -> str:
+    """A coded history/medication/allergy entry in the reader's language; free text as it was written."""
+    from dermatox.clinical.reference import by_id
+
+    file_name = _VOCABULARIES.get(record._meta.model_name)
+    row = by_id(file_name).get(record.code) if file_name and record.code else None
+    if row is None:
+        return (
+            getattr(record, "text", None) or getattr(record, "name", None) or getattr(record, "substance", "")
+        )
+    return row["display_tr"] if (language or "").startswith("tr") else row["display"]
 
 
 @register.filter
