@@ -18,11 +18,11 @@ from dermatox.assessments.models import Observation
 from dermatox.assessments.services import assessment_sign
 from dermatox.clinical.demographics import age_on
 from dermatox.clinical.reference import by_id
-from dermatox.clinical.toxin.layout import layout
 from dermatox.common.context import Actor
 from dermatox.inventory.models import Lot, Vial, Withdrawal
 from dermatox.patients.models import Encounter, Patient
 from dermatox.treatments.models import InjectionPoint, TreatmentSession
+from dermatox.treatments.services import protocol_points
 
 HISTORY_LOT = "C8124B"  # onabotulinumtoxinA 200 U (see loader._demo_stock)
 
@@ -86,26 +86,13 @@ def demo_treatment_history(*, clinic: Clinic, physician: User, nurse: User, as_o
             signed_by=nurse,
             signed_at=at,
         )
-        points, withdrawals = [], []
-        for group in spec["points"]:
-            for view, x, y in layout(spec["area"], group["region"], group["count"]):
-                units = Decimal(str(group["units"]))
-                withdrawal = Withdrawal(
-                    vial=vial, patient=patient, units=units, reason="administered", at=at, by=nurse
-                )
-                withdrawals.append(withdrawal)
-                points.append(
-                    InjectionPoint(
-                        session=session,
-                        view=view,
-                        region=group["region"],
-                        x=x,
-                        y=y,
-                        depth=spec["depth"],
-                        units=units,
-                        withdrawal=withdrawal,
-                    )
-                )
+        points = protocol_points(session, spec)
+        withdrawals = [
+            Withdrawal(vial=vial, patient=patient, units=p.units, reason="administered", at=at, by=nurse)
+            for p in points
+        ]
+        for point, withdrawal in zip(points, withdrawals, strict=True):
+            point.withdrawal = withdrawal
         bulk_create_with_history(withdrawals, Withdrawal, default_user=nurse)
         bulk_create_with_history(points, InjectionPoint, default_user=nurse)
         used = sum((w.units for w in withdrawals), Decimal(0))

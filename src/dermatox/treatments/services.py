@@ -112,8 +112,6 @@ def _active_protocols() -> dict:
 @transaction.atomic
 def session_create(*, actor: Actor, patient: Patient, protocol: str, vial_id=None) -> TreatmentSession:
     """A draft session with the protocol's points laid out on the maps (the injector then adjusts them)."""
-    from dermatox.clinical.toxin.layout import layout
-
     require(actor, Perm.CHART_ADMINISTRATION)
     require_same_clinic(actor, patient.clinic_id)
     protocols = _active_protocols()
@@ -129,20 +127,7 @@ def session_create(*, actor: Actor, patient: Patient, protocol: str, vial_id=Non
         session.vial = _usable_vial(actor, vial_id, spec["product"])
     session._history_user = actor.acting_user
     session.save()
-    points = []
-    for group in spec["points"]:
-        for view, x, y in layout(spec["area"], group["region"], group["count"]):
-            points.append(
-                InjectionPoint(
-                    session=session,
-                    view=view,
-                    region=group["region"],
-                    x=x,
-                    y=y,
-                    depth=spec["depth"],
-                    units=group["units"],
-                )
-            )
+    points = protocol_points(session, spec)
     bulk_create_with_history(points, InjectionPoint, default_user=actor.acting_user)
     audit_record(
         actor=actor,
@@ -151,6 +136,25 @@ def session_create(*, actor: Actor, patient: Patient, protocol: str, vial_id=Non
         detail={"protocol": protocol, "points": len(points)},
     )
     return session
+
+
+def protocol_points(session: TreatmentSession, spec: dict) -> list[InjectionPoint]:
+    """The protocol's points laid out on the maps, unsaved (the caller saves them with their history)."""
+    from dermatox.clinical.toxin.layout import layout
+
+    return [
+        InjectionPoint(
+            session=session,
+            view=view,
+            region=group["region"],
+            x=x,
+            y=y,
+            depth=spec["depth"],
+            units=Decimal(str(group["units"])),
+        )
+        for group in spec["points"]
+        for view, x, y in layout(spec["area"], group["region"], group["count"])
+    ]
 
 
 def _usable_vial(actor: Actor, vial_id, product: str):
