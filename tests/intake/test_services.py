@@ -72,6 +72,17 @@ def test_submission_keeps_answers_and_a_signed_pdf_but_writes_nothing_to_the_rec
         services.intake_by_token(token)
 
 
+def test_only_the_questionnaires_answers_are_kept(front_desk, patient):
+    intake, _token = start(front_desk, patient)
+    intake = services.intake_submit(
+        actor=services.patient_actor(intake),
+        intake=intake,
+        data={**valid_answers(), "csrfmiddlewaretoken": "x" * 64, "lang": "tr", "Evil Key": "1"},
+    )
+    assert not {"csrfmiddlewaretoken", "lang", "Evil Key"} & set(intake.answers["health"])
+    assert intake.answers["health"]["q_toxin_allergy"] == "no"
+
+
 def test_a_bad_submission_names_every_field_and_writes_nothing(front_desk, patient):
     intake, _token = start(front_desk, patient)
     with pytest.raises(InvalidInput) as exc:

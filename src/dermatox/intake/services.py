@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import secrets
 
 from django.conf import settings
@@ -13,7 +14,7 @@ from django.utils import timezone
 
 from dermatox.accounts.roles import Perm
 from dermatox.audit.services import audit_record
-from dermatox.clinical.intake import IntakeAnswers, IntakeErrors, parse_answers
+from dermatox.clinical.intake import MAX_SIGNATURE, IntakeAnswers, IntakeErrors, parse_answers
 from dermatox.clinical.observations import observation_types
 from dermatox.clinical.reference import by_id
 from dermatox.common.context import Actor
@@ -26,6 +27,8 @@ from dermatox.patients.services import PATIENT_FIELDS
 
 DEMOGRAPHIC_FIELDS = PATIENT_FIELDS
 INTAKE_METHOD = "reported by the patient at intake"
+_ANSWER_KEY = re.compile(r"[a-z][a-z0-9_]{0,40}")
+NOT_ANSWERS = ("csrfmiddlewaretoken", "lang")
 
 
 def _hash(token: str) -> str:
@@ -123,7 +126,12 @@ def intake_submit(*, actor: Actor, intake: IntakeForm, data: dict) -> IntakeForm
     if intake.status != IntakeForm.Status.OPEN or intake.expires_at <= timezone.now():
         raise Conflict("This form was already sent or has expired.", code="intake_closed")
     demographics, answers = intake_parse(intake, data)
-    keep = {k: v for k, v in data.items() if isinstance(v, str) and k not in DEMOGRAPHIC_FIELDS}
+    # Keep what the questionnaire asked, nothing else a client may have posted (tokens, stray fields).
+    keep = {
+        k: v[:MAX_SIGNATURE]
+        for k, v in data.items()
+        if isinstance(v, str) and _ANSWER_KEY.fullmatch(k) and k not in (*DEMOGRAPHIC_FIELDS, *NOT_ANSWERS)
+    }
     intake.answers = {"demographics": demographics, "health": keep}
     intake.submitted_at = timezone.now()
     consent_pdf = consent_pdf_render(intake, answers)
