@@ -313,6 +313,35 @@ def cmd_recall(args) -> int:
     return 0
 
 
+def cmd_token_create(args) -> int:
+    """A new API token; the secret is printed once (only its hash is kept)."""
+    from dermatox.accounts.models import Clinic, User
+    from dermatox.accounts.tokens import api_token_create
+    from dermatox.common.context import Actor
+    from dermatox.common.errors import InvalidInput
+
+    clinic = Clinic.objects.filter(code=args.clinic).first()
+    if clinic is None:
+        return _err(f"--clinic: no clinic with code {args.clinic!r}")
+    user = User.objects.filter(username=args.user).first()
+    if user is None:
+        return _err(f"--user: no user named {args.user!r}")
+    try:
+        token, secret = api_token_create(
+            actor=Actor.system(clinic=clinic),
+            clinic=clinic,
+            user=user,
+            name=args.name,
+            role=args.role,
+            scopes=[s.strip() for s in args.scopes.split(",") if s.strip()],
+        )
+    except InvalidInput as exc:
+        return _err("; ".join(f"--{k.replace('_', '-')}: {' '.join(v)}" for k, v in exc.fields.items()))
+    print(f"Token {token.name!r} for {clinic.code} as {user.username} ({token.role}), scopes {','.join(token.scopes)}")
+    print(secret)
+    return 0
+
+
 def cmd_reminders(args) -> int:
     """Enqueue the reminder sweep for the worker (cron), or run it here with --run."""
     import datetime as dt
@@ -542,6 +571,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--product", help="limit to one product id")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=cmd_recall)
+
+    p = sub.add_parser("token", help="API tokens for other systems (REST, FHIR, bulk export)")
+    token = p.add_subparsers(dest="token_command", required=True)
+    t = token.add_parser("create", help="make a token; prints the secret once")
+    t.add_argument("--clinic", required=True, help="clinic code")
+    t.add_argument("--user", required=True, help="the staff member the token acts as")
+    t.add_argument("--role", required=True, help="physician, nurse, front_desk or manager")
+    t.add_argument("--scopes", required=True, help="comma-separated: read, write, export")
+    t.add_argument("--name", required=True, help="what uses it, e.g. 'Lab interface'")
+    t.set_defaults(func=cmd_token_create)
 
     p = sub.add_parser("audit", help="audit trail tools")
     audit_sub = p.add_subparsers(dest="audit_command", required=True)

@@ -55,3 +55,32 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.clinic} ({self.role})"
+
+
+class ApiToken(models.Model):
+    """A credential another system (EHR, lab, billing) uses for the REST, FHIR and bulk APIs.
+
+    It belongs to one clinic and acts as one of its staff members with one role (so the role table decides
+    what it may read and write), narrowed further by scopes: read, write, export. Only a hash is stored;
+    the secret is shown once when the token is made."""
+
+    class Scope(models.TextChoices):
+        READ = "read", _("read")
+        WRITE = "write", _("write")
+        EXPORT = "export", _("export")
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="api_tokens")
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="api_tokens")
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    name = models.CharField(_("name"), max_length=100)
+    scopes = models.JSONField(default=list)
+    prefix = models.CharField(max_length=12, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="+")
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…, {self.clinic.code})"
