@@ -7,7 +7,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "dermatox"
 APPS = ["accounts", "audit", "patients", "assessments", "treatments", "inventory", "intake", "scheduling"]
-OUTER = ["web", "cli", "demo", "chart", "settings", "urls", "wsgi"]
+OUTER = ["web", "api", "fhir", "bulk", "cli", "demo", "chart", "settings", "urls", "wsgi", "transfer"]
 
 
 def imports_of(package: str) -> set[str]:
@@ -48,3 +48,21 @@ def test_documents_render_only_what_they_are_given():
     for module in imports_of("documents"):
         if module.startswith("dermatox"):
             assert module.startswith("dermatox.documents"), module
+
+
+def test_cds_imports_only_clinical_and_keeps_django_in_its_views():
+    """CDS Hooks maps prefetched FHIR itself: no app, no record of ours; Django only in views.py."""
+    for path in (SRC / "cds").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = (
+                [node.module]
+                if isinstance(node, ast.ImportFrom) and node.module
+                else [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            for module in names:
+                if module.startswith("dermatox"):
+                    assert module.startswith(("dermatox.clinical", "dermatox.cds")), f"{path.name}: {module}"
+                if path.name != "views.py":
+                    assert not module.startswith("django"), f"{path.name}: {module}"

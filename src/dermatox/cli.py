@@ -337,7 +337,9 @@ def cmd_token_create(args) -> int:
         )
     except InvalidInput as exc:
         return _err("; ".join(f"--{k.replace('_', '-')}: {' '.join(v)}" for k, v in exc.fields.items()))
-    print(f"Token {token.name!r} for {clinic.code} as {user.username} ({token.role}), scopes {','.join(token.scopes)}")
+    print(
+        f"Token {token.name!r} for {clinic.code} as {user.username} ({token.role}), scopes {','.join(token.scopes)}"
+    )
     print(secret)
     return 0
 
@@ -479,6 +481,89 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def cmd_import(args) -> int:
+    """Import legacy data from CSV into one clinic: all rows or none; --dry-run only checks (docs/import.md)."""
+    from pathlib import Path
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from dermatox.accounts.models import Clinic, Membership
+    from dermatox.common.context import Actor
+    from dermatox.common.errors import DermatoxError
+    from dermatox.transfer.csv_import import csv_import
+
+    clinic = Clinic.objects.filter(code=args.clinic).first()
+    if clinic is None:
+        return _err(f"--clinic: no clinic with code {args.clinic!r}")
+    actor = Actor.system(clinic=clinic, channel="cli")
+    if args.user:
+        membership = Membership.objects.filter(user__username=args.user, clinic=clinic).first()
+        if membership is None:
+            return _err(f"--user: {args.user!r} is not a staff member of {clinic.code}")
+        actor = Actor(user=membership.user, clinic=clinic, role=membership.role, channel="cli")
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError as exc:
+        return _err(f"FILE: cannot read {args.file}: {exc.strerror}")
+    bar = Progress(
+        TextColumn("checking" if args.dry_run else "importing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    task = bar.add_task("rows", total=None)
+    try:
+        with bar:
+            result = csv_import(
+                actor=actor,
+                data=data,
+                kind=args.kind,
+                dry_run=args.dry_run,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    except DermatoxError as exc:
+        return _err("; ".join(f"--{k}: {' '.join(v)}" for k, v in exc.fields.items()) or exc.message)
+    for line in result.report:
+        print(line)
+    if not result.ok:
+        bad = len({line.split(":", 1)[0] for line in result.report})
+        return _err(f"{args.file}: {bad} problem row(s) or file error(s); nothing was written")
+    if args.dry_run:
+        print(
+            f"OK: {result.rows} {result.kind} row(s) valid; would have {result.summary()} (dry run, nothing written)"
+        )
+    else:
+        print(f"Imported {result.rows} {result.kind} row(s) into {clinic.code}: {result.summary()}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    """Export one clinic's data to CSV in the import's columns (audited as an export)."""
+    from dermatox.accounts.models import Clinic
+    from dermatox.common.context import Actor
+    from dermatox.transfer.csv_export import csv_export
+
+    clinic = Clinic.objects.filter(code=args.clinic).first()
+    if clinic is None:
+        return _err(f"--clinic: no clinic with code {args.clinic!r}")
+    text, count, left_out = csv_export(actor=Actor.system(clinic=clinic, channel="cli"), kind=args.kind)
+    if args.output and args.output != "-":
+        try:
+            with open(args.output, "w", encoding="utf-8", newline="") as out:
+                out.write(text)
+        except OSError as exc:
+            return _err(f"-o: cannot write {args.output}: {exc.strerror}")
+        print(f"Exported {count} {args.kind} row(s) of {clinic.code} to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    if left_out:
+        print(f"note: {left_out} patient(s) without an identifier were left out", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dermatox", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -581,6 +666,22 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--scopes", required=True, help="comma-separated: read, write, export")
     t.add_argument("--name", required=True, help="what uses it, e.g. 'Lab interface'")
     t.set_defaults(func=cmd_token_create)
+
+    p = sub.add_parser("import", help="import legacy patients, toxin history or observations from CSV")
+    p.add_argument("file", help="CSV file (UTF-8); columns in docs/import.md")
+    p.add_argument("--clinic", required=True, help="clinic code")
+    p.add_argument(
+        "--kind", choices=["patients", "toxin", "observations"], help="default: told from the header"
+    )
+    p.add_argument("--user", help="staff member recorded as author (required for toxin and observations)")
+    p.add_argument("--dry-run", action="store_true", help="check every row, write nothing")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("export", help="export a clinic's patients, toxin history or observations to CSV")
+    p.add_argument("kind", choices=["patients", "toxin", "observations"])
+    p.add_argument("--clinic", required=True, help="clinic code")
+    p.add_argument("-o", "--output", help="file to write (default standard output)")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("audit", help="audit trail tools")
     audit_sub = p.add_subparsers(dest="audit_command", required=True)

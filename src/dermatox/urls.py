@@ -1,6 +1,9 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
+from dermatox.api import bulk_views
+from dermatox.api.rest import api as rest_api
+from dermatox.cds import views as cds_views
 from dermatox.web import (
     document_views,
     intake_views,
@@ -112,4 +115,16 @@ urlpatterns = [
     path("recall/<int:follow_up_id>/book/", schedule_views.follow_up_book, name="follow-up-book"),
     path("evidence/", views.evidence, name="evidence"),
     path("audit/", views.audit_view, name="audit"),
+    # CDS Hooks 2.0 (docs/cds_hooks.md): discovery and two services, for other EHRs.
+    path("cds-services", cds_views.discovery, name="cds-discovery"),
+    path("cds-services/dermatox-patient-view", cds_views.patient_view, name="cds-patient-view"),
+    path("cds-services/dermatox-order-select", cds_views.order_select, name="cds-order-select"),
+    path("api/", rest_api.urls),
+    # FHIR Bulk Data $export (docs/fhir.md): before the FHIR routes, which would read "$export" as an id.
+    path("fhir/$export", bulk_views.kickoff, {"level": "system"}, name="bulk-export-system"),
+    path("fhir/Patient/$export", bulk_views.kickoff, {"level": "patient"}, name="bulk-export-patient"),
+    path("fhir/Group/<slug:group>/$export", bulk_views.kickoff, {"level": "group"}, name="bulk-export-group"),
+    path("fhir/bulk-status/<uuid:job_id>", bulk_views.status, name="bulk-status"),
+    path("fhir/bulk-files/<uuid:job_id>/<str:type_name>.ndjson", bulk_views.download, name="bulk-file"),
+    path("fhir/", include("dermatox.api.fhir_urls")),
 ]

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "dermatox.intake",
     "dermatox.scheduling",
     "dermatox.documents",
+    "dermatox.bulk",
     "dermatox.web",
 ]
 

@@ -76,7 +76,7 @@ def treatment_course_record(*, actor: Actor, patient: Patient, data: dict) -> Tr
     return child_record_save(actor, patient, course, Perm.EDIT_CLINICAL, "treatment_course.record")
 
 
-EXTERNAL_DOSE_FIELDS = ("given_on", "area", "product", "units")
+EXTERNAL_DOSE_FIELDS = ("given_on", "area", "product", "units", "source")  # source: default "intake"
 EXTERNAL_DOSE_AREAS = ("scalp", "face", "axilla", "other")
 
 

@@ -1,0 +1,422 @@
+"""The REST API at /api/ (OpenAPI document at /api/openapi.json, browsable docs at /api/docs).
+
+Every operation authenticates with an API token (`Authorization: Bearer dx_…`): GET needs the `read` scope,
+writes the `write` scope. The token's clinic is the only clinic it sees: another clinic's records answer 404.
+Errors, all of them, have one shape: `{message, code, fields}` (see `Error`), mapped here once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Literal
+
+from django.http import Http404, HttpRequest
+from ninja import NinjaAPI, Query, Status
+from ninja.errors import HttpError, ValidationError
+from ninja.security import HttpBearer
+
+from dermatox.accounts.tokens import TokenRejected, bearer_secret, token_actor
+from dermatox.api import reads
+from dermatox.api import schemas as s
+from dermatox.assessments.services import observation_record
+from dermatox.common.context import Actor
+from dermatox.common.errors import Conflict, DermatoxError, InvalidInput, NotFound, PermissionDenied
+from dermatox.common.http import client_ip
+from dermatox.patients import services as patient_services
+from dermatox.scheduling.services import appointment_book
+
+READ_METHODS = {"GET", "HEAD", "OPTIONS"}
+MAX_LIMIT = 100
+MAX_OFFSET = 1_000_000
+
+
+class TokenAuth(HttpBearer):
+    """A Dermatox API token; the scope it needs follows from the method (GET: read, else write)."""
+
+    def __call__(self, request: HttpRequest) -> Actor:
+        # Unlike HttpBearer, a missing or malformed header is rejected here, with our error shape.
+        return self.authenticate(request, bearer_secret(request.headers.get("Authorization")))
+
+    def authenticate(self, request: HttpRequest, token: str) -> Actor:
+        scope = "read" if request.method in READ_METHODS else "write"
+        return token_actor(
+            token,
+            scope=scope,
+            ip=client_ip(request),
+            user_agent=request.headers.get("User-Agent", ""),
+        )
+
+
+api = NinjaAPI(
+    title="Dermatox API",
+    version="1",
+    description=(
+        "Records of one clinic: patients, history, observations, consents, toxin sessions, follow-ups and "
+        "appointments. Authenticate with `Authorization: Bearer <token>` (make one with "
+        "`dermatox token create`). Every error is `{message, code, fields}`."
+    ),
+    urls_namespace="api",
+    auth=TokenAuth(),
+    openapi_url="/openapi.json",
+    docs_url="/docs",
+)
+
+# --- errors: mapped once ---------------------------------------------------------------------------------
+
+ERRORS = {status: s.Error for status in (400, 401, 403, 404, 409, 422)}
+STATUS_CODES = {400: "bad_request", 401: "unauthenticated", 403: "permission_denied", 404: "not_found"}
+
+
+def _error(request, status: int, message: str, code: str, fields: dict | None = None):
+    response = api.create_response(
+        request, {"message": message, "code": code, "fields": fields or {}}, status=status
+    )
+    if status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="dermatox"'
+    return response
+
+
+def _status_of(exc: DermatoxError) -> int:
+    for cls, status in (
+        (TokenRejected, 401),
+        (NotFound, 404),
+        (PermissionDenied, 403),
+        (Conflict, 409),
+        (InvalidInput, 400),
+    ):
+        if isinstance(exc, cls):
+            return status
+    return 400
+
+
+@api.exception_handler(DermatoxError)
+def _dermatox_error(request, exc: DermatoxError):
+    return _error(request, _status_of(exc), exc.message, exc.code, exc.fields)
+
+
+def _location(loc) -> str:
+    """`("body", "payload", "given_name")` -> `body.given_name`; `("query", "limit")` -> `query.limit`."""
+    parts = [str(p) for p in loc]
+    if parts and parts[0] == "body" and len(parts) >= 2:
+        parts = [parts[0], *parts[2:]]  # the handler's argument name means nothing to a client
+    return ".".join(parts) or "__all__"
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request, exc: ValidationError):
+    fields: dict[str, list[str]] = {}
+    for error in exc.errors:
+        fields.setdefault(_location(error.get("loc", ())), []).append(str(error.get("msg", "invalid")))
+    summary = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in fields.items())
+    return _error(request, 422, f"Invalid request: {summary}", "invalid", fields)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    code = STATUS_CODES.get(exc.status_code, "error")
+    return _error(request, exc.status_code, str(exc), code)
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return _error(request, 404, "Not found", "not_found")
+
+
+# --- output mapping ----------------------------------------------------------------------------------------
+
+
+def _page(request: HttpRequest, page: reads.Slice, offset: int, limit: int, items: list) -> dict:
+    def link(at: int) -> str:
+        params = request.GET.copy()
+        params["offset"], params["limit"] = str(at), str(limit)
+        return f"{request.path}?{params.urlencode()}"
+
+    has_next = offset + len(page.items) < page.count
+    return {
+        "count": page.count,
+        "next": link(offset + limit) if has_next else None,
+        "previous": link(max(0, offset - limit)) if offset > 0 else None,
+        "items": items,
+    }
+
+
+def _patient(p) -> dict:
+    return {
+        "id": p.pk,
+        "mrn": p.mrn,
+        "given_name": p.given_name,
+        "family_name": p.family_name,
+        "sex_at_birth": p.sex_at_birth,
+        "birth_date": p.birth_date,
+        "phone": p.phone,
+        "email": p.email,
+        "address": p.address,
+        "preferred_language": p.preferred_language,
+        "identifiers": [{"system": i.system, "value": i.value} for i in p.identifiers.all()],
+        "created_at": p.created_at,
+        "updated_at": p.updated_at,
+    }
+
+
+def _fields(record, names: tuple[str, ...]) -> dict:
+    return {name: getattr(record, name) for name in names}
+
+
+CONDITION_OUT = ("id", "category", "code", "text", "icd10", "snomed", "clinical_status", "onset_date")
+MEDICATION_OUT = ("id", "code", "name", "dose", "status", "start_date", "end_date", "recorded_at")
+ALLERGY_OUT = ("id", "code", "substance", "reaction", "criticality", "recorded_at")
+FOLLOW_UP_OUT = ("id", "due_date", "reason", "status", "source", "created_at")
+
+
+def _condition(c) -> dict:
+    return {**_fields(c, CONDITION_OUT), "recorded_at": c.recorded_at}
+
+
+def _observation(o) -> dict:
+    return {
+        **_fields(o, ("id", "code", "loinc", "value_code", "unit", "method", "body_site", "device", "note")),
+        "value_number": float(o.value_number) if o.value_number is not None else None,
+        "components": o.components or {},
+        "effective_at": o.effective_at,
+        "encounter_id": o.encounter_id,
+        "recorded_at": o.recorded_at,
+    }
+
+
+def _consent(c) -> dict:
+    return {
+        **_fields(c, ("id", "kind", "decision", "scope", "signed_at", "signer_name")),
+        "has_document": bool(c.document),
+    }
+
+
+def _administration(point) -> dict | None:
+    w = point.withdrawal
+    if w is None:
+        return None
+    lot = w.vial.lot
+    return {
+        "units": float(w.units),
+        "at": w.at,
+        "product": lot.product,
+        "lot_number": lot.lot_number,
+        "lot_expiry": lot.expiry,
+    }
+
+
+def _session(t) -> dict:
+    points = [
+        {
+            **_fields(p, ("id", "view", "region", "depth")),
+            "x": float(p.x),
+            "y": float(p.y),
+            "units": float(p.units),
+            "administration": _administration(p),
+        }
+        for p in t.points.all()
+    ]
+    return {
+        **_fields(t, ("id", "protocol", "product", "status", "note", "created_at", "signed_at")),
+        "total_units": float(sum((p.units for p in t.points.all()), start=0)),
+        "points": points,
+    }
+
+
+def _appointment(a) -> dict:
+    return {
+        **_fields(a, ("id", "uid", "start", "end", "kind", "status", "reason")),
+        "practitioner_id": a.practitioner_id,
+        "practitioner_name": str(a.practitioner) if a.practitioner else "",
+        "follow_up_id": a.follow_up_id,
+    }
+
+
+# --- patients ------------------------------------------------------------------------------------------------
+
+Limit = Query(50, ge=1, le=MAX_LIMIT, description=f"page size, at most {MAX_LIMIT}")
+Offset = Query(0, ge=0, le=MAX_OFFSET, description="how many records to skip")
+NameWords = Query("", max_length=100, description="words of the name (case and accents ignored)")
+BirthDate = Query(None, description="date of birth")
+Category = Query(None, description="history or diagnosis")
+Code = Query("", max_length=64, description="only this measurement")
+DateFrom = Query(None, description="measured on or after this day (UTC)")
+DateTo = Query(None, description="measured on or before this day (UTC)")
+
+
+@api.get("/patients", response={200: s.PatientPage, **ERRORS}, tags=["patients"])
+def patient_list(
+    request,
+    q: str = NameWords,
+    birth_date: dt.date | None = BirthDate,
+    limit: int = Limit,
+    offset: int = Offset,
+):
+    """The clinic's patients, by name; searched by name words and/or date of birth."""
+    page = reads.patients_page(actor=request.auth, text=q, birth_date=birth_date, offset=offset, limit=limit)
+    return _page(request, page, offset, limit, [_patient(p) for p in page.items])
+
+
+@api.post("/patients", response={201: s.PatientOut, **ERRORS}, tags=["patients"])
+def patient_create(request, payload: s.PatientIn):
+    patient = patient_services.patient_create(actor=request.auth, data=payload.model_dump())
+    return Status(201, _patient(reads.patient_read(actor=request.auth, patient_id=patient.pk, audit_as=None)))
+
+
+@api.get("/patients/{patient_id}", response={200: s.PatientOut, **ERRORS}, tags=["patients"])
+def patient_detail(request, patient_id: uuid.UUID):
+    return _patient(reads.patient_read(actor=request.auth, patient_id=patient_id))
+
+
+@api.patch("/patients/{patient_id}", response={200: s.PatientOut, **ERRORS}, tags=["patients"])
+def patient_update(request, patient_id: uuid.UUID, payload: s.PatientPatch):
+    """Change the fields sent; the record keeps every earlier version."""
+    actor = request.auth
+    patient = reads.patient_read(actor=actor, patient_id=patient_id, audit_as=None)
+    patient_services.patient_update(actor=actor, patient=patient, data=payload.model_dump(exclude_unset=True))
+    return _patient(reads.patient_read(actor=actor, patient_id=patient_id, audit_as=None))
+
+
+# --- sections of a patient's record ----------------------------------------------------------------------------
+
+
+def _section(request, patient_id, section, offset, limit, mapper, **filters):
+    page = reads.section_page(
+        actor=request.auth, patient_id=patient_id, section=section, offset=offset, limit=limit, **filters
+    )
+    return _page(request, page, offset, limit, [mapper(r) for r in page.items])
+
+
+def _writable_patient(request, patient_id):
+    return reads.patient_read(actor=request.auth, patient_id=patient_id, audit_as=None)
+
+
+@api.get("/patients/{patient_id}/conditions", response={200: s.ConditionPage, **ERRORS}, tags=["history"])
+def condition_list(
+    request,
+    patient_id: uuid.UUID,
+    category: Literal["history", "diagnosis"] | None = Category,
+    limit: int = Limit,
+    offset: int = Offset,
+):
+    """Medical history and diagnoses (current records; those marked entered in error are left out)."""
+    return _section(request, patient_id, "conditions", offset, limit, _condition, category=category)
+
+
+@api.post("/patients/{patient_id}/conditions", response={201: s.ConditionOut, **ERRORS}, tags=["history"])
+def condition_create(request, patient_id: uuid.UUID, payload: s.ConditionIn):
+    patient = _writable_patient(request, patient_id)
+    record = patient_services.condition_add(actor=request.auth, patient=patient, data=payload.model_dump())
+    return Status(201, _condition(record))
+
+
+@api.get("/patients/{patient_id}/medications", response={200: s.MedicationPage, **ERRORS}, tags=["history"])
+def medication_list(request, patient_id: uuid.UUID, limit: int = Limit, offset: int = Offset):
+    return _section(request, patient_id, "medications", offset, limit, lambda r: _fields(r, MEDICATION_OUT))
+
+
+@api.post("/patients/{patient_id}/medications", response={201: s.MedicationOut, **ERRORS}, tags=["history"])
+def medication_create(request, patient_id: uuid.UUID, payload: s.MedicationIn):
+    patient = _writable_patient(request, patient_id)
+    record = patient_services.medication_add(actor=request.auth, patient=patient, data=payload.model_dump())
+    return Status(201, _fields(record, MEDICATION_OUT))
+
+
+@api.get("/patients/{patient_id}/allergies", response={200: s.AllergyPage, **ERRORS}, tags=["history"])
+def allergy_list(request, patient_id: uuid.UUID, limit: int = Limit, offset: int = Offset):
+    return _section(request, patient_id, "allergies", offset, limit, lambda r: _fields(r, ALLERGY_OUT))
+
+
+@api.post("/patients/{patient_id}/allergies", response={201: s.AllergyOut, **ERRORS}, tags=["history"])
+def allergy_create(request, patient_id: uuid.UUID, payload: s.AllergyIn):
+    patient = _writable_patient(request, patient_id)
+    record = patient_services.allergy_add(actor=request.auth, patient=patient, data=payload.model_dump())
+    return Status(201, _fields(record, ALLERGY_OUT))
+
+
+@api.get(
+    "/patients/{patient_id}/observations",
+    response={200: s.ObservationPage, **ERRORS},
+    tags=["observations"],
+)
+def observation_list(
+    request,
+    patient_id: uuid.UUID,
+    code: str = Code,
+    date_from: dt.date | None = DateFrom,
+    date_to: dt.date | None = DateTo,
+    limit: int = Limit,
+    offset: int = Offset,
+):
+    """Measurements, newest first."""
+    if date_from and date_to and date_to < date_from:
+        raise InvalidInput("date_to: before date_from", fields={"date_to": ["must not be before date_from"]})
+    return _section(
+        request,
+        patient_id,
+        "observations",
+        offset,
+        limit,
+        _observation,
+        code=code,
+        date_from=date_from,
+        date_to=date_to,
+    )
+
+
+@api.post(
+    "/patients/{patient_id}/observations",
+    response={201: s.ObservationOut, **ERRORS},
+    tags=["observations"],
+)
+def observation_create(request, patient_id: uuid.UUID, payload: s.ObservationIn):
+    """Record one measurement; the value is checked against the measurement's range and unit."""
+    patient = _writable_patient(request, patient_id)
+    record = observation_record(actor=request.auth, patient=patient, **payload.model_dump())
+    return Status(201, _observation(record))
+
+
+@api.get("/patients/{patient_id}/consents", response={200: s.ConsentPage, **ERRORS}, tags=["consents"])
+def consent_list(request, patient_id: uuid.UUID, limit: int = Limit, offset: int = Offset):
+    """Every consent decision, newest first (the current state of a kind is its newest decision)."""
+    return _section(request, patient_id, "consents", offset, limit, _consent)
+
+
+@api.get(
+    "/patients/{patient_id}/toxin-sessions",
+    response={200: s.ToxinSessionPage, **ERRORS},
+    tags=["treatments"],
+)
+def toxin_session_list(request, patient_id: uuid.UUID, limit: int = Limit, offset: int = Offset):
+    """Toxin sessions with their injection points; a signed session's points carry what was administered
+    (units, product, lot). Units are the product's own and never converted."""
+    return _section(request, patient_id, "toxin_sessions", offset, limit, _session)
+
+
+@api.get("/patients/{patient_id}/follow-ups", response={200: s.FollowUpPage, **ERRORS}, tags=["treatments"])
+def follow_up_list(request, patient_id: uuid.UUID, limit: int = Limit, offset: int = Offset):
+    return _section(request, patient_id, "follow_ups", offset, limit, lambda r: _fields(r, FOLLOW_UP_OUT))
+
+
+@api.get(
+    "/patients/{patient_id}/appointments",
+    response={200: s.AppointmentPage, **ERRORS},
+    tags=["appointments"],
+)
+def appointment_list(request, patient_id: uuid.UUID, limit: int = Limit, offset: int = Offset):
+    """The patient's appointments, latest first (cancelled ones included, with their status)."""
+    return _section(request, patient_id, "appointments", offset, limit, _appointment)
+
+
+@api.post(
+    "/patients/{patient_id}/appointments",
+    response={201: s.AppointmentOut, **ERRORS},
+    tags=["appointments"],
+)
+def appointment_create(request, patient_id: uuid.UUID, payload: s.AppointmentIn):
+    """Book an appointment. A practitioner who is already booked at that time answers 400 on `start`."""
+    patient = _writable_patient(request, patient_id)
+    data = payload.model_dump()
+    data["practitioner"] = data.pop("practitioner_id")
+    appointment = appointment_book(actor=request.auth, patient=patient, data=data)
+    return Status(201, _appointment(appointment))

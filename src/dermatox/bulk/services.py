@@ -1,0 +1,166 @@
+"""Bulk export: kick-off (validate, record the job, queue it), the run (stream NDJSON per type), cancel.
+
+The run reads each resource type with a server-side iterator and writes one line at a time to a temporary
+file before it goes to storage, so memory stays flat however large the clinic. Photos are never inlined
+(the record has none yet; when it has, resources will carry references, not data).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from decimal import Decimal
+
+import orjson
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from dermatox.audit.services import audit_record
+from dermatox.bulk.models import BulkExportJob
+from dermatox.common.context import Actor
+from dermatox.common.errors import Conflict, InvalidInput, NotFound
+
+OUTPUT_FORMATS = ("application/fhir+ndjson", "application/ndjson", "ndjson")
+CHUNK = 1000
+
+
+def _specs() -> dict:
+    from dermatox.fhir.selectors import SPECS
+
+    return SPECS
+
+
+def available_types(actor: Actor, level: str) -> list[str]:
+    """What this token's role may read; Patient and Group level: only the patient compartment."""
+    return [
+        name
+        for name, spec in _specs().items()
+        if actor.can(spec.perm) and (level == BulkExportJob.Level.SYSTEM or spec.patient_field is not None)
+    ]
+
+
+def _job_actor(job: BulkExportJob) -> Actor:
+    role = job.token.role if job.token_id else None
+    return Actor(user=job.user, clinic=job.clinic, role=role, channel="api")
+
+
+def _default(value):
+    if isinstance(value, Decimal):  # FHIR decimals: exact text of the stored value
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+@transaction.atomic
+def export_kickoff(
+    *, actor: Actor, token, level: str, params: dict[str, str], request_url: str, group: str = ""
+) -> BulkExportJob:
+    """Validate the kick-off parameters (each problem named), record the job and queue its run."""
+    errors: dict[str, list[str]] = {}
+    output_format = params.get("_outputFormat", "application/fhir+ndjson")
+    if output_format not in OUTPUT_FORMATS:
+        errors["_outputFormat"] = [f"must be one of {', '.join(OUTPUT_FORMATS)}"]
+    available = available_types(actor, level)
+    types = [t.strip() for t in params.get("_type", "").split(",") if t.strip()] or available
+    unknown = [t for t in types if t not in available]
+    if unknown:
+        errors["_type"] = [
+            f"not exported at this level: {', '.join(unknown)} (available: {', '.join(available)})"
+        ]
+    since = None
+    if params.get("_since"):
+        since = parse_datetime(params["_since"])
+        if since is None or timezone.is_naive(since):
+            errors["_since"] = ["must be a FHIR instant with a time zone, e.g. 2026-01-01T00:00:00Z"]
+    if level == BulkExportJob.Level.GROUP and group != actor.clinic.code:
+        raise NotFound(f"No Group {group!r}")
+    if errors:
+        raise InvalidInput("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()), fields=errors)
+    job = BulkExportJob.objects.create(
+        clinic=actor.clinic,
+        token=token,
+        user=actor.acting_user,
+        level=level,
+        group=group,
+        types=types,
+        since=since,
+        request_url=request_url[:2000],
+        transaction_time=timezone.now(),
+    )
+    audit_record(actor=actor, action="bulk.export_kickoff", obj=job, detail={"level": level, "types": types})
+    from dermatox.bulk.tasks import bulk_export_run
+
+    transaction.on_commit(lambda: bulk_export_run.enqueue(str(job.pk)))
+    return job
+
+
+def export_run(job_id: str) -> BulkExportJob:
+    """Write every requested type as NDJSON. A failure marks the job failed with the reason."""
+    job = BulkExportJob.objects.select_related("clinic").get(pk=job_id)
+    if job.status != BulkExportJob.Status.QUEUED:
+        return job
+    BulkExportJob.objects.filter(pk=job.pk).update(status=BulkExportJob.Status.RUNNING)
+    output = []
+    try:
+        for number, type_name in enumerate(job.types, start=1):
+            if BulkExportJob.objects.filter(pk=job.pk, status=BulkExportJob.Status.CANCELLED).exists():
+                return job
+            BulkExportJob.objects.filter(pk=job.pk).update(
+                progress=f"{type_name} ({number}/{len(job.types)})"
+            )
+            spec = _specs()[type_name]
+            records = spec.scoped(_job_actor(job))
+            if job.since is not None and spec.last_updated:
+                records = records.filter(**{f"{spec.last_updated}__gte": job.since})
+            count = 0
+            with tempfile.TemporaryFile() as fh:
+                for record in records.order_by("pk").iterator(chunk_size=CHUNK):
+                    fh.write(orjson.dumps(spec.to_fhir(record, as_dict=True), default=_default))
+                    fh.write(b"\n")
+                    count += 1
+                fh.seek(0)
+                name = default_storage.save(f"exports/{job.pk}/{type_name}.ndjson", File(fh))
+            output.append({"type": type_name, "file": name, "count": count})
+    except Exception as exc:  # recorded on the job; the client sees it in the status response
+        BulkExportJob.objects.filter(pk=job.pk).update(
+            status=BulkExportJob.Status.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
+        )
+        raise
+    BulkExportJob.objects.filter(pk=job.pk).update(
+        status=BulkExportJob.Status.DONE, output=output, progress="", finished_at=timezone.now()
+    )
+    job.refresh_from_db()
+    return job
+
+
+def export_get(*, actor: Actor, job_id) -> BulkExportJob:
+    job = BulkExportJob.objects.filter(pk=job_id, clinic=actor.clinic).first()
+    if job is None:
+        raise NotFound("No such export")
+    return job
+
+
+def export_cancel(*, actor: Actor, job_id) -> None:
+    job = export_get(actor=actor, job_id=job_id)
+    if job.status in (BulkExportJob.Status.DONE, BulkExportJob.Status.FAILED, BulkExportJob.Status.CANCELLED):
+        raise Conflict("This export has already finished")
+    BulkExportJob.objects.filter(pk=job.pk).update(
+        status=BulkExportJob.Status.CANCELLED, finished_at=timezone.now()
+    )
+    audit_record(actor=actor, action="bulk.export_cancel", obj=job)
+
+
+def export_file(*, actor: Actor, job_id, type_name: str):
+    """An output file of a finished export (audited as the export of that type's records)."""
+    job = export_get(actor=actor, job_id=job_id)
+    entry = next((o for o in job.output if o["type"] == type_name), None)
+    if job.status != BulkExportJob.Status.DONE or entry is None:
+        raise NotFound("No such file")
+    audit_record(
+        actor=actor,
+        action="bulk.export_download",
+        obj=job,
+        detail={"type": type_name, "count": entry["count"]},
+    )
+    return default_storage.open(entry["file"], "rb")

@@ -1,0 +1,205 @@
+"""CDS Hooks 2.0 endpoints: discovery, patient-view and order-select. Thin: parse, map (prefetch.py,
+orders.py), run the pure engine / plan check, render cards (cards.py).
+
+We never call the EHR back (fhirServer / fhirAuthorization are ignored): every advertised prefetch key must
+be present (null or an OperationOutcome means the EHR could not fetch it, which is shown as missing data).
+No authentication: the service must sit inside the EHR's network (a documented gap, docs/cds_hooks.md).
+Nothing is stored: the request's data never touches our records.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from dermatox.cds.cards import data_card, plan_cards, recommendation_cards
+from dermatox.cds.orders import VIAL_CHECKS, draft_toxin_orders, rule_evidence
+from dermatox.cds.prefetch import PrefetchError, map_prefetch
+from dermatox.clinical.pathways import CaseError, assess
+from dermatox.clinical.toxin.plan import check_plan
+
+PREFETCH = {
+    "patient": "Patient/{{context.patientId}}",
+    "conditions": "Condition?patient={{context.patientId}}",
+    "observations": "Observation?patient={{context.patientId}}",
+    "medications": "MedicationStatement?patient={{context.patientId}}",
+    "administrations": "MedicationAdministration?patient={{context.patientId}}",
+}
+SERVICES = [
+    {
+        "hook": "patient-view",
+        "id": "dermatox-patient-view",
+        "title": "Dermatox hair, acne and toxin pathways",
+        "description": "Evidence-graded advice for hair loss, acne and botulinum toxin from the patient's "
+        "conditions, hair/skin observations, labs (LOINC) and medications: what is recommended, an "
+        "option, not yet, or contraindicated, each with its reasons and evidence.",
+        "prefetch": PREFETCH,
+        "usageRequirements": "Send every prefetch key (null if it cannot be fetched): the service does not "
+        "call the FHIR server back. Codes: ICD-10/SNOMED conditions, LOINC labs, and the Dermatox code "
+        "systems for hair/skin findings (see the service documentation).",
+    },
+    {
+        "hook": "order-select",
+        "id": "dermatox-order-select",
+        "title": "Dermatox botulinum toxin order check",
+        "description": "Checks a draft botulinum toxin order (product, dose in units, body site) against "
+        "the Dermatox plan checker: contraindications, the 12-week interval, the label maximum and "
+        "units that are not interchangeable between products are blocks; interactions and off-label use "
+        "are warnings.",
+        "prefetch": PREFETCH,
+    },
+]
+CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Content-Type, Authorization",
+    "Access-Control-Max-Age": "600",
+}
+
+
+class BadRequest(ValueError):
+    pass
+
+
+def _json(data: dict, status: int = 200) -> JsonResponse:
+    response = JsonResponse(data, status=status, json_dumps_params={"ensure_ascii": False})
+    for key, value in CORS.items():
+        response[key] = value
+    return response
+
+
+def _preflight() -> HttpResponse:
+    response = HttpResponse(status=204)
+    for key, value in CORS.items():
+        response[key] = value
+    return response
+
+
+def _error(message: str, status: int = 400) -> JsonResponse:
+    return _json({"message": message, "code": "invalid_request"}, status=status)
+
+
+@csrf_exempt
+def discovery(request: HttpRequest) -> HttpResponse:
+    if request.method == "OPTIONS":
+        return _preflight()
+    if request.method != "GET":
+        return _error("Use GET for discovery.", status=405)
+    return _json({"services": SERVICES})
+
+
+def _read(request: HttpRequest, hook: str) -> dict:
+    try:
+        body = json.loads(request.body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadRequest(f"body: not valid JSON ({exc})") from None
+    if not isinstance(body, dict):
+        raise BadRequest("body: must be a JSON object")
+    if body.get("hook") != hook:
+        raise BadRequest(f"hook: must be {hook!r} for this service")
+    instance = body.get("hookInstance")
+    if not isinstance(instance, str) or not instance.strip():
+        raise BadRequest("hookInstance: required (a UUID)")
+    context = body.get("context")
+    if not isinstance(context, dict):
+        raise BadRequest("context: required (an object)")
+    if not isinstance(context.get("patientId"), str) or not context["patientId"]:
+        raise BadRequest("context.patientId: required")
+    prefetch = body.get("prefetch")
+    if not isinstance(prefetch, dict):
+        raise BadRequest(
+            f"prefetch: required with the keys {', '.join(PREFETCH)} (this service does not fetch from fhirServer)"
+        )
+    absent = [key for key in PREFETCH if key not in prefetch]
+    if absent:
+        raise BadRequest(
+            f"prefetch.{absent[0]}: missing (send null if it cannot be fetched; this service does not "
+            f"fetch from fhirServer). Missing keys: {', '.join(absent)}"
+        )
+    if prefetch.get("patient") is None:
+        raise BadRequest("prefetch.patient: required (a Patient resource)")
+    return body
+
+
+def _mapped(body: dict):
+    mapped = map_prefetch(body["prefetch"], as_of=timezone.localdate())
+    patient_id = body["context"]["patientId"]
+    if mapped.patient_id and mapped.patient_id != patient_id:
+        raise BadRequest(
+            f"prefetch.patient.id: {mapped.patient_id!r} does not match context.patientId {patient_id!r}"
+        )
+    return mapped
+
+
+def _service(hook: str, run):
+    @csrf_exempt
+    def view(request: HttpRequest) -> HttpResponse:
+        if request.method == "OPTIONS":
+            return _preflight()
+        if request.method != "POST":
+            return _error("Use POST to call a CDS service.", status=405)
+        try:
+            body = _read(request, hook)
+            cards = run(body)
+        except BadRequest as exc:
+            return _error(str(exc))
+        except PrefetchError as exc:
+            return _error(str(exc))
+        except CaseError as exc:
+            return _error("The prefetch gives an invalid case: " + "; ".join(exc.problems))
+        return _json({"cards": cards})
+
+    return view
+
+
+def _patient_view(body: dict) -> list[dict]:
+    mapped = _mapped(body)
+    cards = []
+    if mapped.case is not None:
+        result = assess(mapped.case)
+        cards = recommendation_cards(result, seed=body["hookInstance"])
+    notes = data_card(missing=mapped.missing, ignored=mapped.ignored)
+    return cards + ([notes] if notes else [])
+
+
+def _order_select(body: dict) -> list[dict]:
+    context = body["context"]
+    if "draftOrders" not in context:
+        raise BadRequest("context.draftOrders: required (a Bundle of draft orders)")
+    mapped = _mapped(body)
+    if mapped.case is None:
+        orders = draft_toxin_orders(context, {})
+        notes = data_card(missing=mapped.missing, ignored=mapped.ignored)
+        return [notes] if orders and notes else []
+    orders = draft_toxin_orders(context, mapped.case)
+    if not orders:
+        return []
+    evidence = rule_evidence(mapped.case)
+    cards = []
+    for order in orders:
+        if order.plan is None:
+            cards += plan_cards(
+                {"blocks": [], "warnings": [{"id": "order_incomplete", "text": order.problem}]},
+                order_label=order.label,
+                rule_evidence={},
+            )
+            continue
+        check = check_plan(order.plan)
+        check["warnings"] = [w for w in check["warnings"] if w["id"] not in VIAL_CHECKS]
+        check["blocks"] = [b for b in check["blocks"] if b["id"] not in VIAL_CHECKS]
+        cards += plan_cards(
+            check,
+            order_label=order.label,
+            rule_evidence=evidence,
+            seed=f"{body['hookInstance']}|{order.label}",
+        )
+    notes = data_card(missing=mapped.missing, ignored=mapped.ignored)
+    order = {"critical": 0, "warning": 1, "info": 2}
+    return sorted(cards, key=lambda c: order[c["indicator"]]) + ([notes] if notes else [])
+
+
+patient_view = _service("patient-view", _patient_view)
+order_select = _service("order-select", _order_select)

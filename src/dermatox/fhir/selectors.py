@@ -1,0 +1,193 @@
+"""What each FHIR resource type reads: a clinic-scoped queryset (always through `patients_in_scope`, or the
+actor's clinic for the audit trail), the permission it needs, its search parameters and its mapper."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db.models import Q, QuerySet
+
+from dermatox.accounts.roles import Perm
+from dermatox.assessments.models import AssessmentSnapshot, Observation
+from dermatox.audit.models import AuditEntry
+from dermatox.common.context import Actor
+from dermatox.common.errors import PermissionDenied
+from dermatox.fhir import resources as R
+from dermatox.fhir import systems as S
+from dermatox.patients.models import Condition, Consent
+from dermatox.patients.selectors import patients_in_scope
+from dermatox.scheduling.models import Appointment
+from dermatox.treatments.models import AdverseEvent, InjectionPoint, TreatmentSession
+
+
+@dataclass(frozen=True)
+class Spec:
+    type: str
+    perm: str
+    queryset: Callable[[Actor], QuerySet]
+    to_fhir: Callable
+    patient_field: str | None = "patient_id"
+    date_params: dict[str, str] = field(default_factory=dict)  # search param -> model field
+    date_only: frozenset[str] = frozenset()  # fields that are DateFields
+    last_updated: str | None = "fhir_updated"
+    code: Callable[[str | None, str], Q] | None = None
+    order: tuple[str, ...] = ("-pk",)
+    history: bool = True
+    uuid_id: bool = False
+    entered_in_error: bool = True
+
+    def scoped(self, actor: Actor) -> QuerySet:
+        if not actor.can(self.perm):
+            raise PermissionDenied(f"Your role may not read {self.type} resources")
+        qs = self.queryset(actor)
+        return R.with_meta(qs) if self.history else qs
+
+
+def _in_scope(model, actor: Actor, path: str = "patient") -> QuerySet:
+    return model.objects.filter(**{f"{path}__in": patients_in_scope(actor)})
+
+
+def _observation_code(system: str | None, code: str) -> Q:
+    if system in (None, S.OBSERVATION):
+        q = Q(code=code)
+        return q | Q(loinc=code) if system is None else q
+    if system == S.LOINC:
+        return Q(loinc=code)
+    return Q(pk__in=[])
+
+
+def _condition_code(system: str | None, code: str) -> Q:
+    by_system = {S.CONDITION: Q(code=code), S.ICD10: Q(icd10=code), S.SNOMED: Q(snomed=code)}
+    if system is None:
+        return Q(code=code) | Q(icd10=code) | Q(snomed=code)
+    return by_system.get(system, Q(pk__in=[]))
+
+
+def _simple_code(system_url: str, field_name: str):
+    def build(system: str | None, code: str) -> Q:
+        return Q(**{field_name: code}) if system in (None, system_url) else Q(pk__in=[])
+
+    return build
+
+
+SPECS: dict[str, Spec] = {
+    s.type: s
+    for s in [
+        Spec(
+            "Patient",
+            Perm.VIEW_DEMOGRAPHICS,
+            lambda a: patients_in_scope(a).select_related("clinic").prefetch_related("identifiers"),
+            R.patient_to_fhir,
+            patient_field="pk",
+            date_params={"birthdate": "birth_date"},
+            date_only=frozenset({"birth_date"}),
+            order=("family_name", "given_name", "pk"),
+            uuid_id=True,
+        ),
+        Spec(
+            "Condition",
+            Perm.VIEW_CLINICAL,
+            lambda a: _in_scope(Condition, a).select_related("recorded_by"),
+            R.condition_to_fhir,
+            date_params={"recorded-date": "recorded_at", "onset-date": "onset_date"},
+            date_only=frozenset({"onset_date"}),
+            code=_condition_code,
+            order=("-recorded_at", "-pk"),
+        ),
+        Spec(
+            "Observation",
+            Perm.VIEW_CLINICAL,
+            lambda a: _in_scope(Observation, a).select_related("recorded_by"),
+            R.observation_to_fhir,
+            date_params={"date": "effective_at"},
+            code=_observation_code,
+            order=("-effective_at", "-pk"),
+        ),
+        Spec(
+            "Procedure",
+            Perm.VIEW_CLINICAL,
+            lambda a: (
+                _in_scope(TreatmentSession, a)
+                .filter(status=TreatmentSession.Status.SIGNED)
+                .select_related("signed_by")
+            ),
+            R.procedure_to_fhir,
+            date_params={"date": "signed_at"},
+            code=_simple_code(S.TOXIN_PROTOCOL, "protocol"),
+            order=("-signed_at", "-pk"),
+        ),
+        Spec(
+            "MedicationAdministration",
+            Perm.VIEW_CLINICAL,
+            lambda a: (
+                _in_scope(InjectionPoint, a, "session__patient")
+                .filter(session__status=TreatmentSession.Status.SIGNED, withdrawal__isnull=False)
+                .select_related("session__signed_by", "session__vial__lot", "withdrawal__vial__lot")
+            ),
+            R.medication_administration_to_fhir,
+            patient_field="session__patient_id",
+            date_params={"effective-time": "withdrawal__at"},
+            code=_simple_code(S.TOXIN_PRODUCT, "session__product"),
+            order=("-withdrawal__at", "pk"),
+        ),
+        Spec(
+            "AdverseEvent",
+            Perm.VIEW_CLINICAL,
+            lambda a: _in_scope(AdverseEvent, a).select_related("recorded_by"),
+            R.adverse_event_to_fhir,
+            date_params={"date": "onset"},
+            date_only=frozenset({"onset"}),
+            code=_simple_code(S.ADVERSE_EVENT, "kind"),
+            order=("-onset", "-pk"),
+        ),
+        Spec(
+            "Consent",
+            Perm.RECORD_CONSENT,
+            lambda a: _in_scope(Consent, a),
+            R.consent_to_fhir,
+            date_params={"date": "signed_at"},
+            order=("-signed_at", "-pk"),
+        ),
+        Spec(
+            "Appointment",
+            Perm.VIEW_APPOINTMENTS,
+            lambda a: _in_scope(Appointment, a).filter(clinic_id=a.clinic.pk).select_related("practitioner"),
+            R.appointment_to_fhir,
+            date_params={"date": "start"},
+            order=("-start", "-pk"),
+        ),
+        Spec(
+            "CarePlan",
+            Perm.VIEW_CLINICAL,
+            lambda a: _in_scope(AssessmentSnapshot, a).select_related("signed_by"),
+            R.careplan_to_fhir,
+            date_params={"date": "signed_at"},
+            order=("-signed_at", "-pk"),
+        ),
+        Spec(
+            "AuditEvent",
+            Perm.VIEW_AUDIT,
+            lambda a: AuditEntry.objects.filter(clinic_id=a.clinic.pk if a.clinic else -1),
+            R.audit_event_to_fhir,
+            date_params={"date": "at"},
+            last_updated="at",
+            order=("-seq",),
+            history=False,
+            entered_in_error=False,
+        ),
+    ]
+}
+
+
+# Patient ids a page of records touches, for the read audit.
+def patient_ids_of(spec: Spec, records) -> list[str]:
+    if spec.type == "Patient":
+        return [str(r.pk) for r in records]
+    if spec.type == "MedicationAdministration":
+        return sorted({str(r.session.patient_id) for r in records})
+    return sorted({str(r.patient_id) for r in records if getattr(r, "patient_id", None)})
+
+
+def record_id_lookup(spec: Spec) -> str:
+    return "seq" if spec.type == "AuditEvent" else "pk"
