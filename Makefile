@@ -25,6 +25,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/assess.py
 	$(BIN)/python bench/lot_recall.py
 	$(BIN)/python bench/page_queries.py
+	$(BIN)/python bench/bulk_export.py
 
 clean:
 	rm -rf $(VENV) var/test-*.sqlite3*
