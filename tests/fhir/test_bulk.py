@@ -118,3 +118,14 @@ def test_cancel(client, exporter, django_capture_on_commit_callbacks):
     assert client.delete(status_url, **auth(exporter)).status_code == 202
     assert BulkExportJob.objects.get().status == "cancelled"
     assert client.delete(status_url, **auth(exporter)).status_code == 409
+
+
+def test_capability_statement_advertises_export(client):
+    from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+
+    statement = CapabilityStatement.model_validate_json(client.get("/fhir/metadata").content)
+    rest = statement.rest[0]
+    assert [o.name for o in rest.operation] == ["export"]
+    by_type = {r.type: r for r in rest.resource}
+    assert by_type["Patient"].operation[0].definition.endswith("patient-export")
+    assert by_type["Group"].operation[0].definition.endswith("group-export")

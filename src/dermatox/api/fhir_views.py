@@ -106,6 +106,12 @@ def method_not_allowed(allowed: list[str]) -> HttpResponse:
 # --- metadata ----------------------------------------------------------------------------------------
 
 
+# FHIR Bulk Data Access IG operations ($export at system, Patient and Group level: docs/fhir.md).
+BULK_EXPORT = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"
+BULK_PATIENT_EXPORT = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export"
+BULK_GROUP_EXPORT = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"
+
+
 def capability_statement(base: str) -> CapabilityStatement:
     resources = []
     for name, spec in SPECS.items():
@@ -122,16 +128,18 @@ def capability_statement(base: str) -> CapabilityStatement:
             interactions = ["read", "vread", "search-type", "create", "update", "history-instance"]
         elif name == "Observation":
             interactions.append("create")
-        resources.append(
-            {
-                "type": name,
-                "interaction": [{"code": c} for c in interactions],
-                "versioning": "versioned" if spec.history else "no-version",
-                "readHistory": name == "Patient",
-                "updateCreate": False,
-                "searchParam": params,
-            }
-        )
+        resource = {
+            "type": name,
+            "interaction": [{"code": c} for c in interactions],
+            "versioning": "versioned" if spec.history else "no-version",
+            "readHistory": name == "Patient",
+            "updateCreate": False,
+            "searchParam": params,
+        }
+        if name == "Patient":
+            resource["operation"] = [{"name": "export", "definition": BULK_PATIENT_EXPORT}]
+        resources.append(resource)
+    resources.append({"type": "Group", "operation": [{"name": "export", "definition": BULK_GROUP_EXPORT}]})
     return CapabilityStatement.model_validate(
         {
             "resourceType": "CapabilityStatement",
@@ -149,9 +157,10 @@ def capability_statement(base: str) -> CapabilityStatement:
                     "documentation": "Search paging: _count (default 50, max 200), next/self links.",
                     "security": {
                         "description": "Authorization: Bearer <API token> (Dermatox API tokens with scopes "
-                        "read / write). Each token acts for one clinic; other clinics' records are not found."
+                        "read / write / export). Each token acts for one clinic; other clinics' records are not found."
                     },
                     "resource": resources,
+                    "operation": [{"name": "export", "definition": BULK_EXPORT}],
                 }
             ],
         }
