@@ -129,52 +129,14 @@ def recommendation_cards(result: dict, *, seed: str = "") -> list[dict]:
             )
         )
     safety = result.get("safety", {})
-    for rule in safety.get("contraindications", []):
-        if set(rule["treatments"]) & carried:
-            continue
-        names = ", ".join(treatments[t]["display"] for t in rule["treatments"] if t in treatments)
-        cards.append(
-            card(
-                summary=f"Contraindicated: {names}. {rule['text']}",
-                indicator="critical",
-                detail="\n".join(
-                    [
-                        f"**Contraindicated:** {names}.",
-                        "",
-                        f"- {rule['text']}",
-                        "",
-                        "References:",
-                        *_references(rule["evidence"]),
-                        "",
-                        DISCLAIMER,
-                    ]
-                ),
-                source=source_for(rule["evidence"]),
-                seed=f"{seed}|contraindication|{rule['id']}" if seed else None,
-            )
-        )
-    for rule in safety.get("cautions", []):
-        names = ", ".join(treatments[t]["display"] for t in rule["treatments"] if t in treatments)
-        cards.append(
-            card(
-                summary=f"Caution with {names}: {rule['text']}",
-                indicator="warning",
-                detail="\n".join(
-                    [
-                        f"**Caution** before {names}.",
-                        "",
-                        f"- {rule['text']}",
-                        "",
-                        "References:",
-                        *_references(rule["evidence"]),
-                        "",
-                        DISCLAIMER,
-                    ]
-                ),
-                source=source_for(rule["evidence"]),
-                seed=f"{seed}|caution|{rule['id']}" if seed else None,
-            )
-        )
+    for kind, rules in (
+        ("contraindication", safety.get("contraindications", [])),
+        ("caution", safety.get("cautions", [])),
+    ):
+        for rule in rules:
+            if kind == "contraindication" and set(rule["treatments"]) & carried:
+                continue
+            cards.append(_safety_card(kind, rule, treatments, seed))
     order = {"critical": 0, "warning": 1, "info": 2}
     return sorted(cards, key=lambda c: order[c["indicator"]])
 
@@ -239,3 +201,37 @@ def plan_cards(
                 )
             )
     return cards
+
+
+def _safety_card(kind: str, rule: dict, treatments: dict, seed) -> dict:
+    """A contraindication (critical) or a caution (warning) of the shared toxin rules, as a card."""
+    names = ", ".join(treatments[t]["display"] for t in rule["treatments"] if t in treatments)
+    if kind == "contraindication":
+        summary, indicator, headline = (
+            f"Contraindicated: {names}. {rule['text']}",
+            "critical",
+            f"**Contraindicated:** {names}.",
+        )
+    else:
+        summary, indicator, headline = (
+            f"Caution with {names}: {rule['text']}",
+            "warning",
+            f"**Caution** before {names}.",
+        )
+    detail = [
+        headline,
+        "",
+        f"- {rule['text']}",
+        "",
+        "References:",
+        *_references(rule["evidence"]),
+        "",
+        DISCLAIMER,
+    ]
+    return card(
+        summary=summary,
+        indicator=indicator,
+        detail="\n".join(detail),
+        source=source_for(rule["evidence"]),
+        seed=f"{seed}|{kind}|{rule['id']}" if seed else None,
+    )
