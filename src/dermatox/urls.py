@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from dermatox.api import bulk_views
+from dermatox.api import bulk_views, fhir_openapi
 from dermatox.api.rest import api as rest_api
 from dermatox.cds import views as cds_views
 from dermatox.web import (
@@ -121,6 +121,7 @@ urlpatterns = [
     path("cds-services/dermatox-order-select", cds_views.order_select, name="cds-order-select"),
     path("api/", rest_api.urls),
     # FHIR Bulk Data $export (docs/fhir.md): before the FHIR routes, which would read "$export" as an id.
+    path("fhir/openapi.json", fhir_openapi.openapi_view, name="fhir-openapi"),
     path("fhir/$export", bulk_views.kickoff, {"level": "system"}, name="bulk-export-system"),
     path("fhir/Patient/$export", bulk_views.kickoff, {"level": "patient"}, name="bulk-export-patient"),
     path("fhir/Group/<slug:group>/$export", bulk_views.kickoff, {"level": "group"}, name="bulk-export-group"),

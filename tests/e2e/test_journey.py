@@ -31,9 +31,9 @@ def sign_in(page: Page, base: str, username: str) -> None:
     page.goto(f"{base}/login/")
     page.locator("#id_username").fill(username)
     page.locator("#id_password").fill(PASSWORD)
-    page.locator(".login-card button[type=submit]").click()
-    page.wait_for_url(lambda url: "/login/" not in url)
-    expect(page.locator(".who")).to_contain_text(username.title())
+    with page.expect_navigation(timeout=60_000):  # generous: CI machines are small and may be busy
+        page.locator(".login-card button[type=submit]").click()
+    expect(page.locator(".who")).to_contain_text(username.title(), timeout=30_000)
 
 
 def shot(page: Page, name: str) -> None:
