@@ -97,3 +97,15 @@ def test_the_description_covers_every_resource_type(client):
     doc = client.get("/fhir/openapi.json").json()
     for type_name in SPECS:
         assert f"/fhir/{type_name}" in doc["paths"] and f"/fhir/{type_name}/{{id}}" in doc["paths"]
+
+
+@pytest.mark.django_db
+def test_control_characters_in_parameter_names_are_a_400_not_a_500(client, secret):
+    """Found by schemathesis: an unknown parameter named "\\x0b" was echoed into the OperationOutcome, which
+    the R4B model refused (FHIR strings allow no control characters)."""
+    value, _patient, _ids = secret
+    response = client.get(
+        "/fhir/Patient?%0B=1&%C2%A0x=2&_lastUpdated=%C2%A1", HTTP_AUTHORIZATION=f"Bearer {value}"
+    )
+    assert response.status_code == 400
+    assert response.json()["resourceType"] == "OperationOutcome"

@@ -91,7 +91,9 @@ def test_plan_pdf_in_the_patients_language_with_recommendations(staff, login, ph
 
 def test_no_plan_without_a_signed_assessment(staff, login, treated_man):
     man, _session, _later = treated_man
-    assert login(staff[Role.PHYSICIAN]).get(f"/patients/{man.pk}/plan.pdf").status_code == 404
+    client = login(staff[Role.PHYSICIAN])
+    assert client.get(f"/patients/{man.pk}/plan.pdf").status_code == 404
+    assert client.get(f"/patients/{man.pk}/plan.pdf?snapshot=abc").status_code == 404
 
 
 def test_aftercare_pdf_has_the_urgent_warning_and_review_dates(staff, login, treated_man):

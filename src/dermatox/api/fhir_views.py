@@ -54,12 +54,21 @@ def fhir_response(resource, status: int = 200, headers: dict | None = None) -> H
     return response
 
 
+_NOT_FHIR_TEXT = re.compile(r"[^ \r\n\t\S]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _fhir_text(text: str) -> str:
+    """Echoed client input (e.g. an unknown parameter name) made a valid FHIR string: control characters
+    become "?", so a hostile query cannot turn a 400 into a 500."""
+    return _NOT_FHIR_TEXT.sub("?", text)
+
+
 def outcome(status: int, code: str, problems: list[tuple[str | None, str]], headers=None) -> HttpResponse:
     issues = []
     for path, message in problems:
-        issue = {"severity": "error", "code": code, "diagnostics": message}
-        if path:
-            issue["expression"] = [path]
+        issue = {"severity": "error", "code": code, "diagnostics": _fhir_text(message) or "error"}
+        if path and _fhir_text(path).strip():
+            issue["expression"] = [_fhir_text(path)]
         issues.append(issue)
     return fhir_response(
         OperationOutcome.model_validate({"resourceType": "OperationOutcome", "issue": issues}),

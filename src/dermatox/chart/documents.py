@@ -75,6 +75,8 @@ def plan_document(*, actor: Actor, patient_id, snapshot_id=None) -> PlanDocument
     require(actor, Perm.VIEW_CLINICAL)
     patient = patient_get(actor=actor, patient_id=patient_id, audit_as=None)
     snapshots = patient.assessment_snapshots.current().select_related("signed_by")
+    if snapshot_id and not str(snapshot_id).isdigit():
+        raise NotFound("No such assessment")
     snapshot = snapshots.filter(pk=snapshot_id).first() if snapshot_id else snapshots.first()
     if snapshot is None:
         raise NotFound("No signed assessment: sign one on the Assessment page first.")
