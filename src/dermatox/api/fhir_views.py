@@ -22,7 +22,7 @@ from fhir.resources.R4B.operationoutcome import OperationOutcome
 from dermatox.accounts.tokens import TokenRejected, bearer_secret, token_actor
 from dermatox.assessments.services import observation_record
 from dermatox.audit.services import audit_record
-from dermatox.common.errors import InvalidInput, NotFound, PermissionDenied
+from dermatox.common.errors import Conflict, DermatoxError, InvalidInput, NotFound, PermissionDenied
 from dermatox.common.http import client_ip
 from dermatox.fhir import inbound
 from dermatox.fhir import resources as R
@@ -77,33 +77,50 @@ def outcome(status: int, code: str, problems: list[tuple[str | None, str]], head
     )
 
 
-def fhir_endpoint(view):
-    """Authenticate (scope: read for GET, write otherwise) and map every error to an OperationOutcome."""
+def error_outcome(exc: Exception) -> HttpResponse | None:
+    """Our exceptions as OperationOutcomes with their HTTP status (None: not ours, let it raise)."""
+    if isinstance(exc, TokenRejected):
+        return outcome(401, "login", [(None, exc.message)], {"WWW-Authenticate": 'Bearer realm="fhir"'})
+    if isinstance(exc, PermissionDenied):
+        return outcome(403, "forbidden", [(None, exc.message)])
+    if isinstance(exc, NotFound):
+        return outcome(404, "not-found", [(None, exc.message)])
+    if isinstance(exc, BadRequest):
+        return outcome(400, "invalid", [(exc.expression, exc.message)])
+    if isinstance(exc, InvalidInput):
+        return outcome(
+            400, "invalid", [(k, " ".join(v)) for k, v in exc.fields.items()] or [(None, exc.message)]
+        )
+    if isinstance(exc, Conflict):
+        return outcome(409, "conflict", [(None, exc.message)])
+    if isinstance(exc, inbound.InvalidResource):
+        return outcome(422, "invalid", exc.problems)
+    return None
 
-    @csrf_exempt
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        scope = "read" if request.method in ("GET", "HEAD") else "write"
-        try:
-            actor = token_actor(
-                bearer_secret(request.headers.get("Authorization")),
-                scope=scope,
-                ip=client_ip(request),
-                user_agent=request.headers.get("User-Agent", ""),
-            )
-            return view(request, actor, *args, **kwargs)
-        except TokenRejected as exc:
-            return outcome(401, "login", [(None, exc.message)], {"WWW-Authenticate": 'Bearer realm="fhir"'})
-        except PermissionDenied as exc:
-            return outcome(403, "forbidden", [(None, exc.message)])
-        except NotFound as exc:
-            return outcome(404, "not-found", [(None, exc.message)])
-        except BadRequest as exc:
-            return outcome(400, "invalid", [(exc.expression, exc.message)])
-        except inbound.InvalidResource as exc:
-            return outcome(422, "invalid", exc.problems)
 
-    return wrapper
+def fhir_endpoint(view=None, *, scope: str | None = None):
+    """Authenticate (scope: the one given, else read for GET and write otherwise) and map every error to an
+    OperationOutcome. The view is called as view(request, actor, ...)."""
+
+    def decorate(view):
+        @csrf_exempt
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs):
+            needed = scope or ("read" if request.method in ("GET", "HEAD") else "write")
+            try:
+                actor = token_actor(
+                    bearer_secret(request.headers.get("Authorization")),
+                    scope=needed,
+                    ip=client_ip(request),
+                    user_agent=request.headers.get("User-Agent", ""),
+                )
+                return view(request, actor, *args, **kwargs)
+            except (DermatoxError, BadRequest, inbound.InvalidResource) as exc:
+                return error_outcome(exc)
+
+        return wrapper
+
+    return decorate(view) if view is not None else decorate
 
 
 def method_not_allowed(allowed: list[str]) -> HttpResponse:
