@@ -12,6 +12,7 @@ from dermatox.clinical.aftercare import aftercare_disclaimer, aftercare_for
 from dermatox.clinical.reference import by_id
 from dermatox.documents.pdf import render_pdf
 from dermatox.web.decorators import clinic_required
+from dermatox.web.labels import display
 from dermatox.web.outcome_views import outcome_plots
 
 # Evidence levels in plain words (GRADE's four levels, as the treatments data grade them).
@@ -54,8 +55,9 @@ def plan_pdf(request, patient_id):
     recommendations = [
         {
             **rec,
-            "name": treatments.get(rec["treatment"], {}).get("display_tr" if language == "tr" else "display")
-            or rec["display"],
+            "name": display(treatments[rec["treatment"]], language)
+            if rec["treatment"] in treatments
+            else rec["display"],
             "level_words": LEVEL_WORDS.get(rec["evidence_level"], rec["evidence_level"]),
         }
         for rec in result.get("recommendations", [])
@@ -70,7 +72,7 @@ def plan_pdf(request, patient_id):
             "recommendations": recommendations,
             "planned": doc.planned,
             "consents": doc.consents,
-            "lab_names": {k: v["display_tr" if language == "tr" else "display"] for k, v in labs.items()},
+            "lab_names": {k: display(v, language) for k, v in labs.items()},
             "level_legend": list(LEVEL_WORDS.items()),
         },
         doc.patient,

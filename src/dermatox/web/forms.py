@@ -7,7 +7,6 @@ from django import forms
 from django.core.validators import RegexValidator
 from django.db.models import Subquery
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from dermatox.assessments.models import Observation
@@ -25,6 +24,7 @@ from dermatox.patients.models import (
     PregnancyStatus,
 )
 from dermatox.treatments.models import AdverseEvent, FollowUp, TreatmentCourse, TreatmentSession
+from dermatox.web.labels import display
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -32,13 +32,9 @@ icd10_validator = RegexValidator(r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?$", _("must l
 snomed_validator = RegexValidator(r"^[0-9]{6,18}$", _("must be a SNOMED CT concept id (digits)"))
 
 
-def _label(row: dict) -> str:
-    return row["display_tr"] if (get_language() or "en").startswith("tr") else row["display"]
-
-
 def vocabulary_choices(file_name: str, kind: str | None = None) -> list[tuple[str, str]]:
     rows = [r for r in load(file_name) if kind is None or r.get("kind") == kind]
-    return [("", "—")] + [(r["id"], _label(r)) for r in rows]
+    return [("", "—")] + [(r["id"], display(r)) for r in rows]
 
 
 class PatientForm(forms.ModelForm):
@@ -211,10 +207,8 @@ class ObservationForm(_EncounterLinked):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        tr = (get_language() or "en").startswith("tr")
         self.fields["code"].choices = [
-            (t.id, f"{t.display_tr if tr else t.display}" + (f" [{t.unit}]" if t.unit else ""))
-            for t in observation_types().values()
+            (t.id, display(t) + (f" [{t.unit}]" if t.unit else "")) for t in observation_types().values()
         ]
         self.fields["effective_at"].initial = timezone.localtime().replace(second=0, microsecond=0)
 
@@ -236,11 +230,8 @@ class TreatmentCourseForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        tr = (get_language() or "en").startswith("tr")
         self.fields["treatment"].choices = [
-            (r["id"], r["display_tr"] if tr else r["display"])
-            for r in load("treatments.toml")
-            if r["area"] == "acne"
+            (r["id"], display(r)) for r in load("treatments.toml") if r["area"] == "acne"
         ]
 
 

@@ -28,6 +28,7 @@ from dermatox.patients.models import Language, Sex
 from dermatox.patients.selectors import patient_get, record_get
 from dermatox.web.decorators import clinic_required
 from dermatox.web.decorators import require_perm as _require
+from dermatox.web.labels import display
 
 AREA_LABELS = {"scalp": _("Scalp"), "face": _("Face"), "axilla": _("Armpits"), "other": _("Other")}
 OUTCOME_LABELS = {
@@ -117,8 +118,7 @@ def intake_pdf(request, patient_id, intake_id):
 
 
 def _treatment_names() -> dict[str, str]:
-    tr = (translation.get_language() or "en").startswith("tr")
-    return {t["id"]: t["display_tr"] if tr else t["display"] for t in acne_treatments()}
+    return {t["id"]: display(t) for t in acne_treatments()}
 
 
 def _language(request, intake: IntakeForm) -> str:
@@ -165,15 +165,14 @@ def intake_fill(request, token):
     sex = values.get("sex_at_birth") or patient.sex_at_birth
     questions = questions_for(sex)
     item_names = {}
-    tr = language == "tr"
     for file_name, kind in (
         ("conditions.toml", "condition"),
         ("medications.toml", "medication"),
         ("allergens.toml", "allergy"),
     ):
         for row in load(file_name):
-            item_names[f"{kind}:{row['id']}"] = row["display_tr"] if tr else row["display"]
-    products = [(p["id"], p["display_tr"] if tr else p["display"]) for p in load("toxin_products.toml")]
+            item_names[f"{kind}:{row['id']}"] = display(row, language)
+    products = [(p["id"], display(p, language)) for p in load("toxin_products.toml")]
     return render(
         request,
         "web/intake_fill.html",

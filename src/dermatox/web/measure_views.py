@@ -10,7 +10,6 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
@@ -26,6 +25,7 @@ from dermatox.common.errors import InvalidInput
 from dermatox.patients.selectors import patient_get
 from dermatox.web.decorators import clinic_required
 from dermatox.web.decorators import require_perm as _require
+from dermatox.web.labels import display, measure_label
 
 YES_NO = (("yes", _("Yes")), ("no", _("No")))
 # Descriptions: clinical.md §5.2 (IGA), §5.5 (Fitzpatrick), §5.6 (Goodman & Baron qualitative), §5.1 (GAGS).
@@ -136,11 +136,6 @@ def _field_errors(exc: InvalidInput) -> dict[str, list[str]]:
     return {("form" if k == "__all__" else k): list(v) for k, v in exc.fields.items()}
 
 
-def _label(code: str) -> str:
-    kind = observation_types()[code]
-    return kind.display_tr if (get_language() or "en").startswith("tr") else kind.display
-
-
 def _measured_at(post, errors) -> dt.datetime | None:
     raw = post.get("measured_at", "")
     value = parse_datetime(raw) if raw else None
@@ -249,7 +244,6 @@ def examination(request, patient_id, exam):
                 return redirect("patient-assessment", patient_id=patient.pk)
     audit_record(actor=request.actor, action=f"patient.view_for_{kind}_examination", obj=patient)
     conditions = by_id("conditions.toml")
-    tr = (get_language() or "en").startswith("tr")
     shown = [f for f in fields if not f.sexes or patient.sex_at_birth in f.sexes]
     return render(
         request,
@@ -258,10 +252,10 @@ def examination(request, patient_id, exam):
             "patient": patient,
             "kind": kind,
             "title": title,
-            "fields": [(f, _label(f.code), observation_types()[f.code]) for f in shown],
+            "fields": [(f, measure_label(f.code), observation_types()[f.code]) for f in shown],
             "values": post or {"measured_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M")},
             "errors": errors,
-            "diagnoses": [(d, conditions[d]["display_tr" if tr else "display"]) for d in diagnoses],
+            "diagnoses": [(d, display(conditions[d])) for d in diagnoses],
             "gags_regions": [(r, GAGS_REGION_NAMES[r], factor) for r, factor in GAGS_REGIONS.items()],
             "gags_grades": GAGS_GRADES,
             "gags_bands": {str(score): str(GAGS_BANDS[gags_severity(score)]) for score in range(45)},
@@ -273,8 +267,7 @@ def examination(request, patient_id, exam):
 
 
 def _lab_choices() -> list[tuple[str, str, list[str]]]:
-    tr = (get_language() or "en").startswith("tr")
-    return [(t["id"], t["display_tr" if tr else "display"], units_of(t)) for t in lab_tests().values()]
+    return [(t["id"], display(t), units_of(t)) for t in lab_tests().values()]
 
 
 @clinic_required

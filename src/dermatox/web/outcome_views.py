@@ -9,29 +9,16 @@ from django.utils.translation import gettext_lazy as _
 
 from dermatox.accounts.roles import Perm
 from dermatox.chart.outcomes import clinic_cohort, patient_outcomes
-from dermatox.clinical.observations import observation_types
-from dermatox.clinical.reference import by_id
 from dermatox.documents.plots import series_svg
 from dermatox.patients.selectors import patient_get
 from dermatox.web.decorators import clinic_required
 from dermatox.web.decorators import require_perm as _require
-from dermatox.web.templatetags.dermatox import unit_label
+from dermatox.web.labels import measure_label
+from dermatox.web.templatetags.dermatox import protocol_label, unit_label
 
 
 def _language() -> str:
     return "tr" if (get_language() or "en").startswith("tr") else "en"
-
-
-def measure_name(code: str, language: str) -> str:
-    kind = observation_types()[code]
-    return kind.display_tr if language == "tr" else kind.display
-
-
-def protocol_name(protocol: str, language: str) -> str:
-    row = by_id("toxin_protocols.toml").get(protocol)
-    if row is None:
-        return protocol
-    return row["display_tr"] if language == "tr" else row["display"]
 
 
 def outcome_plots(outcomes, language: str) -> list[dict]:
@@ -41,7 +28,7 @@ def outcome_plots(outcomes, language: str) -> list[dict]:
     sessions = [(s.on, mark) for s in outcomes.sessions]
     plots = []
     for series in outcomes.series:
-        title = measure_name(series.code, language) + (f" · {series.site}" if series.site else "")
+        title = measure_label(series.code, language) + (f" · {series.site}" if series.site else "")
         unit = "" if series.unit.startswith("{") else unit_label(series.unit)
         plots.append(
             {
@@ -69,7 +56,7 @@ def patient_outcomes_view(request, patient_id):
         {
             "patient": patient,
             "plots": outcome_plots(outcomes, _language()),
-            "sessions": [(s.on, protocol_name(s.protocol, _language())) for s in outcomes.sessions],
+            "sessions": [(s.on, protocol_label(s.protocol, _language())) for s in outcomes.sessions],
         },
     )
 
@@ -84,8 +71,8 @@ def clinic_outcomes(request):
         "web/clinic_outcomes.html",
         {
             "cohort": cohort,
-            "protocols": {p: protocol_name(p, language) for p, _n in cohort.sessions_per_protocol}
-            | {c.protocol: protocol_name(c.protocol, language) for c in cohort.changes},
-            "measures": {c.measure: measure_name(c.measure, language) for c in cohort.changes},
+            "protocols": {p: protocol_label(p, language) for p, _n in cohort.sessions_per_protocol}
+            | {c.protocol: protocol_label(c.protocol, language) for c in cohort.changes},
+            "measures": {c.measure: measure_label(c.measure, language) for c in cohort.changes},
         },
     )

@@ -3,6 +3,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from dermatox.clinical.demographics import age_on
+from dermatox.web.labels import display, label, measure_label
 
 register = template.Library()
 
@@ -34,14 +35,7 @@ _CODE_DISPLAY = {"yes": _("yes"), "no": _("no"), "unknown": _("unknown")}
 
 @register.filter
 def obs_label(code: str) -> str:
-    from django.utils.translation import get_language
-
-    from dermatox.clinical.observations import observation_types
-
-    kind = observation_types().get(code)
-    if kind is None:
-        return code
-    return kind.display_tr if (get_language() or "en").startswith("tr") else kind.display
+    return measure_label(code)
 
 
 @register.filter
@@ -73,7 +67,7 @@ def coded_text(record, language: str) -> str:
         return (
             getattr(record, "text", None) or getattr(record, "name", None) or getattr(record, "substance", "")
         )
-    return row["display_tr"] if (language or "").startswith("tr") else row["display"]
+    return display(row, language)
 
 
 @register.filter
@@ -163,23 +157,14 @@ def get_item(mapping, key):
     return mapping.get(key, key) if hasattr(mapping, "get") else key
 
 
-def _localised(file_name: str, key: str, language: str) -> str:
-    from dermatox.clinical.reference import by_id
-
-    row = by_id(file_name).get(key)
-    if row is None:
-        return key
-    return row["display_tr"] if (language or "").startswith("tr") else row["display"]
-
-
 @register.filter
 def protocol_label(protocol: str, language: str) -> str:
-    return _localised("toxin_protocols.toml", protocol, language)
+    return label("toxin_protocols.toml", protocol, language)
 
 
 @register.filter
 def condition_label(code: str, language: str) -> str:
-    return _localised("conditions.toml", code, language)
+    return label("conditions.toml", code, language)
 
 
 @register.filter
