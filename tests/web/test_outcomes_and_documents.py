@@ -114,7 +114,10 @@ def test_visit_summary_pdf(staff, login, physician, treated_man):
     text = pdf_text(
         login(staff[Role.PHYSICIAN]).get(f"/patients/{man.pk}/visits/{visit.pk}/summary.pdf").content
     )
-    assert "Emre Kaya" in text and "4" in text
+    flat = " ".join(text.split())
+    assert "Emre Kaya" in flat and "Ziyaret özeti" in flat  # the patient's language (tr)
+    assert "Saç çekme testi (~60 telden çıkan) 4" in flat  # the visit's measurement with its value
+    assert "Günlük saç dökülmesi" in flat  # the outcome plots of the repeated measures
 
 
 def test_front_desk_cannot_print_clinical_documents(staff, login, treated_man):
