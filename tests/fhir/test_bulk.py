@@ -1,12 +1,18 @@
 """FHIR Bulk Data $export: kick-off, status polling, manifest, NDJSON files that parse as R4B resources."""
 
+import datetime as dt
 import json
 
 import pytest
+from django.utils import timezone
 from fhir.resources.R4B import get_fhir_model_class
 
+from dermatox.assessments.services import observation_record
+from dermatox.audit.services import audit_record
 from dermatox.bulk.models import BulkExportJob
 from dermatox.bulk.services import export_run
+from dermatox.patients.services import patient_create, patient_update
+from tests.fhir.conftest import ago
 from tests.web.fixtures import full_record
 
 pytestmark = pytest.mark.django_db
@@ -129,3 +135,97 @@ def test_capability_statement_advertises_export(client):
     by_type = {r.type: r for r in rest.resource}
     assert by_type["Patient"].operation[0].definition.endswith("patient-export")
     assert by_type["Group"].operation[0].definition.endswith("group-export")
+
+
+def instant(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def run_export(client, path, secret, capture) -> dict[str, list[dict]]:
+    """Kick off, run the job as the worker does, download every file: {type: [resource, ...]}."""
+    status_url = kickoff(client, path, secret, capture)["Content-Location"]
+    export_run(str(BulkExportJob.objects.order_by("-created_at").first().pk))
+    manifest = client.get(status_url, **auth(secret)).json()
+    return {
+        entry["type"]: [
+            json.loads(line)
+            for line in b"".join(client.get(entry["url"], **auth(secret)).streaming_content).splitlines()
+        ]
+        for entry in manifest["output"]
+    }
+
+
+def test_system_export_holds_only_the_tokens_clinic(
+    client, exporter, physician, patient, staff, actor_for, clinics, django_capture_on_commit_callbacks
+):
+    full_record(physician, patient)
+    other = actor_for(staff["physician_b"])
+    patient_b = patient_create(
+        actor=other,
+        data={
+            "given_name": "Bea",
+            "family_name": "Other",
+            "sex_at_birth": "female",
+            "birth_date": "1990-01-01",
+        },
+    )
+    observation_record(actor=other, patient=patient_b, code="daily_shedding", value=80, effective_at=ago(1))
+    exported = run_export(client, "/fhir/$export", exporter, django_capture_on_commit_callbacks)
+    assert [p["id"] for p in exported["Patient"]] == [str(patient.pk)]
+    subjects = {
+        (r.get("subject") or r.get("patient") or {}).get("reference")
+        for resources in exported.values()
+        for r in resources
+        if r["resourceType"] != "Patient"
+    }
+    assert subjects == {f"Patient/{patient.pk}"}
+
+
+def test_bulk_meta_is_the_same_as_a_read(
+    client, exporter, physician, patient, fhir, django_capture_on_commit_callbacks
+):
+    """Bulk reads the version and last-updated per chunk rather than per row: the result must not differ."""
+    patient_update(actor=physician, patient=patient, data={"given_name": "Renamed"})
+    observation_record(actor=physician, patient=patient, code="daily_shedding", value=90, effective_at=ago(2))
+    path = "/fhir/$export?_type=Patient,Observation"
+    exported = run_export(client, path, exporter, django_capture_on_commit_callbacks)
+    assert exported["Patient"][0]["meta"]["versionId"] == "2"
+    for resources in exported.values():
+        for resource in resources:
+            _status, read, _response = fhir("GET", f"/fhir/{resource['resourceType']}/{resource['id']}")
+            assert resource["meta"]["versionId"] == read["meta"]["versionId"]
+            assert instant(resource["meta"]["lastUpdated"]) == instant(read["meta"]["lastUpdated"])
+
+
+def test_since_exports_only_what_changed(
+    client, exporter, physician, patient, django_capture_on_commit_callbacks
+):
+    old = observation_record(
+        actor=physician, patient=patient, code="daily_shedding", value=100, effective_at=ago(3)
+    )
+    since = timezone.now()
+    new = observation_record(
+        actor=physician, patient=patient, code="daily_shedding", value=60, effective_at=ago(1)
+    )
+    path = f"/fhir/$export?_type=Observation&_since={since.isoformat().replace('+00:00', 'Z')}"
+    exported = run_export(client, path, exporter, django_capture_on_commit_callbacks)
+    assert [o["id"] for o in exported["Observation"]] == [str(new.pk)]
+    assert old.pk != new.pk
+
+
+def test_patient_level_export_holds_only_the_patient_compartment(
+    client, token, physician, patient, django_capture_on_commit_callbacks
+):
+    """The audit trail also records logins and settings, about no patient: those are not in the Patient
+    compartment, so Patient-level export leaves them out and system-level export keeps them."""
+    audit_record(actor=physician, action="auth.login")
+    auditor = token(role="manager", scopes=("export",))
+    by_level = {
+        path: run_export(client, f"{path}?_type=AuditEvent", auditor, django_capture_on_commit_callbacks)
+        for path in ("/fhir/Patient/$export", "/fhir/$export")
+    }
+    compartment = by_level["/fhir/Patient/$export"]["AuditEvent"]
+    assert compartment and all(
+        e["entity"][0]["what"]["reference"] == f"Patient/{patient.pk}" for e in compartment
+    )
+    assert len(by_level["/fhir/$export"]["AuditEvent"]) > len(compartment)

@@ -23,7 +23,6 @@ from dermatox.common.context import Actor
 from dermatox.common.errors import Conflict, InvalidInput, NotFound
 
 OUTPUT_FORMATS = ("application/fhir+ndjson", "application/ndjson", "ndjson")
-CHUNK = 1000
 
 
 def _specs() -> dict:
@@ -110,12 +109,12 @@ def export_run(job_id: str) -> BulkExportJob:
                 progress=f"{type_name} ({number}/{len(job.types)})"
             )
             spec = _specs()[type_name]
-            records = spec.scoped(_job_actor(job))
-            if job.since is not None and spec.last_updated:
-                records = records.filter(**{f"{spec.last_updated}__gte": job.since})
+            records = spec.bulk_records(
+                _job_actor(job), since=job.since, compartment=job.level != BulkExportJob.Level.SYSTEM
+            )
             count = 0
             with tempfile.TemporaryFile() as fh:
-                for record in records.order_by("pk").iterator(chunk_size=CHUNK):
+                for record in records:
                     fh.write(orjson.dumps(spec.to_fhir(record, as_dict=True), default=_default))
                     fh.write(b"\n")
                     count += 1

@@ -8,9 +8,10 @@ querysets get both in one query through `with_meta`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal
 
-from django.db.models import Count, DateTimeField, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import Count, DateTimeField, IntegerField, Max, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from fhir.resources.R4B.adverseevent import AdverseEvent
 from fhir.resources.R4B.appointment import Appointment
@@ -49,6 +50,25 @@ def with_meta(qs: QuerySet) -> QuerySet:
     )
 
 
+def meta_rows(qs: QuerySet) -> Iterator[tuple]:
+    """(id, version count, newest version date) of every record of `qs` that has a history, in id order,
+    streamed: what `with_meta` annotates, in one grouped query rather than two subqueries per row."""
+    history = qs.model.history.model
+    return (
+        history.objects.filter(id__in=qs.values("pk"))
+        .order_by("id")
+        .values_list("id")
+        .annotate(n=Count("history_id"), last=Max("history_date"))
+        .iterator(chunk_size=2000)
+    )
+
+
+def changed_since(qs: QuerySet, since: dt.datetime) -> QuerySet:
+    """Records with a version at or after `since` (the newest version is; same as fhir_updated >= since)."""
+    history = qs.model.history.model
+    return qs.filter(pk__in=history.objects.filter(history_date__gte=since).values("id"))
+
+
 def _meta(record, fallback: dt.datetime | None = None) -> dict:
     updated = getattr(record, "fhir_updated", None) or fallback
     meta = {"versionId": str(getattr(record, "fhir_version", None) or 1)}
@@ -57,10 +77,10 @@ def _meta(record, fallback: dt.datetime | None = None) -> dict:
     return meta
 
 
-def _instant(value: dt.datetime) -> str:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.isoformat()
+def _instant(value: dt.datetime) -> dt.datetime:
+    """An aware datetime; the R4B model, or orjson in bulk export, writes it as RFC 3339 text (formatting it
+    here would be done twice for the models, and is a tenth of a bulk export's mapping time)."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 def _ref(patient_id) -> dict:
@@ -82,9 +102,14 @@ def _model(model, data: dict, as_dict: bool):
     return _clean(data) if as_dict else model.model_validate(_clean(data))
 
 
+_CONTAINERS = (str, list, dict)
+
+
 def _clean(data: dict) -> dict:
     """Drop empty values, so no element is emitted empty (FHIR forbids empty elements)."""
-    return {k: v for k, v in data.items() if v not in (None, "", [], {})}
+    # Falsy numbers and booleans are values; falsy text and containers are empty. (Written out rather than
+    # `v not in (None, "", [], {})`: this runs for every element of a bulk export, and that is 4x slower.)
+    return {k: v for k, v in data.items() if v or (v is not None and not isinstance(v, _CONTAINERS))}
 
 
 # --- Patient -----------------------------------------------------------------------------------------

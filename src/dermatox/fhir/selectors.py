@@ -3,11 +3,13 @@ actor's clinic for the audit trail), the permission it needs, its search paramet
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from django.db.models import Q, QuerySet
+from django.db.models.base import ModelState
 
+from dermatox.accounts.models import User
 from dermatox.accounts.roles import Perm
 from dermatox.assessments.models import AssessmentSnapshot, Observation
 from dermatox.audit.models import AuditEntry
@@ -36,12 +38,87 @@ class Spec:
     history: bool = True
     uuid_id: bool = False
     entered_in_error: bool = True
+    related: tuple[str, ...] = ()  # rows the mapper reads besides the record (joined)
+    user: str | None = None  # the staff member the mapper names (joined for the API, cached for bulk)
 
-    def scoped(self, actor: Actor) -> QuerySet:
+    def _allowed(self, actor: Actor) -> QuerySet:
         if not actor.can(self.perm):
             raise PermissionDenied(f"Your role may not read {self.type} resources")
-        qs = self.queryset(actor)
+        return self.queryset(actor)
+
+    def scoped(self, actor: Actor) -> QuerySet:
+        """The records the actor may read, ready for the mapper (meta annotated, related rows joined)."""
+        qs = self._allowed(actor)
+        joins = self.related + ((self.user,) if self.user else ())
+        if joins:
+            qs = qs.select_related(*joins)
         return R.with_meta(qs) if self.history else qs
+
+    def bulk_records(self, actor: Actor, *, since=None, compartment=False) -> Iterator:
+        """The same records streamed in pk order, for bulk export. Instead of two subqueries per row for the
+        meta and a join per row for the staff member: one grouped history query streamed alongside, and a
+        cache of the (few) users. `compartment`: only records about a patient (Patient/Group level)."""
+        qs = self._allowed(actor)
+        if self.related:
+            qs = qs.select_related(*self.related)
+        if compartment and self.type != "Patient":
+            qs = qs.filter(**{f"{self.patient_field}__isnull": False})
+        if since is not None:
+            qs = (
+                R.changed_since(qs, since)
+                if self.history
+                else qs.filter(**{f"{self.last_updated}__gte": since})
+            )
+        qs = qs.order_by("pk")
+        records = qs.iterator(chunk_size=CHUNK) if self.related else _instances(qs)
+        if self.history:
+            records = _with_meta(records, R.meta_rows(qs))
+        if self.user:
+            records = _with_users(records, self.user)
+        return records
+
+
+CHUNK = 2000
+
+
+def _instances(qs: QuerySet) -> Iterator:
+    """Model instances built straight from `.values()` rows, without `Model.__init__`, which is a third of a
+    bulk export's time. Sound for these models: every concrete field (and annotation) is in the row, and no
+    model here acts on the init signals."""
+    model, db = qs.model, qs.db
+    for row in qs.values().iterator(chunk_size=CHUNK):
+        record = model.__new__(model)
+        record.__dict__.update(row)
+        record._state = ModelState()
+        record._state.adding, record._state.db = False, db
+        yield record
+
+
+def _with_meta(records: Iterator, meta: Iterator[tuple]) -> Iterator:
+    """Merge (id, version count, newest version date) rows, in the same pk order, onto the records."""
+    row = next(meta, None)
+    for record in records:
+        while row is not None and row[0] < record.pk:
+            row = next(meta, None)
+        found = row is not None and row[0] == record.pk
+        record.fhir_version, record.fhir_updated = (row[1], row[2]) if found else (1, None)
+        yield record
+
+
+def _with_users(records: Iterator, path: str) -> Iterator:
+    """Set the user at `path` ("recorded_by", "session__signed_by") on each record, each user read once."""
+    *hops, name = path.split("__")
+    cache: dict = {}
+    for record in records:
+        holder = record
+        for hop in hops:
+            holder = getattr(holder, hop)
+        user_id = getattr(holder, f"{name}_id")
+        if user_id is not None:
+            if user_id not in cache:
+                cache[user_id] = User.objects.get(pk=user_id)
+            setattr(holder, name, cache[user_id])
+        yield record
 
 
 def _in_scope(model, actor: Actor, path: str = "patient") -> QuerySet:
@@ -77,8 +154,9 @@ SPECS: dict[str, Spec] = {
         Spec(
             "Patient",
             Perm.VIEW_DEMOGRAPHICS,
-            lambda a: patients_in_scope(a).select_related("clinic").prefetch_related("identifiers"),
+            lambda a: patients_in_scope(a).prefetch_related("identifiers"),
             R.patient_to_fhir,
+            related=("clinic",),
             patient_field="pk",
             date_params={"birthdate": "birth_date"},
             date_only=frozenset({"birth_date"}),
@@ -88,8 +166,9 @@ SPECS: dict[str, Spec] = {
         Spec(
             "Condition",
             Perm.VIEW_CLINICAL,
-            lambda a: _in_scope(Condition, a).select_related("recorded_by"),
+            lambda a: _in_scope(Condition, a),
             R.condition_to_fhir,
+            user="recorded_by",
             date_params={"recorded-date": "recorded_at", "onset-date": "onset_date"},
             date_only=frozenset({"onset_date"}),
             code=_condition_code,
@@ -98,8 +177,9 @@ SPECS: dict[str, Spec] = {
         Spec(
             "Observation",
             Perm.VIEW_CLINICAL,
-            lambda a: _in_scope(Observation, a).select_related("recorded_by"),
+            lambda a: _in_scope(Observation, a),
             R.observation_to_fhir,
+            user="recorded_by",
             date_params={"date": "effective_at"},
             code=_observation_code,
             order=("-effective_at", "-pk"),
@@ -107,12 +187,9 @@ SPECS: dict[str, Spec] = {
         Spec(
             "Procedure",
             Perm.VIEW_CLINICAL,
-            lambda a: (
-                _in_scope(TreatmentSession, a)
-                .filter(status=TreatmentSession.Status.SIGNED)
-                .select_related("signed_by")
-            ),
+            lambda a: _in_scope(TreatmentSession, a).filter(status=TreatmentSession.Status.SIGNED),
             R.procedure_to_fhir,
+            user="signed_by",
             date_params={"date": "signed_at"},
             code=_simple_code(S.TOXIN_PROTOCOL, "protocol"),
             order=("-signed_at", "-pk"),
@@ -120,12 +197,12 @@ SPECS: dict[str, Spec] = {
         Spec(
             "MedicationAdministration",
             Perm.VIEW_CLINICAL,
-            lambda a: (
-                _in_scope(InjectionPoint, a, "session__patient")
-                .filter(session__status=TreatmentSession.Status.SIGNED, withdrawal__isnull=False)
-                .select_related("session__signed_by", "session__vial__lot", "withdrawal__vial__lot")
+            lambda a: _in_scope(InjectionPoint, a, "session__patient").filter(
+                session__status=TreatmentSession.Status.SIGNED, withdrawal__isnull=False
             ),
             R.medication_administration_to_fhir,
+            related=("session__vial__lot", "withdrawal__vial__lot"),
+            user="session__signed_by",
             patient_field="session__patient_id",
             date_params={"effective-time": "withdrawal__at"},
             code=_simple_code(S.TOXIN_PRODUCT, "session__product"),
@@ -134,8 +211,9 @@ SPECS: dict[str, Spec] = {
         Spec(
             "AdverseEvent",
             Perm.VIEW_CLINICAL,
-            lambda a: _in_scope(AdverseEvent, a).select_related("recorded_by"),
+            lambda a: _in_scope(AdverseEvent, a),
             R.adverse_event_to_fhir,
+            user="recorded_by",
             date_params={"date": "onset"},
             date_only=frozenset({"onset"}),
             code=_simple_code(S.ADVERSE_EVENT, "kind"),
@@ -152,16 +230,18 @@ SPECS: dict[str, Spec] = {
         Spec(
             "Appointment",
             Perm.VIEW_APPOINTMENTS,
-            lambda a: _in_scope(Appointment, a).filter(clinic_id=a.clinic.pk).select_related("practitioner"),
+            lambda a: _in_scope(Appointment, a).filter(clinic_id=a.clinic.pk),
             R.appointment_to_fhir,
+            user="practitioner",
             date_params={"date": "start"},
             order=("-start", "-pk"),
         ),
         Spec(
             "CarePlan",
             Perm.VIEW_CLINICAL,
-            lambda a: _in_scope(AssessmentSnapshot, a).select_related("signed_by"),
+            lambda a: _in_scope(AssessmentSnapshot, a),
             R.careplan_to_fhir,
+            user="signed_by",
             date_params={"date": "signed_at"},
             order=("-signed_at", "-pk"),
         ),
