@@ -372,20 +372,26 @@ def cmd_reminders(args) -> int:
 
 
 def cmd_worker(args) -> int:
-    """Run background tasks (reminders) from the database queue; every --sweep-minutes also queue the sweep."""
+    """Run background tasks (reminders, bulk exports) from the database queue; every --sweep-minutes also
+    queue the reminder sweep and the deletion of expired export files."""
     import threading
 
     from django.core.management import call_command
     from django.db import connection
 
+    from dermatox.bulk.tasks import bulk_exports_expire
     from dermatox.scheduling.tasks import reminders_send
 
     stop = threading.Event()
 
+    def sweep() -> None:  # the reminder sweep, and deleting expired bulk export files
+        reminders_send.enqueue()
+        bulk_exports_expire.enqueue()
+
     def sweeper() -> None:
         while not stop.is_set():
             try:
-                reminders_send.enqueue()
+                sweep()
             except Exception as exc:  # the database may be briefly unavailable; try again next time
                 print(f"dermatox worker: could not queue the reminder sweep: {exc}", file=sys.stderr)
             finally:
@@ -394,7 +400,7 @@ def cmd_worker(args) -> int:
 
     if args.batch:
         if args.sweep_minutes:
-            reminders_send.enqueue()
+            sweep()
     elif args.sweep_minutes:
         threading.Thread(target=sweeper, name="reminder-sweep", daemon=True).start()
     print(

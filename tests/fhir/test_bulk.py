@@ -2,15 +2,19 @@
 
 import datetime as dt
 import json
+from email.utils import parsedate_to_datetime
 
 import pytest
+from django.conf import settings
+from django.core.files.storage import default_storage
 from django.utils import timezone
 from fhir.resources.R4B import get_fhir_model_class
 
 from dermatox.assessments.services import observation_record
+from dermatox.audit.models import AuditEntry
 from dermatox.audit.services import audit_record
 from dermatox.bulk.models import BulkExportJob
-from dermatox.bulk.services import export_run
+from dermatox.bulk.services import export_run, exports_expire
 from dermatox.patients.services import patient_create, patient_update
 from tests.fhir.conftest import ago
 from tests.web.fixtures import full_record
@@ -122,8 +126,68 @@ def test_cancel(client, exporter, django_capture_on_commit_callbacks):
         "Content-Location"
     ]
     assert client.delete(status_url, **auth(exporter)).status_code == 202
-    assert BulkExportJob.objects.get().status == "cancelled"
-    assert client.delete(status_url, **auth(exporter)).status_code == 409
+    job = BulkExportJob.objects.get()
+    assert job.status == "cancelled"
+    assert export_run(str(job.pk)).status == "cancelled"  # the worker picks it up later: nothing is run
+    # Bulk Data: once deleted, the polling location answers 404.
+    assert client.get(status_url, **auth(exporter)).status_code == 404
+    assert client.delete(status_url, **auth(exporter)).status_code == 404
+
+
+def test_cancel_while_running_deletes_what_was_written(
+    exporter, patient, client, monkeypatch, django_capture_on_commit_callbacks
+):
+    kickoff(client, "/fhir/$export?_type=Patient,Observation", exporter, django_capture_on_commit_callbacks)
+    job = BulkExportJob.objects.get()
+    saved = []
+    real_save = default_storage.save
+
+    def save_then_cancel(name, content):  # the client cancels while the first file is being written
+        saved.append(real_save(name, content))
+        BulkExportJob.objects.filter(pk=job.pk).update(status="cancelled")
+        return saved[-1]
+
+    monkeypatch.setattr(default_storage, "save", save_then_cancel)
+    export_run(str(job.pk))
+    assert saved and not any(default_storage.exists(name) for name in saved)
+
+
+def test_delete_after_download_removes_the_files(
+    client, exporter, patient, django_capture_on_commit_callbacks
+):
+    status_url = kickoff(client, "/fhir/$export?_type=Patient", exporter, django_capture_on_commit_callbacks)[
+        "Content-Location"
+    ]
+    job = export_run(str(BulkExportJob.objects.get().pk))
+    response = client.get(status_url, **auth(exporter))
+    expected = job.finished_at + dt.timedelta(hours=settings.DERMATOX_BULK_EXPORT_HOURS)
+    assert parsedate_to_datetime(response["Expires"]) == expected.replace(microsecond=0)
+    file_name = job.output[0]["file"]
+    assert default_storage.exists(file_name)
+    assert client.delete(status_url, **auth(exporter)).status_code == 202
+    assert not default_storage.exists(file_name)
+    assert client.get(status_url, **auth(exporter)).status_code == 404
+    assert client.get(response.json()["output"][0]["url"], **auth(exporter)).status_code == 404
+    assert AuditEntry.objects.filter(action="bulk.export_delete").count() == 1
+
+
+def test_the_worker_deletes_files_after_the_retention(
+    client, exporter, patient, django_capture_on_commit_callbacks
+):
+    for _ in range(2):
+        kickoff(client, "/fhir/$export?_type=Patient", exporter, django_capture_on_commit_callbacks)
+    old, new = BulkExportJob.objects.order_by("created_at")
+    for job in (old, new):
+        export_run(str(job.pk))
+    hours = settings.DERMATOX_BULK_EXPORT_HOURS
+    BulkExportJob.objects.filter(pk=old.pk).update(finished_at=ago(hours=hours + 1))
+    old.refresh_from_db()
+    new.refresh_from_db()
+    assert exports_expire() == 1
+    assert not default_storage.exists(old.output[0]["file"])
+    assert default_storage.exists(new.output[0]["file"])
+    assert BulkExportJob.objects.get(pk=old.pk).status == "expired"
+    assert exports_expire() == 0
 
 
 def test_capability_statement_advertises_export(client):

@@ -1,6 +1,7 @@
 """FHIR Bulk Data Access ($export), asynchronous request pattern: kick-off → 202 + Content-Location,
 poll the status URL (202 with X-Progress, then 200 with the manifest), download NDJSON files with the same
-token, DELETE the status URL to cancel. Levels: system, Patient (all patients of the token's clinic) and
+token, DELETE the status URL to cancel (or, once the files are fetched, to have them deleted at once; the
+worker deletes them DERMATOX_BULK_EXPORT_HOURS after the export in any case). Levels: system, Patient (all patients of the token's clinic) and
 Group (a Group is a clinic here; its id is the clinic code). Authentication and errors are the FHIR API's."""
 
 from __future__ import annotations
@@ -8,13 +9,13 @@ from __future__ import annotations
 import json
 
 from django.http import FileResponse, HttpResponse
-from django.utils import timezone
+from django.utils.http import http_date
 
 from dermatox.accounts.tokens import bearer_secret, token_for
 from dermatox.api.fhir_views import error_outcome, fhir_endpoint, method_not_allowed
 from dermatox.bulk import services
 from dermatox.bulk.models import BulkExportJob
-from dermatox.common.errors import Conflict, InvalidInput, NotFound
+from dermatox.common.errors import Conflict, InvalidInput
 
 
 def _parameters(request) -> dict[str, str]:
@@ -56,7 +57,7 @@ def kickoff(request, actor, level: str, group: str = ""):
 @fhir_endpoint(scope="export")
 def status(request, actor, job_id):
     if request.method == "DELETE":
-        services.export_cancel(actor=actor, job_id=job_id)
+        services.export_delete(actor=actor, job_id=job_id)
         return HttpResponse(status=202)
     job = services.export_get(actor=actor, job_id=job_id)
     if job.status in (BulkExportJob.Status.QUEUED, BulkExportJob.Status.RUNNING):
@@ -66,8 +67,6 @@ def status(request, actor, job_id):
         return response
     if job.status == BulkExportJob.Status.FAILED:
         return error_outcome(Conflict(f"The export failed: {job.error}"))
-    if job.status == BulkExportJob.Status.CANCELLED:
-        return error_outcome(NotFound("This export was cancelled"))
     manifest = {
         "transactionTime": job.transaction_time.isoformat(),
         "request": job.request_url,
@@ -83,7 +82,7 @@ def status(request, actor, job_id):
         "error": [],
     }
     response = HttpResponse(json.dumps(manifest), content_type="application/json")
-    response["Expires"] = (job.finished_at or timezone.now()).strftime("%a, %d %b %Y %H:%M:%S GMT")
+    response["Expires"] = http_date(services.expires_at(job).timestamp())
     return response
 
 

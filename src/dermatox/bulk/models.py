@@ -14,6 +14,7 @@ class BulkExportJob(models.Model):
         DONE = "done"
         FAILED = "failed"
         CANCELLED = "cancelled"
+        EXPIRED = "expired"  # its files were deleted (retention over, or the client said it was done)
 
     class Level(models.TextChoices):
         SYSTEM = "system"

@@ -7,10 +7,12 @@ file before it goes to storage, so memory stays flat however large the clinic. P
 
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
 from decimal import Decimal
 
 import orjson
+from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -20,7 +22,7 @@ from django.utils.dateparse import parse_datetime
 from dermatox.audit.services import audit_record
 from dermatox.bulk.models import BulkExportJob
 from dermatox.common.context import Actor
-from dermatox.common.errors import Conflict, InvalidInput, NotFound
+from dermatox.common.errors import InvalidInput, NotFound
 
 OUTPUT_FORMATS = ("application/fhir+ndjson", "application/ndjson", "ndjson")
 
@@ -104,6 +106,7 @@ def export_run(job_id: str) -> BulkExportJob:
     try:
         for number, type_name in enumerate(job.types, start=1):
             if BulkExportJob.objects.filter(pk=job.pk, status=BulkExportJob.Status.CANCELLED).exists():
+                _delete_files(output)  # what this run wrote before the client cancelled
                 return job
             BulkExportJob.objects.filter(pk=job.pk).update(
                 progress=f"{type_name} ({number}/{len(job.types)})"
@@ -122,6 +125,7 @@ def export_run(job_id: str) -> BulkExportJob:
                 name = default_storage.save(f"exports/{job.pk}/{type_name}.ndjson", File(fh))
             output.append({"type": type_name, "file": name, "count": count})
     except Exception as exc:  # recorded on the job; the client sees it in the status response
+        _delete_files(output)
         BulkExportJob.objects.filter(pk=job.pk).update(
             status=BulkExportJob.Status.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
         )
@@ -133,21 +137,52 @@ def export_run(job_id: str) -> BulkExportJob:
     return job
 
 
+def _delete_files(output: list[dict]) -> None:
+    for entry in output:
+        default_storage.delete(entry["file"])
+
+
+def _expire(job: BulkExportJob) -> None:
+    _delete_files(job.output)
+    BulkExportJob.objects.filter(pk=job.pk).update(status=BulkExportJob.Status.EXPIRED, output=[])
+
+
+def expires_at(job: BulkExportJob) -> dt.datetime:
+    """When the worker deletes a finished export's files (the manifest's Expires header)."""
+    return job.finished_at + dt.timedelta(hours=settings.DERMATOX_BULK_EXPORT_HOURS)
+
+
+def exports_expire(now: dt.datetime | None = None) -> int:
+    """Delete the files of every export finished more than the retention ago (any clinic); how many."""
+    cutoff = (now or timezone.now()) - dt.timedelta(hours=settings.DERMATOX_BULK_EXPORT_HOURS)
+    finished = (BulkExportJob.Status.DONE, BulkExportJob.Status.FAILED, BulkExportJob.Status.CANCELLED)
+    jobs = list(BulkExportJob.objects.filter(status__in=finished, finished_at__lt=cutoff))
+    for job in jobs:
+        _expire(job)
+    return len(jobs)
+
+
 def export_get(*, actor: Actor, job_id) -> BulkExportJob:
+    """An export of the actor's clinic. Once cancelled or deleted, it is gone for the client (Bulk Data:
+    "subsequent requests to the polling location SHALL return 404")."""
     job = BulkExportJob.objects.filter(pk=job_id, clinic=actor.clinic).first()
-    if job is None:
-        raise NotFound("No such export")
+    if job is None or job.status in (BulkExportJob.Status.CANCELLED, BulkExportJob.Status.EXPIRED):
+        raise NotFound("No such export (it may have been cancelled, or its files deleted)")
     return job
 
 
-def export_cancel(*, actor: Actor, job_id) -> None:
+def export_delete(*, actor: Actor, job_id) -> None:
+    """The client's DELETE: cancels a queued or running export; for a finished one, it is the client saying
+    it has its files, so they are deleted now rather than at the end of the retention."""
     job = export_get(actor=actor, job_id=job_id)
-    if job.status in (BulkExportJob.Status.DONE, BulkExportJob.Status.FAILED, BulkExportJob.Status.CANCELLED):
-        raise Conflict("This export has already finished")
-    BulkExportJob.objects.filter(pk=job.pk).update(
-        status=BulkExportJob.Status.CANCELLED, finished_at=timezone.now()
-    )
-    audit_record(actor=actor, action="bulk.export_cancel", obj=job)
+    if job.status in (BulkExportJob.Status.QUEUED, BulkExportJob.Status.RUNNING):
+        BulkExportJob.objects.filter(pk=job.pk).update(
+            status=BulkExportJob.Status.CANCELLED, finished_at=timezone.now()
+        )
+        audit_record(actor=actor, action="bulk.export_cancel", obj=job)
+    else:
+        _expire(job)
+        audit_record(actor=actor, action="bulk.export_delete", obj=job)
 
 
 def export_file(*, actor: Actor, job_id, type_name: str):

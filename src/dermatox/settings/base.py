@@ -9,6 +9,7 @@ Environment variables:
   DERMATOX_EMAIL_FROM   sender of reminder emails (default "Dermatox <no-reply@localhost>")
   DERMATOX_REMINDER_HOURS   appointment reminders go out this many hours before the start (default 24)
   DERMATOX_RECALL_LEAD_DAYS recall reminders go out this many days before a follow-up is due (default 7)
+  DERMATOX_BULK_EXPORT_HOURS bulk export files are deleted this many hours after the export (default 24)
 """
 
 import os
@@ -188,3 +189,5 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_TIMEOUT = 15
 DERMATOX_REMINDER_HOURS = int(os.environ.get("DERMATOX_REMINDER_HOURS", "24"))
 DERMATOX_RECALL_LEAD_DAYS = int(os.environ.get("DERMATOX_RECALL_LEAD_DAYS", "7"))
+# Bulk export files hold whole clinics' records: the worker deletes them this many hours after the export.
+DERMATOX_BULK_EXPORT_HOURS = int(os.environ.get("DERMATOX_BULK_EXPORT_HOURS", "24"))
