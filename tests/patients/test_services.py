@@ -10,7 +10,10 @@ from dermatox.audit.models import AuditEntry
 from dermatox.common.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from dermatox.patients.models import Note, Patient
 from dermatox.patients.services import (
+    allergy_add,
+    condition_add,
     consent_record,
+    medication_add,
     note_add,
     patient_create,
     patient_update,
@@ -174,3 +177,20 @@ def test_follow_up_due_date_rule_holds_outside_the_form(physician, patient):
             data={"due_date": timezone.localdate() - dt.timedelta(days=400), "reason": "Review"},
         )
     assert "due_date" in info.value.fields
+
+
+@pytest.mark.parametrize(
+    ("add", "data", "known"),
+    [
+        (condition_add, {"category": "history", "text": "Myasthenia"}, "myasthenia_gravis"),
+        (medication_add, {"name": "Warfarin"}, "anticoagulant"),
+        (allergy_add, {"substance": "Albumin"}, "human_albumin"),
+    ],
+)
+def test_a_coded_entry_takes_only_the_reference_datas_codes(physician, patient, add, data, known):
+    """The toxin safety rules read these codes: one they do not know would silently never match."""
+    with pytest.raises(InvalidInput) as err:
+        add(actor=physician, patient=patient, data={**data, "code": "banana"})
+    assert known in err.value.fields["code"][0]
+    assert add(actor=physician, patient=patient, data={**data, "code": known}).code == known
+    assert add(actor=physician, patient=patient, data=data).code == ""  # uncoded free text stays allowed

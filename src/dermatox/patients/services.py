@@ -164,15 +164,35 @@ def encounter_create(*, actor: Actor, patient: Patient, data: dict) -> Encounter
     return child_record_save(actor, patient, encounter, Perm.EDIT_APPOINTMENTS, "encounter.create")
 
 
+# Coded entries: the code, when given, is one of the reference data's (the safety rules read these codes).
+_VOCABULARY = {
+    Condition: "conditions.toml",
+    MedicationStatement: "medications.toml",
+    Allergy: "allergens.toml",
+}
+
+
+def _check_code(record: Condition | MedicationStatement | Allergy) -> None:
+    from dermatox.clinical.observations import vocabulary
+
+    codes = vocabulary(_VOCABULARY[type(record)])
+    if record.code and record.code not in codes:
+        raise InvalidInput(
+            f"code: unknown code {record.code!r}", fields={"code": [f"must be one of {', '.join(codes)}"]}
+        )
+
+
 @transaction.atomic
 def condition_add(*, actor: Actor, patient: Patient, data: dict) -> Condition:
     record = Condition(recorded_by=actor.acting_user, **_accept(data, CONDITION_FIELDS))
+    _check_code(record)
     return child_record_save(actor, patient, record, Perm.EDIT_CLINICAL, f"condition.add.{record.category}")
 
 
 @transaction.atomic
 def medication_add(*, actor: Actor, patient: Patient, data: dict) -> MedicationStatement:
     record = MedicationStatement(recorded_by=actor.acting_user, **_accept(data, MEDICATION_FIELDS))
+    _check_code(record)
     if record.end_date and record.start_date and record.end_date < record.start_date:
         raise InvalidInput(
             "end_date: before start", fields={"end_date": ["must not be before the start date"]}
@@ -183,6 +203,7 @@ def medication_add(*, actor: Actor, patient: Patient, data: dict) -> MedicationS
 @transaction.atomic
 def allergy_add(*, actor: Actor, patient: Patient, data: dict) -> Allergy:
     record = Allergy(recorded_by=actor.acting_user, **_accept(data, ALLERGY_FIELDS))
+    _check_code(record)
     return child_record_save(actor, patient, record, Perm.EDIT_CLINICAL, "allergy.add")
 
 
