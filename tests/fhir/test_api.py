@@ -62,6 +62,8 @@ def test_capability_statement_is_r4_4_0_1(fhir):
         "history-instance",
     }
     assert "create" in {i.code for i in by_type["Observation"].interaction}
+    assert {i.code for i in by_type["Condition"].interaction} == {"read", "search-type", "create"}
+    assert {i.code for i in by_type["Procedure"].interaction} == {"read", "search-type"}
     assert {p.name for p in by_type["Observation"].searchParam} >= {
         "_id",
         "patient",
@@ -315,6 +317,99 @@ def test_observation_for_another_clinics_patient_is_refused(fhir, token, patient
     )
     assert status == 422 and body["issue"][0]["expression"] == ["Observation.subject"]
     assert not patient.observations.exists()
+
+
+def condition_json(patient, **over) -> dict:
+    return {
+        "resourceType": "Condition",
+        "clinicalStatus": {"coding": [{"system": S.CONDITION_CLINICAL, "code": "active"}]},
+        "verificationStatus": {"coding": [{"system": S.CONDITION_VER, "code": "confirmed"}]},
+        "category": [{"coding": [{"system": S.CONDITION_CATEGORY, "code": "encounter-diagnosis"}]}],
+        "code": {
+            "coding": [
+                {"system": S.CONDITION, "code": "acne_vulgaris"},
+                {"system": S.ICD10, "code": "L70.0", "display": "Acne vulgaris"},
+            ]
+        },
+        "subject": {"reference": f"Patient/{patient.pk}"},
+        "onsetDateTime": "2024-03-01",
+        **over,
+    }
+
+
+def test_create_condition(fhir, patient):
+    status, body, response = fhir("POST", "/fhir/Condition", body=condition_json(patient))
+    assert status == 201, body
+    stored = patient.conditions.get()
+    assert (stored.category, stored.code, stored.icd10, stored.text) == (
+        "diagnosis",
+        "acne_vulgaris",
+        "L70.0",
+        "Acne vulgaris",
+    )
+    assert stored.onset_date.isoformat() == "2024-03-01" and stored.clinical_status == "active"
+    assert response["Location"].endswith(f"/fhir/Condition/{stored.pk}/_history/1")
+    assert body["id"] == str(stored.pk) and body["code"]["text"] == "Acne vulgaris"
+    # A history item with text only (no code) is what a referral letter usually gives.
+    history = {
+        "category": [{"coding": [{"system": S.CONDITION_CATEGORY, "code": "problem-list-item"}]}],
+        "code": {"text": "Migraine"},
+        "clinicalStatus": {"coding": [{"system": S.CONDITION_CLINICAL, "code": "resolved"}]},
+    }
+    status, body, _ = fhir("POST", "/fhir/Condition", body=condition_json(patient, **history))
+    assert status == 201, body
+    assert patient.conditions.filter(category="history", text="Migraine", clinical_status="resolved").exists()
+
+
+@pytest.mark.parametrize(
+    ("over", "path"),
+    [
+        (
+            {"clinicalStatus": {"coding": [{"system": S.CONDITION_CLINICAL, "code": "bogus"}]}},
+            "Condition.clinicalStatus.coding[0].code",
+        ),
+        (
+            {"clinicalStatus": {"coding": [{"system": S.CONDITION_CLINICAL, "code": "remission"}]}},
+            "Condition.clinicalStatus",
+        ),
+        (
+            {"verificationStatus": {"coding": [{"system": S.CONDITION_VER, "code": "provisional"}]}},
+            "Condition.verificationStatus",
+        ),
+        (
+            {"category": [{"coding": [{"system": S.CONDITION_CATEGORY, "code": "health-concern"}]}]},
+            "Condition.category[0].coding[0].code",
+        ),
+        (
+            {"code": {"coding": [{"system": S.CONDITION, "code": "banana", "display": "Banana"}]}},
+            "Condition.code.coding",
+        ),
+        ({"code": {"coding": [{"system": S.ICD10, "code": "L70.0"}]}}, "Condition.code"),
+        ({"subject": {"reference": "Group/aaa"}}, "Condition.subject"),
+        ({"onsetDateTime": "2999-01-01"}, "Condition.onsetDateTime"),
+        ({"onsetDateTime": "1900-01-01"}, "Condition.onsetDateTime"),
+        ({"bodySite": [{"text": "scalp"}]}, "Condition.bodySite"),
+    ],
+)
+def test_invalid_condition_is_422_naming_the_path(fhir, patient, over, path):
+    status, body, _ = fhir("POST", "/fhir/Condition", body=condition_json(patient, **over))
+    assert status == 422, body
+    assert path in [e for issue in body["issue"] for e in issue.get("expression", [])], body
+    assert not patient.conditions.exists()
+
+
+def test_condition_needs_write_scope_and_the_clinics_patient(fhir, token, patient):
+    status, _body, _ = fhir(
+        "POST", "/fhir/Condition", secret=token(scopes=("read",)), body=condition_json(patient)
+    )
+    assert status == 403
+    status, body, _ = fhir(
+        "POST", "/fhir/Condition", secret=token(clinic_index=1), body=condition_json(patient)
+    )
+    assert status == 422 and body["issue"][0]["expression"] == ["Condition.subject"]
+    assert not patient.conditions.exists()
+    status, _body, response = fhir("PUT", "/fhir/Condition/1", body=condition_json(patient))
+    assert status == 405 and response["Allow"] == "GET"
 
 
 def test_meta_version_follows_history(fhir, physician, patient):

@@ -28,7 +28,7 @@ from dermatox.fhir import inbound
 from dermatox.fhir import resources as R
 from dermatox.fhir.selectors import SPECS, Spec, patient_ids_of, record_id_lookup
 from dermatox.patients.selectors import patient_get
-from dermatox.patients.services import patient_create, patient_update
+from dermatox.patients.services import condition_add, patient_create, patient_update
 
 FHIR_JSON = "application/fhir+json"
 FHIR_VERSION = "4.0.1"
@@ -149,11 +149,9 @@ def capability_statement(base: str) -> CapabilityStatement:
         if spec.code:
             params.append({"name": "code", "type": "token"})
         params += [{"name": p, "type": "date"} for p in spec.date_params]
-        interactions = ["read", "search-type"]
+        interactions = ["read", "search-type"] + (["create"] if name in CREATE_VIEWS else [])
         if name == "Patient":
-            interactions = ["read", "vread", "search-type", "create", "update", "history-instance"]
-        elif name == "Observation":
-            interactions.append("create")
+            interactions += ["vread", "update", "history-instance"]
         resource = {
             "type": name,
             "interaction": [{"code": c} for c in interactions],
@@ -433,23 +431,54 @@ def patient_update_view(request, actor, resource_id: str) -> HttpResponse:
     return _patient_response(request, actor, patient, 200)
 
 
-def observation_create_view(request, actor) -> HttpResponse:
-    patient_id, kwargs = inbound.observation_from_fhir(request.body)
+def _create_for_patient(request, actor, type_name: str, patient_id: str, paths: dict, write) -> HttpResponse:
+    """Create a record of a patient of the actor's clinic with `write(patient)` (a service call); answer
+    201 with the resource as stored. An unknown patient is a 422 on `subject`, like any bad element."""
     try:
         patient = patient_get(actor=actor, patient_id=patient_id, audit_as=None)
     except NotFound as exc:
-        raise inbound.InvalidResource([("Observation.subject", "no such patient")]) from exc
+        raise inbound.InvalidResource([(f"{type_name}.subject", "no such patient")]) from exc
     try:
-        observation = observation_record(actor=actor, patient=patient, **kwargs)
+        record = write(patient)
     except InvalidInput as exc:
-        raise _invalid_input(exc, inbound.OBSERVATION_PATHS, "Observation") from exc
-    record = SPECS["Observation"].scoped(actor).get(pk=observation.pk)
-    resource = R.observation_to_fhir(record)
+        raise _invalid_input(exc, paths, type_name) from exc
+    resource = SPECS[type_name].to_fhir(SPECS[type_name].scoped(actor).get(pk=record.pk))
     return fhir_response(
         resource,
         201,
-        {"Location": request.build_absolute_uri(f"/fhir/Observation/{observation.pk}/_history/1")},
+        {"Location": request.build_absolute_uri(f"/fhir/{type_name}/{record.pk}/_history/1")},
     )
+
+
+def observation_create_view(request, actor) -> HttpResponse:
+    patient_id, kwargs = inbound.observation_from_fhir(request.body)
+    return _create_for_patient(
+        request,
+        actor,
+        "Observation",
+        patient_id,
+        inbound.OBSERVATION_PATHS,
+        lambda patient: observation_record(actor=actor, patient=patient, **kwargs),
+    )
+
+
+def condition_create_view(request, actor) -> HttpResponse:
+    patient_id, data = inbound.condition_from_fhir(request.body)
+    return _create_for_patient(
+        request,
+        actor,
+        "Condition",
+        patient_id,
+        inbound.CONDITION_PATHS,
+        lambda patient: condition_add(actor=actor, patient=patient, data=data),
+    )
+
+
+CREATE_VIEWS = {
+    "Patient": patient_create_view,
+    "Observation": observation_create_view,
+    "Condition": condition_create_view,
+}
 
 
 # --- routing -----------------------------------------------------------------------------------------
@@ -467,11 +496,9 @@ def type_view(request: HttpRequest, actor, type_name: str) -> HttpResponse:
     spec = _spec(type_name)
     if request.method == "GET":
         return search(request, actor, spec)
-    if request.method == "POST" and type_name == "Patient":
-        return patient_create_view(request, actor)
-    if request.method == "POST" and type_name == "Observation":
-        return observation_create_view(request, actor)
-    return method_not_allowed(["GET", "POST"] if type_name in ("Patient", "Observation") else ["GET"])
+    if request.method == "POST" and type_name in CREATE_VIEWS:
+        return CREATE_VIEWS[type_name](request, actor)
+    return method_not_allowed(["GET", "POST"] if type_name in CREATE_VIEWS else ["GET"])
 
 
 @fhir_endpoint

@@ -1,4 +1,4 @@
-"""FHIR JSON -> the arguments of our services (Patient, Observation).
+"""FHIR JSON -> the arguments of our services (Patient, Observation, Condition).
 
 The R4B models check structure and datatypes but not required value sets, so codes are checked here.
 Every problem is an `InvalidResource` naming the FHIR element path (FHIRPath-like, e.g.
@@ -12,6 +12,7 @@ import json
 import uuid
 from decimal import Decimal
 
+from fhir.resources.R4B.condition import Condition
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient
 from pydantic import ValidationError
@@ -54,6 +55,26 @@ def _parse(model, body: bytes | str, resource_type: str):
             loc = ".".join(str(p) for p in err["loc"] if p != "__root__")
             problems.append((f"{resource_type}.{loc}" if loc else resource_type, err["msg"]))
         raise InvalidResource(problems) from exc
+
+
+def _subject(resource, type_name: str, problems: list) -> str:
+    """The patient id of `subject`, which must be `Patient/<uuid>`."""
+    reference = (resource.subject.reference or "") if resource.subject else ""
+    patient_id = reference.removeprefix("Patient/")
+    try:
+        uuid.UUID(patient_id)
+        if not reference.startswith("Patient/"):
+            raise ValueError
+    except ValueError:
+        problems.append((f"{type_name}.subject", "must reference Patient/<id>"))
+    return patient_id
+
+
+def _unsupported(raw: dict, type_name: str, supported: set, ignored: set) -> list[tuple[str, str]]:
+    return [
+        (f"{type_name}.{key}", "not supported by this server")
+        for key in sorted(set(raw) - supported - ignored)
+    ]
 
 
 # --- Patient -----------------------------------------------------------------------------------------
@@ -184,23 +205,14 @@ def _observation_code(resource) -> tuple[str | None, list[tuple[str, str]]]:
 def observation_from_fhir(body: bytes | str) -> tuple[str, dict]:
     """(patient id, observation_record keyword arguments except actor/patient)."""
     raw, resource = _parse(Observation, body, "Observation")
-    problems: list[tuple[str, str]] = []
-    for key in sorted(set(raw) - OBSERVATION_SUPPORTED - OBSERVATION_IGNORED):
-        problems.append((f"Observation.{key}", "not supported by this server"))
+    problems = _unsupported(raw, "Observation", OBSERVATION_SUPPORTED, OBSERVATION_IGNORED)
     if resource.status not in OBSERVATION_STATUSES:
         problems.append(("Observation.status", f"must be one of {', '.join(OBSERVATION_STATUSES)}"))
     elif resource.status != "final":
         problems.append(("Observation.status", "only 'final' observations are recorded"))
     code, code_problems = _observation_code(resource)
     problems += code_problems
-    reference = (resource.subject.reference or "") if resource.subject else ""
-    patient_id = reference.removeprefix("Patient/")
-    try:
-        uuid.UUID(patient_id)
-        if not reference.startswith("Patient/"):
-            raise ValueError
-    except ValueError:
-        problems.append(("Observation.subject", "must reference Patient/<id>"))
+    patient_id = _subject(resource, "Observation", problems)
     kwargs: dict = {"code": code}
     unit = None
     if resource.valueQuantity is not None:
@@ -246,3 +258,93 @@ def observation_from_fhir(body: bytes | str) -> tuple[str, dict]:
     if problems:
         raise InvalidResource(problems)
     return patient_id, kwargs
+
+
+# --- Condition ---------------------------------------------------------------------------------------
+
+CONDITION_SUPPORTED = {"clinicalStatus", "verificationStatus", "category", "code", "subject", "onsetDateTime"}
+CONDITION_IGNORED = {"resourceType", "id", "meta", "text", "recordedDate", "recorder"}
+CONDITION_PATHS = {
+    "code": "Condition.code.coding",
+    "icd10": "Condition.code.coding",
+    "snomed": "Condition.code.coding",
+    "text": "Condition.code.text",
+    "onset_date": "Condition.onsetDateTime",
+    "category": "Condition.category",
+    "clinical_status": "Condition.clinicalStatus",
+}
+CLINICAL_STATUSES = ("active", "recurrence", "relapse", "inactive", "remission", "resolved")
+VERIFICATION_STATUSES = (
+    "unconfirmed",
+    "provisional",
+    "differential",
+    "confirmed",
+    "refuted",
+    "entered-in-error",
+)
+CATEGORIES = {"problem-list-item": "history", "encounter-diagnosis": "diagnosis"}
+
+
+def _coded(concept, system: str, path: str, allowed, problems: list) -> str | None:
+    """The code of `system` in a CodeableConcept, checked against `allowed` (the FHIR value set)."""
+    codes = [c.code for c in (concept.coding or []) if c.system == system] if concept else []
+    if concept is not None and not codes:
+        problems.append((f"{path}.coding", f"needs a coding of {system}"))
+        return None
+    if codes and codes[0] not in allowed:
+        problems.append((f"{path}.coding[0].code", f"must be one of {', '.join(allowed)}"))
+        return None
+    return codes[0] if codes else None
+
+
+def condition_from_fhir(body: bytes | str) -> tuple[str, dict]:
+    """(patient id, condition_add data). Only what the record holds: a confirmed condition, active or
+    resolved, in the history (problem-list-item) or as a diagnosis (encounter-diagnosis)."""
+    raw, resource = _parse(Condition, body, "Condition")
+    problems = _unsupported(raw, "Condition", CONDITION_SUPPORTED, CONDITION_IGNORED)
+    patient_id = _subject(resource, "Condition", problems)
+    data: dict = {}
+    status = _coded(
+        resource.clinicalStatus, S.CONDITION_CLINICAL, "Condition.clinicalStatus", CLINICAL_STATUSES, problems
+    )
+    if status not in (None, "active", "resolved"):
+        problems.append(
+            ("Condition.clinicalStatus", "this server records active or resolved conditions only")
+        )
+    data["clinical_status"] = status or "active"
+    verification = _coded(
+        resource.verificationStatus,
+        S.CONDITION_VER,
+        "Condition.verificationStatus",
+        VERIFICATION_STATUSES,
+        problems,
+    )
+    if verification not in (None, "confirmed"):
+        problems.append(("Condition.verificationStatus", "this server records confirmed conditions only"))
+    categories = [
+        _coded(c, S.CONDITION_CATEGORY, f"Condition.category[{i}]", tuple(CATEGORIES), problems)
+        for i, c in enumerate(resource.category or [])
+    ]
+    data["category"] = CATEGORIES.get(next((c for c in categories if c), "problem-list-item"), "history")
+    codings = (resource.code.coding or []) if resource.code else []
+    by_system = {c.system: c for c in codings if c.code}
+    data["code"] = by_system[S.CONDITION].code if S.CONDITION in by_system else ""
+    data["icd10"] = by_system[S.ICD10].code if S.ICD10 in by_system else ""
+    data["snomed"] = by_system[S.SNOMED].code if S.SNOMED in by_system else ""
+    text = (resource.code.text if resource.code else None) or next(
+        (c.display for c in codings if c.display), None
+    )
+    if not text:
+        problems.append(("Condition.code", "needs text (or a coding with a display): the record shows it"))
+    data["text"] = text or ""
+    if resource.onsetDateTime is not None:
+        onset = resource.onsetDateTime
+        if isinstance(onset, dt.datetime):
+            data["onset_date"] = onset.date()
+        elif isinstance(onset, dt.date):
+            data["onset_date"] = onset
+        else:
+            problems.append(("Condition.onsetDateTime", "must be a full date (YYYY-MM-DD) or date-time"))
+    if problems:
+        raise InvalidResource(problems)
+    return patient_id, data
