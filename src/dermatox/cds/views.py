@@ -3,7 +3,8 @@ orders.py), run the pure engine / plan check, render cards (cards.py).
 
 We never call the EHR back (fhirServer / fhirAuthorization are ignored): every advertised prefetch key must
 be present (null or an OperationOutcome means the EHR could not fetch it, which is shown as missing data).
-No authentication: the service must sit inside the EHR's network (a documented gap, docs/cds_hooks.md).
+Callers are EHRs with a JWT signed by a key registered for them (trust.py; open while none is registered,
+which production refuses).
 Nothing is stored: the request's data never touches our records.
 """
 
@@ -18,6 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from dermatox.cds.cards import data_card, plan_cards, recommendation_cards
 from dermatox.cds.orders import VIAL_CHECKS, draft_toxin_orders, rule_evidence
 from dermatox.cds.prefetch import PrefetchError, map_prefetch
+from dermatox.cds.trust import Untrusted, check_client
 from dermatox.clinical.pathways import CaseError, assess
 from dermatox.clinical.toxin.plan import check_plan
 
@@ -78,8 +80,8 @@ def _preflight() -> HttpResponse:
     return response
 
 
-def _error(message: str, status: int = 400) -> JsonResponse:
-    return _json({"message": message, "code": "invalid_request"}, status=status)
+def _error(message: str, status: int = 400, code: str = "invalid_request") -> JsonResponse:
+    return _json({"message": message, "code": code}, status=status)
 
 
 @csrf_exempt
@@ -141,6 +143,12 @@ def _service(hook: str, run):
             return _preflight()
         if request.method != "POST":
             return _error("Use POST to call a CDS service.", status=405)
+        try:
+            check_client(request.headers.get("Authorization"), request.build_absolute_uri(request.path))
+        except Untrusted as exc:
+            response = _error(str(exc), status=401, code="unauthenticated")
+            response["WWW-Authenticate"] = 'Bearer realm="dermatox-cds"'
+            return response
         try:
             body = _read(request, hook)
             cards = run(body)

@@ -10,6 +10,9 @@ Environment variables:
   DERMATOX_REMINDER_HOURS   appointment reminders go out this many hours before the start (default 24)
   DERMATOX_RECALL_LEAD_DAYS recall reminders go out this many days before a follow-up is due (default 7)
   DERMATOX_BULK_EXPORT_HOURS bulk export files are deleted this many hours after the export (default 24)
+  DERMATOX_CDS_CLIENTS  JSON file of the EHRs (issuer + public keys) that may call the CDS Hooks services
+  DERMATOX_CDS_OPEN     1: CDS services take calls without a JWT (default 1 only while no clients file is set;
+                        production default 0)
 """
 
 import os
@@ -191,3 +194,6 @@ DERMATOX_REMINDER_HOURS = int(os.environ.get("DERMATOX_REMINDER_HOURS", "24"))
 DERMATOX_RECALL_LEAD_DAYS = int(os.environ.get("DERMATOX_RECALL_LEAD_DAYS", "7"))
 # Bulk export files hold whole clinics' records: the worker deletes them this many hours after the export.
 DERMATOX_BULK_EXPORT_HOURS = int(os.environ.get("DERMATOX_BULK_EXPORT_HOURS", "24"))
+# CDS Hooks callers (docs/cds_hooks.md): EHRs with a signed JWT; open on a development machine.
+DERMATOX_CDS_CLIENTS = os.environ.get("DERMATOX_CDS_CLIENTS", "")
+DERMATOX_CDS_OPEN = os.environ.get("DERMATOX_CDS_OPEN", "0" if DERMATOX_CDS_CLIENTS else "1") == "1"

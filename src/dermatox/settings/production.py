@@ -12,6 +12,9 @@ if not SECRET_KEY:
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("DERMATOX_ALLOWED_HOSTS must name the host(s) this site answers to")
 
+# The CDS Hooks services answer only EHRs holding a key registered in DERMATOX_CDS_CLIENTS.
+DERMATOX_CDS_OPEN = os.environ.get("DERMATOX_CDS_OPEN", "0") == "1"
+
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
