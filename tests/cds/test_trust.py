@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 
-from dermatox.cds import trust
+from dermatox.cds import views
 from tests.cds.helpers import patient, request
 
 EHR = "https://ehr.example.org"
@@ -33,9 +33,9 @@ def registered(settings, tmp_path, ehr_key):
     path.write_text(json.dumps({"clients": [{"iss": EHR, "jwks": {"keys": [{**jwk, "kid": "k1"}]}}]}))
     settings.DERMATOX_CDS_CLIENTS = str(path)
     settings.DERMATOX_CDS_OPEN = False
-    trust._clients.cache_clear()
+    views._clients.cache_clear()
     yield
-    trust._clients.cache_clear()
+    views._clients.cache_clear()
 
 
 def signed(key, *, alg="ES384", kid="k1", **over) -> str:
@@ -96,7 +96,8 @@ def test_a_broken_clients_file_is_a_configuration_error_naming_it(settings, tmp_
     path = tmp_path / "bad.json"
     path.write_text(json.dumps({"clients": [{"jwks": {"keys": []}}]}))
     settings.DERMATOX_CDS_CLIENTS = str(path)
-    trust._clients.cache_clear()
-    with pytest.raises(ImproperlyConfigured, match=r"clients\[0\]\.iss"):
-        trust.trusted_clients()
-    trust._clients.cache_clear()
+    settings.DERMATOX_CDS_OPEN = False
+    views._clients.cache_clear()
+    with pytest.raises(ImproperlyConfigured, match=r"DERMATOX_CDS_CLIENTS .*clients\[0\]\.iss"):
+        call(None)
+    views._clients.cache_clear()

@@ -1,4 +1,5 @@
-"""Which EHRs may call the CDS services: CDS Hooks 2.0, "Trusting CDS Clients".
+"""Which EHRs may call the CDS services: CDS Hooks 2.0, "Trusting CDS Clients". No Django here (views.py
+supplies the settings and the cache).
 
 The EHR signs a short-lived JWT (ES384 or RS384) and sends it as `Authorization: Bearer <jwt>`. Its claims:
 `iss` (the EHR), `aud` (the service's URL), `exp` (at most 5 minutes ahead), `iat`, `jti` (used once).
@@ -11,13 +12,10 @@ from __future__ import annotations
 
 import json
 import time
-from functools import cache
+from collections.abc import Callable
 from pathlib import Path
 
 import jwt
-from django.conf import settings
-from django.core.cache import cache as django_cache
-from django.core.exceptions import ImproperlyConfigured
 
 ALGORITHMS = ("ES384", "RS384")
 MAX_LIFETIME = 300  # seconds from now to exp
@@ -28,8 +26,12 @@ class Untrusted(Exception):
     """The request does not carry a token we trust; the message says which rule failed."""
 
 
-@cache
-def _clients(path: str) -> dict[str, jwt.PyJWKSet]:
+class ClientsFileError(ValueError):
+    """The clients file cannot be read or is not in the documented shape."""
+
+
+def load_clients(path: str) -> dict[str, jwt.PyJWKSet]:
+    """Issuer -> its public keys, from the clients file."""
     try:
         entries = json.loads(Path(path).read_text())["clients"]
         clients = {}
@@ -39,19 +41,17 @@ def _clients(path: str) -> dict[str, jwt.PyJWKSet]:
             clients[entry["iss"]] = jwt.PyJWKSet.from_dict(entry["jwks"])
         return clients
     except (OSError, ValueError, KeyError, TypeError, AttributeError, jwt.PyJWTError) as exc:
-        raise ImproperlyConfigured(f"DERMATOX_CDS_CLIENTS ({path}): {exc}") from exc
+        raise ClientsFileError(f"{path}: {exc}") from exc
 
 
-def trusted_clients() -> dict[str, jwt.PyJWKSet]:
-    path = settings.DERMATOX_CDS_CLIENTS
-    return _clients(path) if path else {}
-
-
-def check_client(authorization: str | None, audience: str) -> str | None:
-    """The issuer of a valid token for `audience` (this service's URL), or None when the services are
-    open (DERMATOX_CDS_OPEN, the default only while no clients are registered). Raises Untrusted."""
-    if settings.DERMATOX_CDS_OPEN:
-        return None
+def check_client(
+    authorization: str | None,
+    audience: str,
+    clients: dict[str, jwt.PyJWKSet],
+    first_use: Callable[[str, int], bool],
+) -> str:
+    """The issuer of a valid token for `audience` (this service's URL). `first_use(key, seconds)` records a
+    token id and says whether it is new (kept for `seconds`). Raises Untrusted naming the failed rule."""
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Untrusted("Authorization: a Bearer JWT signed by a registered EHR is required")
@@ -60,7 +60,7 @@ def check_client(authorization: str | None, audience: str) -> str | None:
         issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
     except jwt.PyJWTError as exc:
         raise Untrusted(f"Authorization: not a JWT ({exc})") from None
-    keys = trusted_clients().get(issuer) if isinstance(issuer, str) else None
+    keys = clients.get(issuer) if isinstance(issuer, str) else None
     if keys is None:
         raise Untrusted(f"iss: {issuer!r} is not a registered CDS client")
     if header.get("alg") not in ALGORITHMS:
@@ -80,8 +80,7 @@ def check_client(authorization: str | None, audience: str) -> str | None:
         raise Untrusted(f"token: {exc}") from None
     if claims["exp"] > time.time() + MAX_LIFETIME + LEEWAY:
         raise Untrusted(f"exp: at most {MAX_LIFETIME // 60} minutes ahead")
-    # A token is used once; remembered until it expires (per cache: set a shared cache with several workers).
-    if not django_cache.add(f"cds-jti:{issuer}:{claims['jti']}", True, timeout=MAX_LIFETIME + 2 * LEEWAY):
+    if not first_use(f"cds-jti:{issuer}:{claims['jti']}", MAX_LIFETIME + 2 * LEEWAY):
         raise Untrusted("jti: this token was used already")
     return issuer
 

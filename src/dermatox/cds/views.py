@@ -10,8 +10,12 @@ Nothing is stored: the request's data never touches our records.
 
 from __future__ import annotations
 
+import functools
 import json
 
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -19,7 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 from dermatox.cds.cards import data_card, plan_cards, recommendation_cards
 from dermatox.cds.orders import VIAL_CHECKS, draft_toxin_orders, rule_evidence
 from dermatox.cds.prefetch import PrefetchError, map_prefetch
-from dermatox.cds.trust import Untrusted, check_client
+from dermatox.cds.trust import ClientsFileError, Untrusted, check_client, load_clients
 from dermatox.clinical.pathways import CaseError, assess
 from dermatox.clinical.toxin.plan import check_plan
 
@@ -136,6 +140,27 @@ def _mapped(body: dict):
     return mapped
 
 
+@functools.cache
+def _clients(path: str) -> dict:
+    try:
+        return load_clients(path)
+    except ClientsFileError as exc:
+        raise ImproperlyConfigured(f"DERMATOX_CDS_CLIENTS {exc}") from exc
+
+
+def _check_caller(request: HttpRequest) -> None:
+    """Open (DERMATOX_CDS_OPEN, a development default) or a registered EHR's JWT for this service's URL.
+    Used token ids are kept in Django's cache: with several processes it must be a shared one."""
+    if settings.DERMATOX_CDS_OPEN:
+        return
+    check_client(
+        request.headers.get("Authorization"),
+        request.build_absolute_uri(request.path),
+        _clients(settings.DERMATOX_CDS_CLIENTS) if settings.DERMATOX_CDS_CLIENTS else {},
+        lambda key, seconds: cache.add(key, True, timeout=seconds),
+    )
+
+
 def _service(hook: str, run):
     @csrf_exempt
     def view(request: HttpRequest) -> HttpResponse:
@@ -144,7 +169,7 @@ def _service(hook: str, run):
         if request.method != "POST":
             return _error("Use POST to call a CDS service.", status=405)
         try:
-            check_client(request.headers.get("Authorization"), request.build_absolute_uri(request.path))
+            _check_caller(request)
         except Untrusted as exc:
             response = _error(str(exc), status=401, code="unauthenticated")
             response["WWW-Authenticate"] = 'Bearer realm="dermatox-cds"'
