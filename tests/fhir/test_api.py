@@ -192,7 +192,7 @@ def test_bad_requests(fhir, patient):
     assert fhir("GET", "/fhir/Observation/abc")[0] == 404
     status, body, response = fhir("DELETE", f"/fhir/Patient/{patient.pk}")
     assert status == 405 and "PUT" in response["Allow"]
-    assert fhir("POST", "/fhir/Condition", body={"resourceType": "Condition"})[0] == 405
+    assert fhir("POST", "/fhir/Procedure", body={"resourceType": "Procedure"})[0] == 405
 
 
 def patient_json(pid=None, **over):

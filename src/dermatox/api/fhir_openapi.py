@@ -37,14 +37,7 @@ def _query(name: str, kind: str = "string") -> dict:
 def fhir_openapi() -> dict:
     paths = {}
     for type_name, spec in SPECS.items():
-        params = [_query("_id")]
-        if spec.last_updated:
-            params.append(_query("_lastUpdated"))
-        if spec.patient_field and type_name != "Patient":
-            params += [_query("patient"), _query("subject")]
-        if spec.code:
-            params.append(_query("code"))
-        params += [_query(p) for p in spec.date_params]
+        params = [_query(name) for name in spec.search_params()]
         params += [_query("_count", "integer"), _query("_offset", "integer")]
         security = [{"Bearer": []}]
         paths[f"/fhir/{type_name}"] = {

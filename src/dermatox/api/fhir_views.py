@@ -33,7 +33,7 @@ from dermatox.patients.services import condition_add, patient_create, patient_up
 FHIR_JSON = "application/fhir+json"
 FHIR_VERSION = "4.0.1"
 DEFAULT_COUNT, MAX_COUNT = 50, 200
-COMMON_PARAMS = {"_count", "_offset", "_format", "_id", "_lastUpdated"}
+PAGING_PARAMS = {"_count", "_offset", "_format"}
 
 
 class BadRequest(Exception):
@@ -141,14 +141,7 @@ BULK_GROUP_EXPORT = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-e
 def capability_statement(base: str) -> CapabilityStatement:
     resources = []
     for name, spec in SPECS.items():
-        params = [{"name": "_id", "type": "token"}]
-        if spec.last_updated:
-            params.append({"name": "_lastUpdated", "type": "date"})
-        if spec.patient_field and name != "Patient":
-            params += [{"name": "patient", "type": "reference"}, {"name": "subject", "type": "reference"}]
-        if spec.code:
-            params.append({"name": "code", "type": "token"})
-        params += [{"name": p, "type": "date"} for p in spec.date_params]
+        params = [{"name": n, "type": t} for n, t in spec.search_params().items()]
         interactions = ["read", "search-type"] + (["create"] if name in CREATE_VIEWS else [])
         if name == "Patient":
             interactions += ["vread", "update", "history-instance"]
@@ -284,11 +277,7 @@ def _count(request: HttpRequest) -> tuple[int, int]:
 
 
 def search(request: HttpRequest, actor, spec: Spec) -> HttpResponse:
-    allowed = set(COMMON_PARAMS) | set(spec.date_params)
-    if spec.patient_field and spec.type != "Patient":
-        allowed |= {"patient", "subject"}
-    if spec.code:
-        allowed.add("code")
+    allowed = set(PAGING_PARAMS) | set(spec.search_params())
     unknown = sorted(set(request.GET) - allowed)
     if unknown:
         raise BadRequest(f"unsupported search parameter(s): {', '.join(unknown)}", unknown[0])

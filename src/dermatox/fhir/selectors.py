@@ -41,6 +41,18 @@ class Spec:
     related: tuple[str, ...] = ()  # rows the mapper reads besides the record (joined)
     user: str | None = None  # the staff member the mapper names (joined for the API, cached for bulk)
 
+    def search_params(self) -> dict[str, str]:
+        """Search parameter -> FHIR type: what the search view takes and the CapabilityStatement and the
+        OpenAPI description advertise."""
+        params = {"_id": "token"}
+        if self.last_updated:
+            params["_lastUpdated"] = "date"
+        if self.patient_field and self.type != "Patient":
+            params |= {"patient": "reference", "subject": "reference"}
+        if self.code:
+            params["code"] = "token"
+        return params | dict.fromkeys(self.date_params, "date")
+
     def _allowed(self, actor: Actor) -> QuerySet:
         if not actor.can(self.perm):
             raise PermissionDenied(f"Your role may not read {self.type} resources")
