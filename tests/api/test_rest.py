@@ -1,5 +1,7 @@
 """The REST API end to end through the WSGI stack: tokens and scopes, the one error shape, pagination,
-every endpoint's happy path, and that a token never sees another clinic's records."""
+every endpoint's happy path, and that a token never sees another clinic's records. The writes added later
+(consents, follow-ups, rescheduling, toxin charting) are in test_rest_writes.py; the `token` and `api`
+fixtures in conftest.py."""
 
 import datetime as dt
 import uuid
@@ -8,59 +10,12 @@ import pytest
 from django.utils import timezone
 
 from dermatox.accounts.roles import Role
-from dermatox.accounts.tokens import api_token_create
 from dermatox.audit.models import AuditEntry
-from dermatox.common.context import Actor
 from dermatox.patients.services import consent_record, patient_create
 from dermatox.treatments.services import session_create, session_sign
+from tests.api.helpers import is_error
 
 pytestmark = pytest.mark.django_db
-
-ERROR_KEYS = {"message", "code", "fields"}
-
-
-@pytest.fixture
-def token(staff, clinics):
-    """token(scopes, user_key="physician", clinic_index=0, role=None) -> the Authorization header value."""
-
-    def make(scopes=("read", "write"), user_key=Role.PHYSICIAN, clinic_index=0, role=None):
-        clinic = clinics[clinic_index]
-        user = staff[user_key]
-        _token, secret = api_token_create(
-            actor=Actor.system(clinic=clinic),
-            clinic=clinic,
-            user=user,
-            name="test",
-            role=role or (Role.PHYSICIAN if user_key in (Role.PHYSICIAN, "physician_b") else user_key),
-            scopes=list(scopes),
-        )
-        return f"Bearer {secret}"
-
-    return make
-
-
-@pytest.fixture
-def api(client, token):
-    """api(method, path, json=None, auth=<read+write physician of clinic A>) -> response."""
-    default = token()
-
-    def call(method, path, json=None, auth=default):
-        headers = {"HTTP_AUTHORIZATION": auth} if auth else {}
-        if json is None:
-            return getattr(client, method)(path, **headers)
-        return getattr(client, method)(path, data=json, content_type="application/json", **headers)
-
-    return call
-
-
-def is_error(response, status, code=None):
-    body = response.json()
-    assert response.status_code == status, body
-    assert set(body) == ERROR_KEYS, body
-    if code:
-        assert body["code"] == code, body
-    return body
-
 
 # --- authentication, scopes, the error shape ---------------------------------------------------------------
 

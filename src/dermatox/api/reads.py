@@ -1,6 +1,6 @@
 """The reads the REST API needs, built on the apps' scoping selectors (`patients_in_scope`, `patient_get`,
-`appointments_in_scope`) and audited like the chart: one entry per read, naming the section and how many
-records were shown. Pages are offset/limit with a total count."""
+`appointments_in_scope`, `session_get`) and audited like the chart: one entry per read, naming the section
+and how many records were shown. Pages are offset/limit with a total count."""
 
 from __future__ import annotations
 
@@ -17,9 +17,16 @@ from dermatox.common.text import fold
 from dermatox.patients.models import Patient, PatientIdentifier
 from dermatox.patients.selectors import patient_get, patients_in_scope
 from dermatox.scheduling.selectors import appointments_in_scope
-from dermatox.treatments.models import InjectionPoint
+from dermatox.treatments.models import InjectionPoint, TreatmentSession
+from dermatox.treatments.selectors import session_get
 
 CURRENT_IDENTIFIERS = Prefetch("identifiers", queryset=PatientIdentifier.objects.current().order_by("pk"))
+
+
+def _current_points() -> Prefetch:
+    """A session's current points in charting order, with what was administered at each (vial, lot)."""
+    points = InjectionPoint.objects.current().select_related("withdrawal__vial__lot").order_by("pk")
+    return Prefetch("points", queryset=points)
 
 
 @dataclass
@@ -109,11 +116,10 @@ def _section_query(actor: Actor, patient: Patient, section: str, filters: dict) 
     if section == "consents":
         return patient.consents.current().order_by("-signed_at", "-pk")
     if section == "toxin_sessions":
-        points = InjectionPoint.objects.current().select_related("withdrawal__vial__lot").order_by("pk")
         return (
             patient.toxin_sessions.current()
             .order_by("-created_at", "-pk")
-            .prefetch_related(Prefetch("points", queryset=points))
+            .prefetch_related(_current_points())
         )
     if section == "follow_ups":
         return patient.follow_ups.current().order_by("due_date", "pk")
@@ -145,3 +151,13 @@ def section_page(
         },
     )
     return page
+
+
+def session_read(*, actor: Actor, session_id, audit_as: str | None = "session.view") -> TreatmentSession:
+    """One toxin session of the actor's clinic with its current points (NotFound for another clinic's),
+    audited like the chart's session page unless `audit_as` is None (a write answering with the record)."""
+    session = session_get(actor=actor, session_id=session_id)
+    session = TreatmentSession.objects.prefetch_related(_current_points()).get(pk=session.pk)
+    if audit_as:
+        audit_record(actor=actor, action=audit_as, obj=session, detail={"points": len(session.points.all())})
+    return session

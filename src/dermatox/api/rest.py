@@ -24,7 +24,10 @@ from dermatox.common.context import Actor
 from dermatox.common.errors import Conflict, DermatoxError, InvalidInput, NotFound, PermissionDenied
 from dermatox.common.http import client_ip
 from dermatox.patients import services as patient_services
-from dermatox.scheduling.services import appointment_book
+from dermatox.scheduling import services as scheduling_services
+from dermatox.scheduling.selectors import appointment_get, follow_up_get
+from dermatox.treatments import services as treatment_services
+from dermatox.treatments.selectors import point_get, session_get
 
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 MAX_LIMIT = 100
@@ -205,21 +208,21 @@ def _administration(point) -> dict | None:
     }
 
 
-def _session(t) -> dict:
-    points = [
-        {
-            **_fields(p, ("id", "view", "region", "depth")),
-            "x": float(p.x),
-            "y": float(p.y),
-            "units": float(p.units),
-            "administration": _administration(p),
-        }
-        for p in t.points.all()
-    ]
+def _point(p) -> dict:
     return {
-        **_fields(t, ("id", "protocol", "product", "status", "note", "created_at", "signed_at")),
+        **_fields(p, ("id", "view", "region", "depth")),
+        "x": float(p.x),
+        "y": float(p.y),
+        "units": float(p.units),
+        "administration": _administration(p),
+    }
+
+
+def _session(t) -> dict:
+    return {
+        **_fields(t, ("id", "protocol", "product", "status", "vial_id", "note", "created_at", "signed_at")),
         "total_units": float(sum((p.units for p in t.points.all()), start=0)),
-        "points": points,
+        "points": [_point(p) for p in t.points.all()],
     }
 
 
@@ -289,6 +292,16 @@ def _section(request, patient_id, section, offset, limit, mapper, **filters):
 
 def _writable_patient(request, patient_id):
     return reads.patient_read(actor=request.auth, patient_id=patient_id, audit_as=None)
+
+
+def _writable_session(request, session_id):
+    """The session to change, in the token's clinic (else 404); the service checks role and state."""
+    return session_get(actor=request.auth, session_id=session_id)
+
+
+def _session_now(request, session_id) -> dict:
+    """The session as a write left it, with its points (not audited as a read: the write is)."""
+    return _session(reads.session_read(actor=request.auth, session_id=session_id, audit_as=None))
 
 
 @api.get("/patients/{patient_id}/conditions", response={200: s.ConditionPage, **ERRORS}, tags=["history"])
@@ -382,6 +395,15 @@ def consent_list(request, patient_id: uuid.UUID, limit: int = Limit, offset: int
     return _section(request, patient_id, "consents", offset, limit, _consent)
 
 
+@api.post("/patients/{patient_id}/consents", response={201: s.ConsentOut, **ERRORS}, tags=["consents"])
+def consent_create(request, patient_id: uuid.UUID, payload: s.ConsentIn):
+    """Record one consent decision (granted, refused or withdrawn). A new decision on a kind replaces the
+    current state of that kind; earlier decisions stay on the record."""
+    patient = _writable_patient(request, patient_id)
+    record = patient_services.consent_record(actor=request.auth, patient=patient, data=payload.model_dump())
+    return Status(201, _consent(record))
+
+
 @api.get(
     "/patients/{patient_id}/toxin-sessions",
     response={200: s.ToxinSessionPage, **ERRORS},
@@ -393,9 +415,116 @@ def toxin_session_list(request, patient_id: uuid.UUID, limit: int = Limit, offse
     return _section(request, patient_id, "toxin_sessions", offset, limit, _session)
 
 
+@api.post(
+    "/patients/{patient_id}/toxin-sessions",
+    response={201: s.ToxinSessionOut, **ERRORS},
+    tags=["treatments"],
+)
+def toxin_session_create(request, patient_id: uuid.UUID, payload: s.ToxinSessionIn):
+    """Start a draft session from a protocol: its points are laid out on the maps, to be adjusted, then
+    signed. The vial may be chosen now or later (`PUT …/vial`); it must be open and of the protocol's
+    product (400 on `vial` otherwise)."""
+    patient = _writable_patient(request, patient_id)
+    session = treatment_services.session_create(actor=request.auth, patient=patient, **payload.model_dump())
+    return Status(201, _session_now(request, session.pk))
+
+
+@api.get("/toxin-sessions/{session_id}", response={200: s.ToxinSessionOut, **ERRORS}, tags=["treatments"])
+def toxin_session_detail(request, session_id: int):
+    """One session with its current points; once signed, each point carries what was administered."""
+    return _session(reads.session_read(actor=request.auth, session_id=session_id))
+
+
+@api.post(
+    "/toxin-sessions/{session_id}/points",
+    response={201: s.InjectionPointOut, **ERRORS},
+    tags=["treatments"],
+)
+def injection_point_create(request, session_id: int, payload: s.InjectionPointIn):
+    """Add a point to a draft session (409 `session_signed` once signed)."""
+    session = _writable_session(request, session_id)
+    point = treatment_services.point_save(actor=request.auth, session=session, data=payload.model_dump())
+    return Status(201, _point(point))
+
+
+@api.patch(
+    "/toxin-sessions/{session_id}/points/{point_id}",
+    response={200: s.InjectionPointOut, **ERRORS},
+    tags=["treatments"],
+)
+def injection_point_update(request, session_id: int, point_id: int, payload: s.InjectionPointPatch):
+    """Move or re-dose a point: the fields sent change, as a new version of the point. The region is not
+    worked out from the position: send it when the point moves to another one."""
+    session = _writable_session(request, session_id)
+    point = point_get(session=session, point_id=point_id)
+    point = treatment_services.point_save(
+        actor=request.auth, session=session, point=point, data=payload.model_dump(exclude_unset=True)
+    )
+    return _point(point)
+
+
+@api.delete(
+    "/toxin-sessions/{session_id}/points/{point_id}",
+    response={204: None, **ERRORS},
+    tags=["treatments"],
+)
+def injection_point_delete(request, session_id: int, point_id: int):
+    """Remove a point from a draft session (it is kept, marked entered in error, with its history)."""
+    session = _writable_session(request, session_id)
+    point = point_get(session=session, point_id=point_id)
+    treatment_services.point_remove(actor=request.auth, session=session, point=point)
+    return Status(204, None)
+
+
+@api.put(
+    "/toxin-sessions/{session_id}/vial", response={200: s.ToxinSessionOut, **ERRORS}, tags=["treatments"]
+)
+def toxin_session_set_vial(request, session_id: int, payload: s.VialIn):
+    """Choose the vial the doses come from: an open vial of the session's product in this clinic."""
+    session = _writable_session(request, session_id)
+    treatment_services.session_set_vial(actor=request.auth, session=session, vial_id=payload.vial_id)
+    return _session_now(request, session.pk)
+
+
+@api.post(
+    "/toxin-sessions/{session_id}/sign",
+    response={200: s.ToxinSessionOut, **ERRORS},
+    tags=["treatments"],
+)
+def toxin_session_sign(request, session_id: int):
+    """Sign: the plan is checked, then in one transaction the units are taken from the vial, each point is
+    recorded as an administration with its lot, and the protocol's reviews are added as follow-ups. A plan
+    the rules block answers 409 `plan_blocked` (the reasons in `message`) and writes nothing; a session
+    already signed answers 409 `session_signed`; no vial or no points answers 400."""
+    session = _writable_session(request, session_id)
+    treatment_services.session_sign(actor=request.auth, session=session)
+    return _session_now(request, session.pk)
+
+
 @api.get("/patients/{patient_id}/follow-ups", response={200: s.FollowUpPage, **ERRORS}, tags=["treatments"])
 def follow_up_list(request, patient_id: uuid.UUID, limit: int = Limit, offset: int = Offset):
     return _section(request, patient_id, "follow_ups", offset, limit, lambda r: _fields(r, FOLLOW_UP_OUT))
+
+
+@api.post("/patients/{patient_id}/follow-ups", response={201: s.FollowUpOut, **ERRORS}, tags=["treatments"])
+def follow_up_create(request, patient_id: uuid.UUID, payload: s.FollowUpIn):
+    """Add a follow-up (a recall) by hand; it shows on the recall list until booked or closed."""
+    patient = _writable_patient(request, patient_id)
+    record = treatment_services.follow_up_create(
+        actor=request.auth, patient=patient, data=payload.model_dump()
+    )
+    return Status(201, _fields(record, FOLLOW_UP_OUT))
+
+
+@api.patch("/follow-ups/{follow_up_id}", response={200: s.FollowUpOut, **ERRORS}, tags=["treatments"])
+def follow_up_update(request, follow_up_id: int, payload: s.FollowUpStatusIn):
+    """Set a follow-up's status: open, done or cancelled. It becomes `booked` only by booking an
+    appointment for it (a booked follow-up with no appointment would drop off the recall list)."""
+    follow_up = follow_up_get(actor=request.auth, follow_up_id=follow_up_id)
+    record = treatment_services.follow_up_set_status(
+        actor=request.auth, follow_up=follow_up, status=payload.status
+    )
+    return _fields(record, FOLLOW_UP_OUT)
 
 
 @api.get(
@@ -418,5 +547,37 @@ def appointment_create(request, patient_id: uuid.UUID, payload: s.AppointmentIn)
     patient = _writable_patient(request, patient_id)
     data = payload.model_dump()
     data["practitioner"] = data.pop("practitioner_id")
-    appointment = appointment_book(actor=request.auth, patient=patient, data=data)
+    appointment = scheduling_services.appointment_book(actor=request.auth, patient=patient, data=data)
     return Status(201, _appointment(appointment))
+
+
+@api.patch(
+    "/appointments/{appointment_id}", response={200: s.AppointmentOut, **ERRORS}, tags=["appointments"]
+)
+def appointment_update(request, appointment_id: int, payload: s.AppointmentPatch):
+    """Reschedule a booked appointment: a new start and/or end, and/or another practitioner (`null`: none).
+    The same checks as booking (400 naming `start`, `end` or `practitioner`); an appointment no longer
+    booked (cancelled, arrived, …) answers 409 `not_booked`."""
+    appointment = appointment_get(actor=request.auth, appointment_id=appointment_id, audit_as=None)
+    data = payload.model_dump(exclude_unset=True)
+    if "practitioner_id" in data:
+        data["practitioner"] = data.pop("practitioner_id")
+    appointment = scheduling_services.appointment_reschedule(
+        actor=request.auth, appointment=appointment, data=data
+    )
+    return _appointment(appointment)
+
+
+@api.post(
+    "/appointments/{appointment_id}/cancel",
+    response={200: s.AppointmentOut, **ERRORS},
+    tags=["appointments"],
+)
+def appointment_cancel(request, appointment_id: int, payload: s.CancelIn):
+    """Cancel a booked appointment, saying why. A follow-up it was booked for goes back on the recall list.
+    One no longer booked answers 409 `not_booked`."""
+    appointment = appointment_get(actor=request.auth, appointment_id=appointment_id, audit_as=None)
+    appointment = scheduling_services.appointment_cancel(
+        actor=request.auth, appointment=appointment, reason=payload.reason
+    )
+    return _appointment(appointment)

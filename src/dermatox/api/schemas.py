@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
 from ninja import Field, Schema
-from pydantic import AwareDatetime, ConfigDict, model_validator
+from pydantic import AwareDatetime, ConfigDict, field_validator, model_validator
+
+from dermatox.clinical.toxin.layout import VIEWS
+from dermatox.clinical.toxin.protocols import DEPTHS
+from dermatox.patients.models import Consent
 
 
 class Error(Schema):
@@ -21,8 +25,26 @@ class Error(Schema):
     fields: dict[str, list[str]] = Field(default_factory=dict)
 
 
+def _no_nul(value):
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _no_nul(key)
+            _no_nul(item)
+    return value
+
+
 class In(Schema):
+    """A request body: unknown fields are refused, and so is text holding NUL characters (PostgreSQL cannot
+    store them; the UI's forms refuse them too)."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul_characters(cls, value):
+        return _no_nul(value)
 
 
 # --- patients -----------------------------------------------------------------------------------------
@@ -63,6 +85,13 @@ class PatientIn(In):
     preferred_language: LanguageCode = "tr"
 
 
+def _no_nulls(patch: Schema, allowed: tuple[str, ...] = ()):
+    nulls = sorted(k for k in patch.model_fields_set if getattr(patch, k) is None and k not in allowed)
+    if nulls:
+        raise ValueError(f"may not be null: {', '.join(nulls)}")
+    return patch
+
+
 class PatientPatch(In):
     """Only the fields sent are changed; a field may not be sent as null."""
 
@@ -77,10 +106,7 @@ class PatientPatch(In):
 
     @model_validator(mode="after")
     def _no_nulls(self):
-        nulls = sorted(k for k in self.model_fields_set if getattr(self, k) is None)
-        if nulls:
-            raise ValueError(f"may not be null: {', '.join(nulls)}")
-        return self
+        return _no_nulls(self)
 
 
 # --- history ------------------------------------------------------------------------------------------
@@ -154,6 +180,18 @@ class ConsentOut(Schema):
     has_document: bool
 
 
+class ConsentIn(In):
+    """One decision on one kind of consent (a signed document is attached in the UI, not here)."""
+
+    kind: Literal[tuple(Consent.Kind.values)]
+    decision: Literal[tuple(Consent.Decision.values)]
+    signed_at: AwareDatetime = Field(description="when signed, with a UTC offset; not in the future")
+    signer_name: str = Field(
+        min_length=1, max_length=150, description="who signed (the patient or a guardian)"
+    )
+    scope: str = Field("", max_length=200, description="what the consent covers, e.g. the treatment")
+
+
 # --- observations -------------------------------------------------------------------------------------
 
 
@@ -217,11 +255,63 @@ class ToxinSessionOut(Schema):
     protocol: str
     product: str
     status: str
+    vial_id: int | None = Field(description="the open vial the doses come from; required to sign")
     note: str
     created_at: dt.datetime
     signed_at: dt.datetime | None
     total_units: float
     points: list[InjectionPointOut]
+
+
+class ToxinSessionIn(In):
+    protocol: str = Field(
+        min_length=1, max_length=60, description="a toxin protocol id, e.g. `glabellar_lines`"
+    )
+    vial_id: int | None = Field(None, description="an open vial of the protocol's product; may be set later")
+
+
+# Where a point is and what is given there; the ranges are the ones the service checks. Numbers are strict:
+# `true` or `"2"` is not a dose.
+MapView = Literal[VIEWS]
+Depth = Literal[DEPTHS]
+Percent = Annotated[
+    float, Field(ge=0, le=100, strict=True, description="percent of the view, 2 decimals kept")
+]
+Units = Annotated[
+    float,
+    Field(
+        gt=0, le=500, strict=True, description="units of the session's product (never converted), 3 decimals"
+    ),
+]
+Region = Annotated[str, Field(min_length=1, max_length=60, description="the region, e.g. `procerus`")]
+
+
+class InjectionPointIn(In):
+    view: MapView
+    region: Region
+    x: Percent
+    y: Percent
+    depth: Depth
+    units: Units
+
+
+class InjectionPointPatch(In):
+    """Only the fields sent are changed (a new version of the point); a field may not be sent as null."""
+
+    view: MapView | None = None
+    region: Region | None = None
+    x: Percent | None = None
+    y: Percent | None = None
+    depth: Depth | None = None
+    units: Units | None = None
+
+    @model_validator(mode="after")
+    def _no_nulls(self):
+        return _no_nulls(self)
+
+
+class VialIn(In):
+    vial_id: int = Field(description="an open vial of the session's product")
 
 
 class FollowUpOut(Schema):
@@ -231,6 +321,17 @@ class FollowUpOut(Schema):
     status: str
     source: str
     created_at: dt.datetime
+
+
+class FollowUpIn(In):
+    due_date: dt.date = Field(description="not more than a year in the past")
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class FollowUpStatusIn(In):
+    # Not "booked": that status belongs to booking an appointment for it (POST …/appointments does).
+    # Set by hand, the follow-up would leave the recall list with no appointment to show for it.
+    status: Literal["open", "done", "cancelled"]
 
 
 # --- appointments --------------------------------------------------------------------------------------
@@ -257,6 +358,23 @@ class AppointmentIn(In):
     kind: VisitKind
     practitioner_id: int | None = Field(None, description="a physician or nurse of the clinic")
     reason: str = Field("", max_length=200)
+
+
+class AppointmentPatch(In):
+    """Move a booked appointment and/or give it to another practitioner: only the fields sent change.
+    `start` and `end` may not be null; `practitioner_id: null` leaves it without a practitioner."""
+
+    start: AwareDatetime | None = Field(None, description="with a UTC offset")
+    end: AwareDatetime | None = Field(None, description="with a UTC offset")
+    practitioner_id: int | None = Field(None, description="a physician or nurse of the clinic, or null")
+
+    @model_validator(mode="after")
+    def _no_nulls(self):
+        return _no_nulls(self, allowed=("practitioner_id",))
+
+
+class CancelIn(In):
+    reason: str = Field(min_length=1, max_length=300, description="why; kept on the appointment")
 
 
 # --- pages ----------------------------------------------------------------------------------------------

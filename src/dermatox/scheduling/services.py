@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,6 +16,7 @@ from dermatox.accounts.models import Membership, User
 from dermatox.accounts.roles import Perm, Role
 from dermatox.common.context import Actor
 from dermatox.common.errors import Conflict, InvalidInput
+from dermatox.common.validators import validate_plausible_date
 from dermatox.common.writes import require, require_same_clinic, save_audited
 from dermatox.patients.models import Encounter, Patient
 from dermatox.scheduling import hours
@@ -26,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 MIN_MINUTES = 5
 MAX_MINUTES = 8 * 60
+MAX_ID = 2**63 - 1  # a larger number names no row (and SQLite cannot even bind it)
 CLINICAL_ROLES = (Role.PHYSICIAN, Role.NURSE)
 BOOK_FIELDS = ("practitioner", "start", "end", "kind", "reason")
 RESCHEDULE_FIELDS = ("practitioner", "start", "end")
@@ -79,27 +82,32 @@ def _practitioner(clinic_id: int, value, errors: dict) -> User | None:
         pk = int(value.pk if isinstance(value, User) else value)
     except (TypeError, ValueError):
         pk = None
-    membership = clinical_members(clinic_id).filter(user_id=pk).first() if pk else None
+    membership = clinical_members(clinic_id).filter(user_id=pk).first() if pk and 0 < pk <= MAX_ID else None
     if membership is None:
         errors["practitioner"] = [_("must be a physician or nurse of this clinic")]
         return None
     return membership.user
 
 
-def _when(value, tz) -> dt.datetime | None:
+def _when(value, tz, name: str, errors: dict) -> dt.datetime | None:
     if not isinstance(value, dt.datetime):
+        return None
+    try:  # before any arithmetic: a year 1 or 9999 time would overflow on conversion
+        validate_plausible_date(value)
+    except ValidationError as exc:
+        errors[name] = list(exc.messages)
         return None
     return timezone.make_aware(value, tz) if timezone.is_naive(value) else value
 
 
 def _check_times(start, end, *, tz, errors: dict) -> tuple[dt.datetime | None, dt.datetime | None]:
-    start, end = _when(start, tz), _when(end, tz)
+    start, end = _when(start, tz, "start", errors), _when(end, tz, "end", errors)
     if start is None:
-        errors["start"] = [_("give a date and time")]
+        errors.setdefault("start", [_("give a date and time")])
     elif start.astimezone(tz).date() < timezone.localdate(timezone=tz):
         errors["start"] = [_("must not be in the past (earlier today is allowed)")]
     if end is None:
-        errors["end"] = [_("give an end time or a duration")]
+        errors.setdefault("end", [_("give an end time or a duration")])
     elif start is not None:
         minutes = (end - start).total_seconds() / 60
         if minutes <= 0:

@@ -239,6 +239,9 @@ def point_save(
             except (InvalidOperation, TypeError, ValueError):
                 errors[key] = ["must be a number from 0 to 100 (percent of the view)"]
                 continue
+        if key == "units" and isinstance(value, float):
+            # A JSON 0.1 is 0.1 U, not 0.1000000000000000055… (which the 3-decimal rule would refuse).
+            value = Decimal(str(value))
         setattr(point, key, value.strip() if isinstance(value, str) else value)
     if point.view not in VIEWS:
         errors["view"] = [f"must be one of {', '.join(VIEWS)}"]
