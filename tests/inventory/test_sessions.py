@@ -9,7 +9,7 @@ from dermatox.common.errors import Conflict, InvalidInput
 from dermatox.inventory.models import Vial, Withdrawal
 from dermatox.inventory.selectors import lot_recall
 from dermatox.inventory.services import lot_receive, vial_open
-from dermatox.patients.services import condition_add
+from dermatox.patients.services import condition_add, record_mark_entered_in_error
 from dermatox.treatments.models import FollowUp
 from dermatox.treatments.services import (
     adverse_event_record,
@@ -142,3 +142,16 @@ def test_adverse_event_links_to_the_session(nurse, patient, vial, physician):
         data={"session": session, "kind": "headache", "severity": "mild", "onset": dt.date.today()},
     )
     assert event.session == session and event.recorded_by == physician.user
+
+
+def test_a_session_marked_entered_in_error_is_never_signed(nurse, physician, patient, vial):
+    """A draft abandoned as entered in error must not take units from the vial if an old page signs it."""
+    session = session_create(actor=nurse, patient=patient, protocol="hair_scalp_im", vial_id=vial.pk)
+    record_mark_entered_in_error(actor=physician, record=session, reason="charted for the wrong patient")
+    with pytest.raises(Conflict) as err:
+        session_sign(actor=nurse, session=session)
+    assert err.value.code == "session_entered_in_error"
+    with pytest.raises(Conflict):
+        point_save(actor=nurse, session=session, data={"units": 1})
+    vial.refresh_from_db()
+    assert vial.remaining_units == 200 and not Withdrawal.objects.filter(patient=patient).exists()

@@ -7,10 +7,17 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from dermatox.audit.models import AuditEntry
-from dermatox.common.errors import PermissionDenied
+from dermatox.common.errors import NotFound, PermissionDenied
+from dermatox.patients.models import Patient
 from dermatox.scheduling import services as sched
 from dermatox.scheduling.models import Appointment
-from dermatox.scheduling.selectors import calendar_day, calendar_week, patient_upcoming, recall_worklist
+from dermatox.scheduling.selectors import (
+    calendar_day,
+    calendar_week,
+    follow_up_get,
+    patient_upcoming,
+    recall_worklist,
+)
 from dermatox.treatments.models import FollowUp
 from tests.scheduling.helpers import at, book, days, follow_up
 
@@ -131,3 +138,13 @@ def test_patient_upcoming_lists_booked_from_today(physician, front_desk, patient
     sched.appointment_cancel(actor=physician, appointment=cancelled, reason="x")
     assert [a.pk for a in patient_upcoming(actor=front_desk, patient=patient)] == [earlier.pk, later.pk]
     assert Appointment.objects.count() == 3
+
+
+def test_a_follow_up_is_found_only_in_its_clinic_and_for_a_current_patient(physician, other_clinic, patient):
+    due = follow_up(patient, days(3))
+    assert follow_up_get(actor=physician, follow_up_id=due.pk) == due
+    with pytest.raises(NotFound):
+        follow_up_get(actor=other_clinic, follow_up_id=due.pk)
+    Patient.objects.filter(pk=patient.pk).update(entered_in_error_at=at(days(0), 7))
+    with pytest.raises(NotFound):  # booking it would book an appointment for a record that is void
+        follow_up_get(actor=physician, follow_up_id=due.pk)

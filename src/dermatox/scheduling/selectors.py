@@ -14,6 +14,7 @@ from dermatox.accounts.roles import Perm
 from dermatox.audit.services import audit_record
 from dermatox.common.context import Actor
 from dermatox.common.errors import NotFound, PermissionDenied
+from dermatox.patients.selectors import patients_in_scope
 from dermatox.scheduling import hours
 from dermatox.scheduling.models import Appointment, Reminder
 from dermatox.scheduling.services import clinical_members
@@ -33,6 +34,13 @@ def appointments_in_scope(actor: Actor):
         return Appointment.objects.none()
     return Appointment.objects.current().filter(
         clinic_id=actor.clinic.pk, patient__entered_in_error_at__isnull=True
+    )
+
+
+def _follow_ups_in_scope(actor: Actor):
+    """Current follow-ups of the clinic's current patients (one marked entered in error has none)."""
+    return FollowUp.objects.current().filter(
+        patient__in=patients_in_scope(actor), patient__entered_in_error_at__isnull=True
     )
 
 
@@ -364,13 +372,7 @@ def recall_worklist(*, actor: Actor, today: dt.date | None = None, horizon_days:
     today = today or timezone.localdate(timezone=tz)
     week = today + dt.timedelta(days=7)
     horizon = today + dt.timedelta(days=horizon_days)
-    base = (
-        FollowUp.objects.current()
-        .filter(patient__clinic_id=actor.clinic.pk if actor.clinic else None)
-        .filter(patient__entered_in_error_at__isnull=True)
-        .select_related("patient")
-        .order_by("due_date", "pk")
-    )
+    base = _follow_ups_in_scope(actor).select_related("patient").order_by("due_date", "pk")
     open_ = base.filter(status=FollowUp.Status.OPEN)
 
     def rows(qs) -> list[RecallRow]:
@@ -423,12 +425,7 @@ def follow_up_get(*, actor: Actor, follow_up_id) -> FollowUp:
         pk = int(follow_up_id)
     except (TypeError, ValueError) as exc:
         raise NotFound("No such follow-up") from exc
-    follow_up = (
-        FollowUp.objects.current()
-        .select_related("patient")
-        .filter(pk=pk, patient__clinic_id=actor.clinic.pk if actor.clinic else None)
-        .first()
-    )
+    follow_up = _follow_ups_in_scope(actor).select_related("patient").filter(pk=pk).first()
     if follow_up is None:
         raise NotFound("No such follow-up")
     return follow_up

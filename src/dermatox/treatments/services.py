@@ -191,6 +191,10 @@ def _draft(actor: Actor, session: TreatmentSession) -> TreatmentSession:
         .select_related("patient", "vial__lot")
         .get(pk=session.pk)
     )
+    if fresh.is_entered_in_error:
+        raise Conflict(
+            "This session was marked entered in error: chart a new one", code="session_entered_in_error"
+        )
     if fresh.status != TreatmentSession.Status.DRAFT:
         raise Conflict(
             "A signed session cannot be changed: mark it entered in error and chart a new one",
