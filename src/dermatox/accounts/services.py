@@ -51,7 +51,7 @@ def user_create(
         if role not in Role.values:
             errors["role"] = [f"must be one of {', '.join(Role.values)}"]
     if errors:
-        raise InvalidInput("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()), fields=errors)
+        raise InvalidInput.from_fields(errors)
     user.set_password(password)
     user.save()
     for clinic, role in memberships:

@@ -58,7 +58,7 @@ def api_token_create(
     if expires_at is not None and expires_at <= timezone.now():
         errors["expires_at"] = ["must be in the future"]
     if errors:
-        raise InvalidInput("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()), fields=errors)
+        raise InvalidInput.from_fields(errors)
     secret = PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         clinic=clinic,
@@ -92,6 +92,7 @@ class TokenRejected(PermissionDenied):
     """No token, an unknown, expired or revoked one: the edge answers 401."""
 
     code = "unauthenticated"
+    http_status = 401
 
 
 def bearer_secret(authorization: str | None) -> str:

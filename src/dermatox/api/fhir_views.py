@@ -19,10 +19,10 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
-from dermatox.accounts.tokens import TokenRejected, bearer_secret, token_actor
+from dermatox.accounts.tokens import bearer_secret, token_actor
 from dermatox.assessments.services import observation_record
 from dermatox.audit.services import audit_record
-from dermatox.common.errors import Conflict, DermatoxError, InvalidInput, NotFound, PermissionDenied
+from dermatox.common.errors import DermatoxError, InvalidInput, NotFound
 from dermatox.common.http import client_ip
 from dermatox.fhir import inbound
 from dermatox.fhir import resources as R
@@ -77,25 +77,21 @@ def outcome(status: int, code: str, problems: list[tuple[str | None, str]], head
     )
 
 
+ISSUE_CODES = {401: "login", 403: "forbidden", 404: "not-found", 409: "conflict"}  # else "invalid"
+
+
 def error_outcome(exc: Exception) -> HttpResponse | None:
     """Our exceptions as OperationOutcomes with their HTTP status (None: not ours, let it raise)."""
-    if isinstance(exc, TokenRejected):
-        return outcome(401, "login", [(None, exc.message)], {"WWW-Authenticate": 'Bearer realm="fhir"'})
-    if isinstance(exc, PermissionDenied):
-        return outcome(403, "forbidden", [(None, exc.message)])
-    if isinstance(exc, NotFound):
-        return outcome(404, "not-found", [(None, exc.message)])
     if isinstance(exc, BadRequest):
         return outcome(400, "invalid", [(exc.expression, exc.message)])
-    if isinstance(exc, InvalidInput):
-        return outcome(
-            400, "invalid", [(k, " ".join(v)) for k, v in exc.fields.items()] or [(None, exc.message)]
-        )
-    if isinstance(exc, Conflict):
-        return outcome(409, "conflict", [(None, exc.message)])
     if isinstance(exc, inbound.InvalidResource):
         return outcome(422, "invalid", exc.problems)
-    return None
+    if not isinstance(exc, DermatoxError):
+        return None
+    status = exc.http_status
+    issues = [(k, " ".join(v)) for k, v in exc.fields.items()] if isinstance(exc, InvalidInput) else []
+    headers = {"WWW-Authenticate": 'Bearer realm="fhir"'} if status == 401 else None
+    return outcome(status, ISSUE_CODES.get(status, "invalid"), issues or [(None, exc.message)], headers)
 
 
 def fhir_endpoint(view=None, *, scope: str | None = None):

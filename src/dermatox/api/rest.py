@@ -16,12 +16,12 @@ from ninja import NinjaAPI, Query, Status
 from ninja.errors import HttpError, ValidationError
 from ninja.security import HttpBearer
 
-from dermatox.accounts.tokens import TokenRejected, bearer_secret, token_actor
+from dermatox.accounts.tokens import bearer_secret, token_actor
 from dermatox.api import reads
 from dermatox.api import schemas as s
 from dermatox.assessments.services import observation_record
 from dermatox.common.context import Actor
-from dermatox.common.errors import Conflict, DermatoxError, InvalidInput, NotFound, PermissionDenied
+from dermatox.common.errors import DermatoxError, InvalidInput, summarise
 from dermatox.common.http import client_ip
 from dermatox.patients import services as patient_services
 from dermatox.scheduling import services as scheduling_services
@@ -80,22 +80,9 @@ def _error(request, status: int, message: str, code: str, fields: dict | None = 
     return response
 
 
-def _status_of(exc: DermatoxError) -> int:
-    for cls, status in (
-        (TokenRejected, 401),
-        (NotFound, 404),
-        (PermissionDenied, 403),
-        (Conflict, 409),
-        (InvalidInput, 400),
-    ):
-        if isinstance(exc, cls):
-            return status
-    return 400
-
-
 @api.exception_handler(DermatoxError)
 def _dermatox_error(request, exc: DermatoxError):
-    return _error(request, _status_of(exc), exc.message, exc.code, exc.fields)
+    return _error(request, exc.http_status, exc.message, exc.code, exc.fields)
 
 
 def _location(loc) -> str:
@@ -111,8 +98,7 @@ def _validation_error(request, exc: ValidationError):
     fields: dict[str, list[str]] = {}
     for error in exc.errors:
         fields.setdefault(_location(error.get("loc", ())), []).append(str(error.get("msg", "invalid")))
-    summary = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in fields.items())
-    return _error(request, 422, f"Invalid request: {summary}", "invalid", fields)
+    return _error(request, 422, f"Invalid request: {summarise(fields)}", "invalid", fields)
 
 
 @api.exception_handler(HttpError)

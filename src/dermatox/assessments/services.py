@@ -91,7 +91,7 @@ def observation_set_record(
                 for k, v in exc.fields.items()
             ] or [exc.message]
     if errors:
-        raise InvalidInput("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()), fields=errors)
+        raise InvalidInput.from_fields(errors)
     if not saved:
         raise InvalidInput("nothing entered", fields={"__all__": ["Enter at least one measurement."]})
     return saved

@@ -77,7 +77,7 @@ def export_kickoff(
     if level == BulkExportJob.Level.GROUP and group != actor.clinic.code:
         raise NotFound(f"No Group {group!r}")
     if errors:
-        raise InvalidInput("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()), fields=errors)
+        raise InvalidInput.from_fields(errors)
     job = BulkExportJob.objects.create(
         clinic=actor.clinic,
         token=token,

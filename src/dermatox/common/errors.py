@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 
 class DermatoxError(Exception):
     code = "error"
+    http_status = 400  # what the REST and FHIR edges answer
 
     def __init__(
         self, message: str, *, code: str | None = None, fields: Mapping[str, list[str]] | None = None
@@ -31,14 +32,21 @@ class NotFound(DermatoxError):
     """Also raised for records of another clinic: existence must not leak."""
 
     code = "not_found"
+    http_status = 404
 
 
 class PermissionDenied(DermatoxError):
     code = "permission_denied"
+    http_status = 403
 
 
 class InvalidInput(DermatoxError):
     code = "invalid"
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, list[str]]) -> InvalidInput:
+        """Every field's problems at once; the message names each field ("start: …; end: …")."""
+        return cls(summarise(fields), fields=fields)
 
     @classmethod
     def from_validation_error(cls, exc: ValidationError) -> InvalidInput:
@@ -48,9 +56,13 @@ class InvalidInput(DermatoxError):
             }
         else:
             fields = {"__all__": list(exc.messages)}
-        summary = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in fields.items())
-        return cls(summary, fields=fields)
+        return cls.from_fields(fields)
+
+
+def summarise(fields: Mapping[str, list[str]]) -> str:
+    return "; ".join(f"{name}: {' '.join(str(m) for m in messages)}" for name, messages in fields.items())
 
 
 class Conflict(DermatoxError):
     code = "conflict"
+    http_status = 409

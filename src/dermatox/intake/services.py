@@ -111,7 +111,7 @@ def intake_parse(intake: IntakeForm, data: dict) -> tuple[dict, IntakeAnswers]:
     except IntakeErrors as exc:
         fields.update({name: [rule] for name, rule in exc.errors.items()})
     if fields:
-        raise InvalidInput("; ".join(f"{k}: {' '.join(v)}" for k, v in fields.items()), fields=fields)
+        raise InvalidInput.from_fields(fields)
     return demographics, answers
 
 

@@ -61,7 +61,7 @@ def _accept(data: dict, allowed: tuple[str, ...]) -> dict:
 
 def _raise(errors: dict[str, list[str]]) -> None:
     if errors:
-        raise InvalidInput("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()), fields=errors)
+        raise InvalidInput.from_fields(errors)
 
 
 def clinical_members(clinic_id: int):

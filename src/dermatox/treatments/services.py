@@ -258,7 +258,7 @@ def point_save(
     except (InvalidOperation, TypeError):
         errors["units"] = ["must be a number greater than 0 (at most 500)"]
     if errors:
-        raise InvalidInput("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()), fields=errors)
+        raise InvalidInput.from_fields(errors)
     return save_audited(actor, point, action="session.point")
 
 
