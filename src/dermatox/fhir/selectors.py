@@ -101,8 +101,8 @@ def _instances(qs: QuerySet) -> Iterator:
     for row in qs.values().iterator(chunk_size=CHUNK):
         record = model.__new__(model)
         record.__dict__.update(row)
-        record._state = ModelState()
-        record._state.adding, record._state.db = False, db
+        record._state = state = ModelState()
+        state.adding, state.db = False, db
         yield record
 
 
@@ -110,10 +110,10 @@ def _with_meta(records: Iterator, meta: Iterator[tuple]) -> Iterator:
     """Merge (id, version count, newest version date) rows, in the same pk order, onto the records."""
     row = next(meta, None)
     for record in records:
-        while row is not None and row[0] < record.pk:
+        pk = record.pk
+        while row is not None and row[0] < pk:
             row = next(meta, None)
-        found = row is not None and row[0] == record.pk
-        record.fhir_version, record.fhir_updated = (row[1], row[2]) if found else (1, None)
+        record.fhir_version, record.fhir_updated = (row[1], row[2]) if row and row[0] == pk else (1, None)
         yield record
 
 
