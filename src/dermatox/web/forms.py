@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from dermatox.assessments.models import Observation
 from dermatox.clinical.observations import observation_types
 from dermatox.clinical.reference import load
+from dermatox.common.errors import InvalidInput
 from dermatox.patients.models import (
     Allergy,
     Condition,
@@ -30,6 +31,14 @@ DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 icd10_validator = RegexValidator(r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?$", _("must look like L64.9"))
 snomed_validator = RegexValidator(r"^[0-9]{6,18}$", _("must be a SNOMED CT concept id (digits)"))
+
+
+def apply_errors(form: forms.Form, exc: InvalidInput, field_map: dict[str, str] | None = None) -> None:
+    """Put a service's field errors next to the form fields they belong to (`field_map`: service field ->
+    form field where the names differ); the rest go on top of the form."""
+    for name, msgs in (exc.fields or {"__all__": [exc.message]}).items():
+        name = (field_map or {}).get(name, name)
+        form.add_error(name if name in form.fields else None, msgs)
 
 
 def vocabulary_choices(file_name: str, kind: str | None = None) -> list[tuple[str, str]]:

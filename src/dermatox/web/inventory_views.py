@@ -17,7 +17,7 @@ from dermatox.inventory.models import InventoryPolicy, Lot
 from dermatox.inventory.selectors import lot_recall
 from dermatox.inventory.services import lot_receive, policy_for, vial_discard, vial_open
 from dermatox.web.decorators import clinic_required
-from dermatox.web.forms import DATE
+from dermatox.web.forms import DATE, apply_errors
 
 
 class ReceiveForm(forms.Form):
@@ -52,8 +52,7 @@ def stock(request):
         try:
             lot = lot_receive(actor=request.actor, **form.cleaned_data)
         except InvalidInput as exc:
-            for name, msgs in exc.fields.items():
-                form.add_error(name if name in form.fields else None, msgs)
+            apply_errors(form, exc)
         else:
             messages.success(request, _("Received lot %(lot)s.") % {"lot": lot.lot_number})
             return redirect("stock")

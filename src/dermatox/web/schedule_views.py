@@ -33,7 +33,7 @@ from dermatox.scheduling.selectors import (
 )
 from dermatox.web.decorators import clinic_required
 from dermatox.web.decorators import require_perm as _require
-from dermatox.web.forms import DATETIME
+from dermatox.web.forms import DATETIME, apply_errors
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
 # A service's field -> the form field that shows its message.
@@ -49,12 +49,6 @@ def in_clinic_time(view):
             return view(request, *args, **kwargs)
 
     return wrapper
-
-
-def _apply_errors(form, exc: InvalidInput) -> None:
-    for name, msgs in (exc.fields or {"__all__": [exc.message]}).items():
-        name = FIELD_MAP.get(name, name)
-        form.add_error(name if name in form.fields else None, msgs)
 
 
 def _practitioner_choices(actor, members=None) -> list[tuple[str, str]]:
@@ -168,7 +162,7 @@ def appointment_book(request):
                     },
                 )
             except InvalidInput as exc:
-                _apply_errors(form, exc)
+                apply_errors(form, exc, FIELD_MAP)
             else:
                 messages.success(
                     request,
@@ -235,7 +229,7 @@ def appointment_detail(request, appointment_id):
         except InvalidInput as exc:
             form = move_form if action == "reschedule" else cancel_form
             if form is not None:
-                _apply_errors(form, exc)
+                apply_errors(form, exc, FIELD_MAP)
             else:
                 messages.error(
                     request, " ".join(m for msgs in exc.fields.values() for m in msgs) or exc.message

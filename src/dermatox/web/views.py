@@ -52,12 +52,6 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
-def _apply_errors(form, exc: InvalidInput) -> None:
-    """Put a service's field errors next to the fields they belong to."""
-    for name, msgs in (exc.fields or {"__all__": [exc.message]}).items():
-        form.add_error(name if name in form.fields else None, msgs)
-
-
 @require_http_methods(["GET", "POST"])
 def clinic_choose(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
@@ -134,7 +128,7 @@ def patient_create(request):
         try:
             patient = patient_services.patient_create(actor=request.actor, data=form.cleaned_data)
         except InvalidInput as exc:
-            _apply_errors(form, exc)
+            forms.apply_errors(form, exc)
         else:
             messages.success(request, _("Patient %(mrn)s created.") % {"mrn": patient.mrn})
             return redirect("patient-detail", patient_id=patient.pk)
@@ -151,7 +145,7 @@ def patient_edit(request, patient_id):
         try:
             patient_services.patient_update(actor=request.actor, patient=patient, data=form.cleaned_data)
         except InvalidInput as exc:
-            _apply_errors(form, exc)
+            forms.apply_errors(form, exc)
         else:
             messages.success(request, _("Changes saved."))
             return redirect("patient-detail", patient_id=patient.pk)
@@ -320,7 +314,7 @@ def record_add(request, patient_id, kind):
         try:
             spec.save(request.actor, patient, form.cleaned_data)
         except InvalidInput as exc:
-            _apply_errors(form, exc)
+            forms.apply_errors(form, exc)
         else:
             messages.success(request, _("Saved."))
             return redirect("patient-detail", patient_id=patient.pk)
@@ -347,7 +341,7 @@ def record_entered_in_error(request, patient_id, kind, pk):
                 actor=request.actor, record=record, reason=form.cleaned_data["reason"]
             )
         except InvalidInput as exc:
-            _apply_errors(form, exc)
+            forms.apply_errors(form, exc)
         else:
             messages.success(request, _("Marked as entered in error. It stays in the record's history."))
             if model is Patient:
