@@ -176,6 +176,22 @@ def test_an_outside_dose_without_product_is_named_in_the_missing_data(front_desk
     assert any(str(given + dt.timedelta(days=84)) in line for line in built.missing)
 
 
+def test_no_toxin_before_at_intake_answers_the_question_on_that_day(front_desk, nurse, patient):
+    """The assessment asks about toxin given elsewhere until it is answered; "never" at intake answers it
+    that day, and later only doses since then are asked about."""
+    not_recorded = "Botulinum toxin given outside this clinic is not recorded"
+    assert any(not_recorded in line for line in build_case(patient, timezone.localdate()).missing)
+    intake, _token = start(front_desk, patient)
+    submit(intake, toxin_before="no")
+    services.intake_confirm(actor=nurse, intake=intake)
+    today = timezone.localdate()
+    assert not any("toxin" in line.lower() for line in build_case(patient, today).missing)
+    later = build_case(patient, today + dt.timedelta(days=30)).missing
+    assert [line for line in later if "toxin" in line.lower()] == [
+        f"No botulinum toxin elsewhere, as the patient said at intake on {today}: ask about doses since."
+    ]
+
+
 def test_codes_already_in_the_record_are_not_added_twice(front_desk, nurse, patient):
     for _ in range(2):
         intake, _token = start(front_desk, patient)

@@ -9,11 +9,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.utils import timezone
+
 from dermatox.assessments.models import Observation
 from dermatox.clinical.observations import observation_types
 from dermatox.clinical.pathways.labs import RESULT_MAX_AGE_DAYS
 from dermatox.clinical.reference import by_id
 from dermatox.clinical.toxin_safety import RETREATMENT_DAYS
+from dermatox.intake.models import IntakeForm
 from dermatox.patients.models import Patient
 from dermatox.treatments.models import ExternalToxinDose, TreatmentCourse
 
@@ -88,6 +91,19 @@ def _toxin_history(patient: Patient, as_of: dt.date) -> list[dict]:
     ]
 
 
+def _intake_denied_toxin_on(patient: Patient, as_of: dt.date) -> dt.date | None:
+    """The day of the latest confirmed intake, if the patient answered there that they never had toxin."""
+    intake = (
+        IntakeForm.objects.current()
+        .filter(patient=patient, status=IntakeForm.Status.CONFIRMED, confirmed_at__date__lte=as_of)
+        .order_by("-confirmed_at")
+        .first()
+    )
+    if intake is None or intake.answers.get("health", {}).get("toxin_before") != "no":
+        return None
+    return timezone.localdate(intake.confirmed_at)
+
+
 def _external_toxin(patient: Patient, as_of: dt.date, built: BuiltCase) -> list[dict]:
     """Doses given elsewhere as reported at intake. The rules need a product and units; a dose without
     them cannot be counted, so it is named in the missing data with the date the interval ends."""
@@ -97,9 +113,15 @@ def _external_toxin(patient: Patient, as_of: dt.date, built: BuiltCase) -> list[
         )
     )
     if not doses:
-        built.missing.append(
-            "Botulinum toxin given outside this clinic is not recorded: ask about doses in the last 12 weeks."
-        )
+        denied_on = _intake_denied_toxin_on(patient, as_of)
+        if denied_on is None:
+            built.missing.append(
+                "Botulinum toxin given outside this clinic is not recorded: ask about doses in the last 12 weeks."
+            )
+        elif denied_on < as_of:
+            built.missing.append(
+                f"No botulinum toxin elsewhere, as the patient said at intake on {denied_on}: ask about doses since."
+            )
     out = []
     products = by_id("toxin_products.toml")
     for dose in doses:
