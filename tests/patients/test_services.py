@@ -19,6 +19,7 @@ from dermatox.patients.services import (
     patient_update,
     record_mark_entered_in_error,
 )
+from dermatox.treatments.services import external_toxin_dose_record, treatment_course_record
 
 pytestmark = pytest.mark.django_db
 
@@ -194,3 +195,32 @@ def test_a_coded_entry_takes_only_the_reference_datas_codes(physician, patient, 
     assert known in err.value.fields["code"][0]
     assert add(actor=physician, patient=patient, data={**data, "code": known}).code == known
     assert add(actor=physician, patient=patient, data=data).code == ""  # uncoded free text stays allowed
+
+
+def test_no_record_of_a_patient_is_dated_before_their_birth(physician, patient):
+    """One check for every app's records (child_record_save): measurements, doses given elsewhere, courses,
+    adverse events."""
+    before = patient.birth_date - dt.timedelta(days=1)
+    writes = {
+        "effective_at": lambda: observation_record(
+            actor=physician,
+            patient=patient,
+            code="daily_shedding",
+            value=100,
+            effective_at=timezone.make_aware(dt.datetime.combine(before, dt.time(12))),
+        ),
+        "given_on": lambda: external_toxin_dose_record(
+            actor=physician,
+            patient=patient,
+            data={"given_on": before, "area": "face", "product": "unknown"},
+        ),
+        "ended_on": lambda: treatment_course_record(
+            actor=physician,
+            patient=patient,
+            data={"treatment": "isotretinoin", "weeks": 20, "outcome": "cleared", "ended_on": before},
+        ),
+    }
+    for field, write in writes.items():
+        with pytest.raises(InvalidInput) as err:
+            write()
+        assert err.value.fields == {field: ["must not be before the date of birth"]}

@@ -105,7 +105,18 @@ def identifier_add(*, actor: Actor, patient: Patient, system: str, value: str) -
 
 
 # Dates that cannot fall before the patient was born.
-_LIFETIME_FIELDS = ("start", "onset_date", "start_date", "recorded_on", "signed_at", "written_at")
+_LIFETIME_FIELDS = (
+    "start",
+    "onset_date",
+    "onset",
+    "start_date",
+    "recorded_on",
+    "signed_at",
+    "written_at",
+    "effective_at",
+    "given_on",
+    "ended_on",
+)
 
 
 def child_record_save(
