@@ -56,11 +56,19 @@ def test_condition(get, physician, patient):
     c = condition_add(
         actor=physician,
         patient=patient,
-        data={"category": "diagnosis", "code": "androgenetic_alopecia", "text": "Androgenetic alopecia", "icd10": "L64.9"},
+        data={
+            "category": "diagnosis",
+            "code": "androgenetic_alopecia",
+            "text": "Androgenetic alopecia",
+            "icd10": "L64.9",
+        },
     )
     r = Condition.model_validate_json(get(f"/fhir/Condition/{c.pk}"))
     assert r.subject.reference == f"Patient/{patient.pk}"
-    assert {(x.system, x.code) for x in r.code.coding} == {(S.CONDITION, "androgenetic_alopecia"), (S.ICD10, "L64.9")}
+    assert {(x.system, x.code) for x in r.code.coding} == {
+        (S.CONDITION, "androgenetic_alopecia"),
+        (S.ICD10, "L64.9"),
+    }
     assert r.code.text == "Androgenetic alopecia"
     assert r.clinicalStatus.coding[0].code == "active"
     assert r.category[0].coding[0].code == "encounter-diagnosis"
