@@ -26,6 +26,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/lot_recall.py
 	$(BIN)/python bench/page_queries.py
 	$(BIN)/python bench/bulk_export.py
+	$(BIN)/python bench/csv_import.py
 
 clean:
 	rm -rf $(VENV) var/test-*.sqlite3*

@@ -487,6 +487,20 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def _member_actor(args, clinic):
+    """The actor of `import` and `export`: the staff member named by --user (their role in that clinic
+    decides what they may do), or the system if none is named. Returns (actor, None) or (None, exit status)."""
+    from dermatox.accounts.models import Membership
+    from dermatox.common.context import Actor
+
+    if not args.user:
+        return Actor.system(clinic=clinic, channel="cli"), None
+    membership = Membership.objects.filter(user__username=args.user, clinic=clinic).first()
+    if membership is None:
+        return None, _err(f"--user: {args.user!r} is not a staff member of {clinic.code}")
+    return Actor(user=membership.user, clinic=clinic, role=membership.role, channel="cli"), None
+
+
 def cmd_import(args) -> int:
     """Import legacy data from CSV into one clinic: all rows or none; --dry-run only checks (docs/import.md)."""
     from pathlib import Path
@@ -494,20 +508,16 @@ def cmd_import(args) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from dermatox.accounts.models import Clinic, Membership
-    from dermatox.common.context import Actor
+    from dermatox.accounts.models import Clinic
     from dermatox.common.errors import DermatoxError
     from dermatox.transfer.csv_import import csv_import
 
     clinic = Clinic.objects.filter(code=args.clinic).first()
     if clinic is None:
         return _err(f"--clinic: no clinic with code {args.clinic!r}")
-    actor = Actor.system(clinic=clinic, channel="cli")
-    if args.user:
-        membership = Membership.objects.filter(user__username=args.user, clinic=clinic).first()
-        if membership is None:
-            return _err(f"--user: {args.user!r} is not a staff member of {clinic.code}")
-        actor = Actor(user=membership.user, clinic=clinic, role=membership.role, channel="cli")
+    actor, status = _member_actor(args, clinic)
+    if actor is None:
+        return status
     try:
         data = Path(args.file).read_bytes()
     except OSError as exc:
@@ -547,15 +557,24 @@ def cmd_import(args) -> int:
 
 
 def cmd_export(args) -> int:
-    """Export one clinic's data to CSV in the import's columns (audited as an export)."""
+    """Export one clinic's data to CSV in the import's columns (audited as an export): as the staff member
+    named by --user, whose role must allow reading clinical records, or as the system."""
     from dermatox.accounts.models import Clinic
-    from dermatox.common.context import Actor
+    from dermatox.common.errors import DermatoxError, PermissionDenied
     from dermatox.transfer.csv_export import csv_export
 
     clinic = Clinic.objects.filter(code=args.clinic).first()
     if clinic is None:
         return _err(f"--clinic: no clinic with code {args.clinic!r}")
-    text, count, left_out = csv_export(actor=Actor.system(clinic=clinic, channel="cli"), kind=args.kind)
+    actor, status = _member_actor(args, clinic)
+    if actor is None:
+        return status
+    try:
+        text, count, left_out = csv_export(actor=actor, kind=args.kind)
+    except PermissionDenied as exc:
+        return _err(f"--user: {args.user!r} ({actor.role}) may not export {args.kind}: {exc.message}")
+    except DermatoxError as exc:
+        return _err(exc.message)
     if args.output and args.output != "-":
         try:
             with open(args.output, "w", encoding="utf-8", newline="") as out:
@@ -686,6 +705,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="export a clinic's patients, toxin history or observations to CSV")
     p.add_argument("kind", choices=["patients", "toxin", "observations"])
     p.add_argument("--clinic", required=True, help="clinic code")
+    p.add_argument("--user", help="staff member the export is made (and audited) as; default the system")
     p.add_argument("-o", "--output", help="file to write (default standard output)")
     p.set_defaults(func=cmd_export)
 

@@ -79,9 +79,33 @@ def test_export_to_stdout_and_to_a_file(staff, files, tmp_path, capsys):
     main(["import", str(files["patients"]), "--clinic", "aaa"])
     capsys.readouterr()
     assert main(["export", "patients", "--clinic", "aaa"]) == 0
-    assert capsys.readouterr().out == PATIENTS  # the same columns, rows and quoting as the file imported
+    # the same columns, rows and quoting as the file imported; the phone starting with + is quoted (formula)
+    exported = PATIENTS.replace(",+90 532", ",'+90 532")
+    assert capsys.readouterr().out == exported
     out = tmp_path / "out.csv"
-    assert main(["export", "patients", "--clinic", "aaa", "-o", str(out)]) == 0
-    assert out.read_text(encoding="utf-8") == PATIENTS
+    assert main(["export", "patients", "--clinic", "aaa", "-o", str(out), "--user", "nurse_a"]) == 0
+    assert out.read_text(encoding="utf-8") == exported
     assert main(["export", "toxin", "--clinic", "zzz"]) == 2
-    assert AuditEntry.objects.filter(action="export.patients", channel="cli").count() == 2
+    entries = AuditEntry.objects.filter(action="export.patients", channel="cli").order_by("seq")
+    assert [(e.role, e.actor_username) for e in entries] == [("system", ""), ("nurse", "nurse_a")]
+    assert entries.last().detail["rows"] == 2 and len(entries.last().detail["patient_ids"]) == 2
+
+
+@pytest.mark.parametrize("role", ["front_desk", "manager", "sysadmin"])
+def test_export_by_a_role_that_may_not_read_clinical_records_exits_2_naming_the_rule(
+    staff, files, capsys, role
+):
+    main(["import", str(files["patients"]), "--clinic", "aaa"])
+    capsys.readouterr()
+    before = AuditEntry.objects.count()
+    assert main(["export", "patients", "--clinic", "aaa", "--user", f"{role}_a"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # not a line of the file
+    assert f"--user: '{role}_a' ({role}) may not export patients" in captured.err
+    assert "(view_clinical)" in captured.err
+    assert AuditEntry.objects.count() == before
+
+
+def test_export_as_a_member_of_another_clinic_is_refused(staff, capsys):
+    assert main(["export", "patients", "--clinic", "aaa", "--user", "physician_b"]) == 2
+    assert "--user: 'physician_b' is not a staff member of aaa" in capsys.readouterr().err

@@ -221,3 +221,53 @@ def test_the_documented_example_files_import_cleanly(actor):
     for name in ("patients", "toxin", "observations"):
         result = csv_import(actor=actor, data=(examples / f"{name}.csv").read_bytes())
         assert result.ok and result.kind == name and result.created > 0, result.report
+
+
+def test_a_re_import_of_toxin_history_and_observations_writes_nothing(actor, clinic):
+    """The existing rows are read once per import (not once per row) and nothing is duplicated."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    run(actor, PATIENTS)
+    assert run(actor, TOXIN).created == 3 and run(actor, OBS).created == 4
+
+    def counts():
+        return (
+            ExternalToxinDose.objects.count(),
+            ExternalToxinDose.history.count(),
+            Observation.objects.count(),
+            Observation.history.count(),
+            AuditEntry.objects.exclude(action__startswith="import.").count(),
+        )
+
+    before = counts()
+    for text, kind, table in ((TOXIN, "toxin", "treatments_externaltoxindose"),
+                              (OBS, "observations", "assessments_observation")):  # fmt: skip
+        with CaptureQueriesContext(connection) as queries:
+            again = run(actor, text)
+        assert again.ok and again.created == again.updated == 0 and again.unchanged > 0, again.report
+        assert sum(f'FROM "{table}"' in q["sql"] for q in queries.captured_queries) == 1, kind
+    # the same values written another way: a number with another scale, an instant in another offset
+    same = OBS.replace(",12.5,", ",12.50,").replace("2025-06-01T09:30:00+03:00", "2025-06-01T06:30:00Z")
+    assert run(actor, same).summary() == "created 0, updated 0, unchanged 4"
+    assert counts() == before
+    assert AuditEntry.objects.filter(action__startswith="import.").count() == 6  # one per run, no more
+
+
+def test_a_dose_written_earlier_in_the_same_file_is_known_to_the_later_rows(actor, clinic):
+    """Two keys of one patient (national id and passport): the second row is the same dose as the first."""
+    from dermatox.patients.models import PatientIdentifier
+
+    run(actor, PATIENTS)
+    ayse = Patient.objects.get(clinic=clinic, given_name="Ayşe")
+    PatientIdentifier.objects.create(patient=ayse, system="passport", value="TR999")
+    head = TOXIN.splitlines()[0]
+    first = "national_id,11111111110,2025-06-01,onabotulinumtoxinA,20,face,"
+    same = run(actor, f"{head}\n{first}\npassport,TR999,2025-06-01,onabotulinumtoxinA,20.00,face,\n")
+    assert same.summary() == "created 1, updated 0, unchanged 1"
+    later = first.replace("2025-06-01", "2025-07-01")
+    other = run(actor, f"{head}\n{later}\npassport,TR999,2025-07-01,onabotulinumtoxinA,25,face,\n")
+    assert other.report == [  # as if the first row's dose had been read back from the database
+        "row 3: units: this dose is already recorded with 20.00 units; correct the record, not the file"
+    ]
+    assert ExternalToxinDose.objects.count() == 1

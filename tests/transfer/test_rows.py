@@ -172,3 +172,49 @@ def test_vocabularies_match_the_record():
     assert set(rows.LANGUAGES) == set(Language.values)
     assert rows.AREAS == EXTERNAL_DOSE_AREAS
     assert "source" in EXTERNAL_DOSE_FIELDS
+
+
+@pytest.mark.parametrize(
+    "text, quoted",
+    [
+        ("=1+2", "'=1+2"),
+        ("+90 532 000 00 00", "'+90 532 000 00 00"),
+        ("-x", "'-x"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("Ayşe", "Ayşe"),
+        ("'quoted", "'quoted"),
+        ("", ""),
+        ("a=b", "a=b"),
+    ],
+)
+def test_formula_cells_are_quoted_and_unquoted_back(text, quoted):
+    from dermatox.transfer.rows import quote_formula, unquote_formula
+
+    assert quote_formula(text) == quoted
+    assert unquote_formula(quoted) == text
+
+
+def test_the_import_takes_off_exactly_one_quote_and_only_in_text_columns():
+    _, rows, lines = report(
+        f"{P_HEAD}\nnational_id,'-7,'=Ayşe,''=Yılmaz,female,1990-04-02,'+90 532 000 00 00,,'@home,tr\n"
+        f"national_id,8,'Can,Demir,male,1985-01-31,,,'-,\n"
+    )
+    assert lines == []
+    assert rows[0].key == ("national_id", "-7")
+    values = rows[0].values
+    assert (values["given_name"], values["family_name"]) == ("=Ayşe", "''=Yılmaz")  # one quote, not two
+    assert (values["phone"], values["address"]) == ("+90 532 000 00 00", "@home")
+    assert rows[1].values["given_name"] == "'Can" and rows[1].values["address"] == "-"
+    # a number or a date keeps its quote, and is then not a number or a date
+    _, _, lines = report(f"{T_HEAD}\nnational_id,1,'2025-01-10,unknown,'-5,face,'=x\n")
+    assert lines == ["row 2: given_on: not a date (YYYY-MM-DD)", "row 2: units: must be a number"]
+
+
+def test_only_free_text_columns_are_quoted():
+    from dermatox.transfer.rows import COLUMNS, TEXT_COLUMNS
+
+    for kind, columns in TEXT_COLUMNS.items():
+        assert set(columns) <= set(COLUMNS[kind])
+        assert not set(columns) & {"birth_date", "given_on", "units", "value", "unit", "effective_at", "code"}

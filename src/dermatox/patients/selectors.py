@@ -12,7 +12,7 @@ from dermatox.audit.services import audit_record
 from dermatox.common.context import Actor
 from dermatox.common.errors import NotFound, PermissionDenied
 from dermatox.common.text import fold
-from dermatox.patients.models import Patient
+from dermatox.patients.models import Patient, PatientIdentifier
 
 
 def patients_in_scope(actor: Actor) -> QuerySet[Patient]:
@@ -23,6 +23,12 @@ def patients_in_scope(actor: Actor) -> QuerySet[Patient]:
     if actor.clinic is None:
         return Patient.objects.none()
     return Patient.objects.filter(clinic_id=actor.clinic.pk)
+
+
+def patient_identifiers_in_scope(actor: Actor) -> QuerySet[PatientIdentifier]:
+    """The current identifiers of the current patients of the actor's clinic (scoped as patients_in_scope):
+    what the rows of a CSV file are matched on (import) and keyed by (export)."""
+    return PatientIdentifier.objects.current().filter(patient__in=patients_in_scope(actor).current())
 
 
 def patient_search(

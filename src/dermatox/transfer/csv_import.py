@@ -3,7 +3,8 @@
 Every row is first parsed on its own (rows.py), then written through the apps' services in ONE transaction,
 each row in a savepoint so that a row the services refuse is reported and the next rows are still checked.
 If any row is bad, or on a dry run, the transaction is rolled back: nothing is written, not even the audit
-entries. Re-running a file is safe: rows are keyed by the clinic's patient identifier (see docs/import.md).
+entries. Re-running a file is safe: rows are keyed by the clinic's patient identifier (see docs/import.md);
+what is already recorded is read once per import (one query per kind), not once per row.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from dermatox.assessments.services import observation_record
 from dermatox.audit.services import audit_record
 from dermatox.common.context import Actor
 from dermatox.common.errors import DermatoxError, InvalidInput
-from dermatox.patients.models import Patient, PatientIdentifier
+from dermatox.patients.models import Patient
+from dermatox.patients.selectors import patient_identifiers_in_scope, patients_in_scope
 from dermatox.patients.services import PATIENT_FIELDS, patient_create, patient_update
 from dermatox.transfer.rows import FileProblem, ParsedRow, parse_rows, read_table
 from dermatox.treatments.models import ExternalToxinDose
@@ -66,17 +68,64 @@ def _lines(exc: DermatoxError) -> list[str]:
     return lines or [exc.message]
 
 
-def patients_by_identifier(clinic) -> dict[tuple[str, str], list[Patient]]:
-    """The clinic's current patients by (identifier system, value)."""
+def patients_by_identifier(actor: Actor) -> dict[tuple[str, str], list[Patient]]:
+    """The current patients of the actor's clinic by (identifier system, value)."""
     found: dict[tuple[str, str], list[Patient]] = {}
-    identifiers = (
-        PatientIdentifier.objects.current()
-        .filter(patient__clinic=clinic, patient__entered_in_error_at__isnull=True)
-        .select_related("patient")
-    )
-    for identifier in identifiers:
+    for identifier in patient_identifiers_in_scope(actor).select_related("patient"):
         found.setdefault((identifier.system, identifier.value), []).append(identifier.patient)
     return found
+
+
+# What is already recorded, read once per import (one query) instead of once per row: rows are checked
+# against it, and what the import writes is added to it, so that a later row sees an earlier one.
+Known = dict | set  # the keys of the recorded rows (see _known_doses and _known_observations)
+
+
+def _known_doses(actor: Actor, rows: list[ParsedRow]) -> Known:
+    """(patient id, given_on, product, area) -> units, of the clinic's current doses given elsewhere (the first
+    recorded, if several share a key), limited to the days and products of the file."""
+    if not rows:
+        return {}
+    days = [row.values["given_on"] for row in rows]
+    doses = (
+        ExternalToxinDose.objects.current()
+        .filter(
+            patient__in=patients_in_scope(actor).current(),
+            given_on__range=(min(days), max(days)),
+            product__in={row.values["product"] for row in rows},
+        )
+        .order_by("pk")
+        .values_list("patient_id", "given_on", "product", "area", "units")
+    )
+    known: Known = {}
+    for patient_id, given_on, product, area, units in doses:
+        known.setdefault((patient_id, given_on, product, area), units)
+    return known
+
+
+def _value_key(value) -> tuple:
+    # A number is the same as a number of the same value (Decimal: 12.5 == 12.5000, and so are their hashes),
+    # a code the same code; a number is never the same as a code.
+    return ("number", value) if isinstance(value, Decimal) else ("code", value)
+
+
+def _known_observations(actor: Actor, rows: list[ParsedRow]) -> Known:
+    """{(patient id, code, effective_at, value)} of the clinic's current observations, limited to the codes and
+    the time span of the file. Aware datetimes compare (and hash) as instants, whatever their offset."""
+    if not rows:
+        return set()
+    moments = [row.values["effective_at"] for row in rows]
+    observations = Observation.objects.current().filter(
+        patient__in=patients_in_scope(actor).current(),
+        code__in={row.values["code"] for row in rows},
+        effective_at__range=(min(moments), max(moments)),
+    )
+    return {
+        (patient_id, code, effective_at, _value_key(number if number is not None else text))
+        for patient_id, code, effective_at, number, text in observations.values_list(
+            "patient_id", "code", "effective_at", "value_number", "value_code"
+        )
+    }
 
 
 def _one_patient(index: dict, key: tuple[str, str], *, required: bool) -> Patient | None:
@@ -94,7 +143,7 @@ def _one_patient(index: dict, key: tuple[str, str], *, required: bool) -> Patien
     return patients[0] if patients else None
 
 
-def _patient_row(actor: Actor, index: dict, row: ParsedRow) -> str:
+def _patient_row(actor: Actor, index: dict, known: Known, row: ParsedRow) -> str:
     patient = _one_patient(index, row.key, required=False)
     data = {name: row.values[name] for name in PATIENT_FIELDS}
     if patient is None:
@@ -113,43 +162,37 @@ def _not_before_birth(patient: Patient, name: str, day: dt.date) -> None:
         raise _RowRefused([f"{name}: must not be before the date of birth ({patient.birth_date})"])
 
 
-def _toxin_row(actor: Actor, index: dict, row: ParsedRow) -> str:
+_UNITS_PLACES = Decimal(1).scaleb(-ExternalToxinDose._meta.get_field("units").decimal_places)
+
+
+def _toxin_row(actor: Actor, index: dict, known: Known, row: ParsedRow) -> str:
     patient = _one_patient(index, row.key, required=True)
     values = row.values
     _not_before_birth(patient, "given_on", values["given_on"])
-    existing = (
-        ExternalToxinDose.objects.current()
-        .filter(patient=patient, given_on=values["given_on"], product=values["product"], area=values["area"])
-        .first()
-    )
-    if existing is not None:
-        if existing.units != values["units"]:
+    key = (patient.pk, values["given_on"], values["product"], values["area"])
+    if key in known:
+        units = known[key]
+        if units != values["units"]:
             raise _RowRefused(
                 [
-                    f"units: this dose is already recorded with {existing.units if existing.units is not None else 'no'}"
+                    f"units: this dose is already recorded with {units if units is not None else 'no'}"
                     " units; correct the record, not the file"
                 ]
             )
         return "unchanged"
     data = {name: values[name] for name in ("given_on", "product", "units", "area", "source")}
-    external_toxin_dose_record(actor=actor, patient=patient, data=data)
+    dose = external_toxin_dose_record(actor=actor, patient=patient, data=data)
+    units = dose.units
+    known[key] = units if units is None else Decimal(units).quantize(_UNITS_PLACES)  # as read back
     return "created"
 
 
-def _same_value(observation: Observation, value) -> bool:
-    if isinstance(value, Decimal):
-        return observation.value_number is not None and Decimal(observation.value_number) == value
-    return observation.value_number is None and observation.value_code == value
-
-
-def _observation_row(actor: Actor, index: dict, row: ParsedRow) -> str:
+def _observation_row(actor: Actor, index: dict, known: Known, row: ParsedRow) -> str:
     patient = _one_patient(index, row.key, required=True)
     values = row.values
     _not_before_birth(patient, "effective_at", values["effective_at"].date())
-    candidates = Observation.objects.current().filter(
-        patient=patient, code=values["code"], effective_at=values["effective_at"]
-    )
-    if any(_same_value(o, values["value"]) for o in candidates):
+    key = (patient.pk, values["code"], values["effective_at"], _value_key(values["value"]))
+    if key in known:
         return "unchanged"
     observation_record(
         actor=actor,
@@ -159,10 +202,12 @@ def _observation_row(actor: Actor, index: dict, row: ParsedRow) -> str:
         unit=values["unit"] or None,
         effective_at=values["effective_at"],
     )
+    known.add(key)
     return "created"
 
 
 _WRITERS = {"patients": _patient_row, "toxin": _toxin_row, "observations": _observation_row}
+_KNOWN = {"patients": lambda actor, rows: {}, "toxin": _known_doses, "observations": _known_observations}
 
 
 def csv_import(
@@ -202,11 +247,12 @@ def csv_import(
     write = _WRITERS[result.kind]
     refused: list[str] = []
     with transaction.atomic():
-        index = patients_by_identifier(actor.clinic)
+        index = patients_by_identifier(actor)
+        known = _KNOWN[result.kind](actor, rows)
         for done, row in enumerate(rows, start=1):
             try:
                 with transaction.atomic():
-                    outcome = write(actor, index, row)
+                    outcome = write(actor, index, known, row)
                 setattr(result, outcome, getattr(result, outcome) + 1)
             except _RowRefused as exc:
                 refused.extend(f"row {row.number}: {line}" for line in exc.lines)

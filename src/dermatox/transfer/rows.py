@@ -3,6 +3,8 @@
 `read_table` turns the bytes of a file into a header and records (or file-level problems naming the column);
 `parse_rows` checks every row of one kind and returns the typed values or "row N: field: rule" lines.
 Row numbers are those a spreadsheet shows: the header is row 1, the first data row is row 2.
+`quote_formula` / `unquote_formula` keep free-text cells from being read as spreadsheet formulas (export) and
+take that protection off again (import).
 The column formats are documented in docs/import.md.
 """
 
@@ -56,6 +58,17 @@ DEFAULT_SOURCE = "import"
 MAX_LENGTH = {"identifier": 64, "given_name": 100, "family_name": 100, "phone": 32, "email": 254,
               "address": 300, "source": 40}  # fmt: skip
 
+# Spreadsheet formula injection (OWASP "CSV injection"): Excel and LibreOffice read a cell that starts with
+# one of these as a formula. Only the free-text columns are protected (the others are vocabularies, numbers
+# and dates, and a negative number must stay a number): the export writes such a cell after a single quote,
+# and the import takes exactly one quote off a cell that starts with a quote and then one of these.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+TEXT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "patients": ("identifier", "given_name", "family_name", "phone", "email", "address"),
+    "toxin": ("identifier", "source"),
+    "observations": ("identifier",),
+}
+
 
 class FileProblem(Exception):
     """The file as a whole cannot be read: the message names the column or says what is wrong."""
@@ -73,6 +86,16 @@ class ParsedRow:
     number: int
     key: tuple[str, str]  # (identifier_system, identifier)
     values: dict
+
+
+def quote_formula(text: str) -> str:
+    """A text cell as the export writes it: after a single quote if a spreadsheet would read a formula."""
+    return f"'{text}" if text.startswith(FORMULA_START) else text
+
+
+def unquote_formula(text: str) -> str:
+    """A text cell as the import reads it: the export's quote (one, and only before FORMULA_START) removed."""
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_START) else text
 
 
 def decode(data: bytes) -> str:
@@ -119,6 +142,7 @@ def read_table(data: bytes, kind: str | None = None) -> tuple[str, Table]:
         if messages:
             raise FileProblem("; ".join(messages))
         table = Table(header=header, records=[])
+        text_columns = set(TEXT_COLUMNS[kind])
         number = 1
         for cells in reader:
             number += 1
@@ -129,7 +153,10 @@ def read_table(data: bytes, kind: str | None = None) -> tuple[str, Table]:
             if len(cells) != len(header):
                 table.problems.append(f"row {number}: has {len(cells)} cells, the header has {len(header)}")
                 continue
-            table.records.append((number, {h: c.strip() for h, c in zip(header, cells, strict=True)}))
+            record = {h: c.strip() for h, c in zip(header, cells, strict=True)}
+            for name in text_columns:
+                record[name] = unquote_formula(record[name])
+            table.records.append((number, record))
     except csv.Error as exc:
         raise FileProblem(f"file: not a valid CSV file near row {reader.line_num}: {exc}") from None
     if not table.records and not table.problems:
