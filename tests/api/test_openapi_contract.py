@@ -84,6 +84,7 @@ OPERATIONS = {
     "PATCH /api/toxin-sessions/{session_id}/points/{point_id}",
     "DELETE /api/toxin-sessions/{session_id}/points/{point_id}",
     "PUT /api/toxin-sessions/{session_id}/vial",
+    "GET /api/vials",
     "POST /api/toxin-sessions/{session_id}/sign",
     "GET /api/patients/{patient_id}/follow-ups",
     "POST /api/patients/{patient_id}/follow-ups",

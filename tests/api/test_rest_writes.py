@@ -570,7 +570,10 @@ def test_chart_and_sign_through_the_api(api, patient, receive_and_open):
         {"view": "face_front", "region": "procerus", "x": 50, "y": 30, "depth": "intramuscular", "units": 2},
     )
     assert added.status_code == 201
-    assert api("put", f"{base}/vial", {"vial_id": vial.pk}).status_code == 200
+    # An integrator finds the vial to draw from through the API, as the charting page lists them.
+    usable = api("get", f"/api/vials?state=open&product={made.json()['product']}").json()["items"]
+    assert [v["id"] for v in usable] == [vial.pk] and usable[0]["lot_number"] == "API-SIGN-7"
+    assert api("put", f"{base}/vial", {"vial_id": usable[0]["id"]}).status_code == 200
 
     signed = api("post", f"{base}/sign")
     assert signed.status_code == 200, signed.json()
@@ -655,3 +658,21 @@ def test_text_with_nul_characters_is_refused(api, patient):
     )
     assert "body.components" in body["fields"]
     assert not FollowUp.objects.exists() and not patient.observations.exists()
+
+
+def test_vials_list_the_clinics_stock_for_those_who_chart(api, token, nurse, receive_and_open):
+    opened = receive_and_open("VIALS-1", vials=2)
+    sealed = Vial.objects.filter(lot=opened.lot, state="sealed").first()
+    listed = api("get", "/api/vials").json()
+    assert {v["id"] for v in listed["items"]} >= {opened.pk, sealed.pk}
+    row = next(v for v in listed["items"] if v["id"] == opened.pk)
+    assert row["state"] == "open" and row["remaining_units"] == float(opened.remaining_units)
+    assert row["units_per_0_1_ml"] == float(opened.units_per_0_1_ml) and row["expiry"]
+    only_open = api("get", "/api/vials?state=open").json()["items"]
+    assert opened.pk in {v["id"] for v in only_open} and sealed.pk not in {v["id"] for v in only_open}
+    assert api("get", "/api/vials?product=abobotulinumtoxinA").json()["count"] == 0
+    is_error(api("get", "/api/vials?state=half"), 422, "invalid")
+    front_desk = token(scopes=("read",), user_key=Role.FRONT_DESK)
+    is_error(api("get", "/api/vials", auth=front_desk), 403)
+    other_clinic = token(scopes=("read",), user_key="physician_b", clinic_index=1)
+    assert api("get", "/api/vials", auth=other_clinic).json()["count"] == 0

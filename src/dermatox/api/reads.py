@@ -14,6 +14,7 @@ from dermatox.audit.services import audit_record
 from dermatox.common.context import Actor
 from dermatox.common.errors import PermissionDenied
 from dermatox.common.text import fold
+from dermatox.inventory.selectors import vials_in_scope
 from dermatox.patients.models import Patient, PatientIdentifier
 from dermatox.patients.selectors import patient_get, patients_in_scope
 from dermatox.scheduling.selectors import appointments_in_scope
@@ -161,3 +162,14 @@ def session_read(*, actor: Actor, session_id, audit_as: str | None = "session.vi
     if audit_as:
         audit_record(actor=actor, action=audit_as, obj=session, detail={"points": len(session.points.all())})
     return session
+
+
+def vials_page(*, actor: Actor, product: str | None, state: str | None, offset: int, limit: int) -> Slice:
+    """The clinic's vials, newest lot first; filtered by product and state (what a chart may draw from:
+    `state=open&product=…`)."""
+    qs = vials_in_scope(actor).order_by("-lot__received_at", "pk")
+    if product:
+        qs = qs.filter(lot__product=product)
+    if state:
+        qs = qs.filter(state=state)
+    return _slice(qs, offset, limit)

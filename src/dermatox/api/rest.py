@@ -194,6 +194,18 @@ def _administration(point) -> dict | None:
     }
 
 
+def _vial(v) -> dict:
+    strength = v.units_per_0_1_ml
+    return {
+        **_fields(v, ("id", "state", "vial_units", "opened_at", "beyond_use_at")),
+        "product": v.lot.product,
+        "lot_number": v.lot.lot_number,
+        "expiry": v.lot.expiry,
+        "remaining_units": float(v.remaining_units),
+        "units_per_0_1_ml": float(strength) if strength is not None else None,
+    }
+
+
 def _point(p) -> dict:
     return {
         **_fields(p, ("id", "view", "region", "depth")),
@@ -490,6 +502,22 @@ def toxin_session_sign(request, session_id: int):
 @api.get("/patients/{patient_id}/follow-ups", response={200: s.FollowUpPage, **ERRORS}, tags=["treatments"])
 def follow_up_list(request, patient_id: uuid.UUID, limit: int = Limit, offset: int = Offset):
     return _section(request, patient_id, "follow_ups", offset, limit, lambda r: _fields(r, FOLLOW_UP_OUT))
+
+
+@api.get("/vials", response={200: s.VialPage, **ERRORS}, tags=["treatments"])
+def vial_list(
+    request,
+    product: str | None = Query(None, max_length=40, description="only this toxin product"),
+    state: Literal["sealed", "open", "empty", "discarded"] | None = Query(
+        None, description="only this state"
+    ),
+    limit: int = Limit,
+    offset: int = Offset,
+):
+    """The clinic's vials with their lot, strength and units left: `?state=open&product=…` lists those a
+    session may draw from (`PUT /toxin-sessions/{id}/vial`). For injectors and managers."""
+    page = reads.vials_page(actor=request.auth, product=product, state=state, offset=offset, limit=limit)
+    return _page(request, page, offset, limit, [_vial(v) for v in page.items])
 
 
 @api.post("/patients/{patient_id}/follow-ups", response={201: s.FollowUpOut, **ERRORS}, tags=["treatments"])

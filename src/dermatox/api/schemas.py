@@ -250,6 +250,19 @@ class InjectionPointOut(Schema):
     administration: AdministrationOut | None
 
 
+class VialOut(Schema):
+    id: int
+    product: str = Field(description="toxin product id; its units are its own, never converted")
+    lot_number: str
+    expiry: dt.date
+    state: str = Field(description="sealed, open (reconstituted), empty or discarded")
+    vial_units: int
+    remaining_units: float
+    units_per_0_1_ml: float | None = Field(description="strength after reconstitution (open vials)")
+    opened_at: dt.datetime | None
+    beyond_use_at: dt.datetime | None
+
+
 class ToxinSessionOut(Schema):
     id: int
     protocol: str
@@ -408,6 +421,10 @@ class ObservationPage(Page):
 
 class ConsentPage(Page):
     items: list[ConsentOut]
+
+
+class VialPage(Page):
+    items: list[VialOut]
 
 
 class ToxinSessionPage(Page):

@@ -2,13 +2,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Min, Sum
+from django.db.models import Count, Min, QuerySet, Sum
 
 from dermatox.accounts.roles import Perm
 from dermatox.audit.services import audit_record
 from dermatox.common.context import Actor
 from dermatox.common.errors import PermissionDenied
-from dermatox.inventory.models import Withdrawal
+from dermatox.inventory.models import Vial, Withdrawal
+
+
+def vials_in_scope(actor: Actor) -> QuerySet[Vial]:
+    """The clinic's vials, with their lot, for those who chart doses or manage the stock."""
+    if not actor.can(Perm.CHART_ADMINISTRATION) and not actor.can(Perm.MANAGE_STAFF):
+        raise PermissionDenied("Your role does not manage toxin stock")
+    if actor.clinic is None:
+        return Vial.objects.none()
+    return Vial.objects.filter(lot__clinic_id=actor.clinic.pk).select_related("lot")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from dermatox.clinical.reference import by_id
 from dermatox.clinical.toxin.layout import VIEWS_BY_AREA
 from dermatox.clinical.toxin.protocols import DEPTHS, load_protocols
 from dermatox.common.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from dermatox.inventory.models import Vial
+from dermatox.inventory.selectors import vials_in_scope
 from dermatox.patients.selectors import patient_get
 from dermatox.treatments import services as ts
 from dermatox.treatments.models import TreatmentSession
@@ -101,10 +101,10 @@ def session_detail(request, patient_id, session_id):
         }
         for v in VIEWS_BY_AREA[protocol["area"]]
     ]
-    vials = Vial.objects.filter(
-        lot__clinic=request.actor.clinic, lot__product=session.product, state="open"
-    ).select_related("lot")
     editable = session.status == "draft" and request.actor.can(Perm.CHART_ADMINISTRATION)
+    vials = (
+        vials_in_scope(request.actor).filter(lot__product=session.product, state="open") if editable else []
+    )
     audit_record(actor=request.actor, action="session.view", obj=session)
     return render(
         request,
