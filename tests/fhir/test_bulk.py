@@ -293,3 +293,22 @@ def test_patient_level_export_holds_only_the_patient_compartment(
         e["entity"][0]["what"]["reference"] == f"Patient/{patient.pk}" for e in compartment
     )
     assert len(by_level["/fhir/$export"]["AuditEvent"]) > len(compartment)
+
+
+def test_on_disk_the_exports_folder_goes_too(
+    client, exporter, patient, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path},
+        },
+    }
+    status_url = kickoff(client, "/fhir/$export?_type=Patient", exporter, django_capture_on_commit_callbacks)[
+        "Content-Location"
+    ]
+    job = export_run(str(BulkExportJob.objects.get().pk))
+    assert (tmp_path / "exports" / str(job.pk) / "Patient.ndjson").is_file()
+    assert client.delete(status_url, **auth(exporter)).status_code == 202
+    assert not (tmp_path / "exports" / str(job.pk)).exists()

@@ -7,7 +7,9 @@ file before it goes to storage, so memory stays flat however large the clinic. P
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
 import tempfile
 from decimal import Decimal
 
@@ -140,6 +142,10 @@ def export_run(job_id: str) -> BulkExportJob:
 def _delete_files(output: list[dict]) -> None:
     for entry in output:
         default_storage.delete(entry["file"])
+    folders = {os.path.dirname(entry["file"]) for entry in output}
+    for folder in folders:  # exports/<job>/ on disk; storages without folders have nothing to remove
+        with contextlib.suppress(NotImplementedError, OSError):
+            os.rmdir(default_storage.path(folder))
 
 
 def _expire(job: BulkExportJob) -> None:
