@@ -16,7 +16,7 @@ from dermatox.inventory.services import lot_receive, vial_open
 from dermatox.patients.models import Consent
 from dermatox.patients.services import condition_add
 from dermatox.scheduling.models import Appointment
-from dermatox.scheduling.services import appointment_book
+from dermatox.scheduling.services import appointment_book, appointment_cancel, follow_up_book
 from dermatox.treatments.models import FollowUp, InjectionPoint, TreatmentSession
 from dermatox.treatments.services import follow_up_create, session_create
 from tests.api.helpers import is_error
@@ -275,6 +275,20 @@ def test_follow_up_create_and_set_status(api, token, patient, staff):
         403,
         "permission_denied",
     )
+
+
+def test_a_booked_follow_up_changes_only_with_its_appointment(api, physician, patient):
+    """Reopened by hand while its appointment stands, it would be on the recall list to be booked twice."""
+    due = follow_up_create(
+        actor=physician, patient=patient, data={"due_date": timezone.localdate(), "reason": "Review"}
+    )
+    appointment = follow_up_book(actor=physician, follow_up=due)
+    for status in ("open", "cancelled", "done"):
+        is_error(api("patch", f"/api/follow-ups/{due.pk}", {"status": status}), 409, "follow_up_booked")
+    due.refresh_from_db()
+    assert due.status == "booked"
+    appointment_cancel(actor=physician, appointment=appointment, reason="Patient called")
+    assert api("patch", f"/api/follow-ups/{due.pk}", {"status": "done"}).status_code == 200
 
 
 def test_bad_follow_up_input_names_the_field(api, patient, records):

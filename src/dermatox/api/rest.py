@@ -533,11 +533,9 @@ def follow_up_create(request, patient_id: uuid.UUID, payload: s.FollowUpIn):
 @api.patch("/follow-ups/{follow_up_id}", response={200: s.FollowUpOut, **ERRORS}, tags=["treatments"])
 def follow_up_update(request, follow_up_id: int, payload: s.FollowUpStatusIn):
     """Set a follow-up's status: open, done or cancelled. It becomes `booked` only by booking an
-    appointment for it (a booked follow-up with no appointment would drop off the recall list)."""
+    appointment for it, and a booked one changes with its appointment (409 `follow_up_booked` here)."""
     follow_up = follow_up_get(actor=request.auth, follow_up_id=follow_up_id)
-    record = treatment_services.follow_up_set_status(
-        actor=request.auth, follow_up=follow_up, status=payload.status
-    )
+    record = treatment_services.follow_up_mark(actor=request.auth, follow_up=follow_up, status=payload.status)
     return _fields(record, FOLLOW_UP_OUT)
 
 

@@ -53,6 +53,22 @@ def follow_up_set_status(*, actor: Actor, follow_up: FollowUp, status: str) -> F
     return save_audited(actor, follow_up, action="follow_up.status", detail={"status": status})
 
 
+@transaction.atomic
+def follow_up_mark(*, actor: Actor, follow_up: FollowUp, status: str) -> FollowUp:
+    """A status set by hand (the API): open, done or cancelled. A booked follow-up belongs to its
+    appointment and changes with it (cancelled: open again; attended: done), so it is refused here:
+    reopening it by hand would put it back on the recall list to be booked twice."""
+    manual = (FollowUp.Status.OPEN, FollowUp.Status.DONE, FollowUp.Status.CANCELLED)
+    if status not in manual:
+        raise InvalidInput.from_fields({"status": [f"must be one of {', '.join(manual)}"]})
+    fresh = FollowUp.objects.select_for_update().select_related("patient").get(pk=follow_up.pk)
+    if fresh.status == FollowUp.Status.BOOKED:
+        raise Conflict(
+            "This follow-up is booked: cancel or move its appointment instead", code="follow_up_booked"
+        )
+    return follow_up_set_status(actor=actor, follow_up=fresh, status=status)
+
+
 COURSE_FIELDS = ("treatment", "weeks", "outcome", "ended_on", "note")
 
 
