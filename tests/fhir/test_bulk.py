@@ -16,6 +16,7 @@ from dermatox.audit.services import audit_record
 from dermatox.bulk.models import BulkExportJob
 from dermatox.bulk.services import export_run, exports_expire
 from dermatox.patients.services import patient_create, patient_update
+from dermatox.treatments.services import session_create, session_sign
 from tests.fhir.conftest import ago
 from tests.web.fixtures import full_record
 
@@ -134,10 +135,11 @@ def test_cancel(client, exporter, django_capture_on_commit_callbacks):
     assert client.delete(status_url, **auth(exporter)).status_code == 404
 
 
+@pytest.mark.parametrize("types", ["Patient,Observation", "Patient"])  # mid-run; during the last file
 def test_cancel_while_running_deletes_what_was_written(
-    exporter, patient, client, monkeypatch, django_capture_on_commit_callbacks
+    exporter, patient, client, monkeypatch, django_capture_on_commit_callbacks, types
 ):
-    kickoff(client, "/fhir/$export?_type=Patient,Observation", exporter, django_capture_on_commit_callbacks)
+    kickoff(client, f"/fhir/$export?_type={types}", exporter, django_capture_on_commit_callbacks)
     job = BulkExportJob.objects.get()
     saved = []
     real_save = default_storage.save
@@ -148,7 +150,7 @@ def test_cancel_while_running_deletes_what_was_written(
         return saved[-1]
 
     monkeypatch.setattr(default_storage, "save", save_then_cancel)
-    export_run(str(job.pk))
+    assert export_run(str(job.pk)).status == "cancelled"
     assert saved and not any(default_storage.exists(name) for name in saved)
 
 
@@ -246,14 +248,35 @@ def test_system_export_holds_only_the_tokens_clinic(
 
 
 def test_bulk_meta_is_the_same_as_a_read(
-    client, exporter, physician, patient, fhir, django_capture_on_commit_callbacks
+    client, exporter, physician, nurse, patient, fhir, receive_and_open, django_capture_on_commit_callbacks
 ):
-    """Bulk reads the version and last-updated per chunk rather than per row: the result must not differ."""
+    """Bulk merges one streamed history query onto the records by key order, rather than two subqueries
+    per row: the version and last-updated time must be a read's, for every record and type (patients with
+    0 to 4 later versions, UUID keys; administrations, read with their session and lot)."""
+    patients = [patient]
+    for changes in range(5):
+        other = patient_create(
+            actor=physician,
+            data={
+                "given_name": "P",
+                "family_name": f"N{changes}",
+                "sex_at_birth": "male",
+                "birth_date": "1980-01-01",
+            },
+        )
+        for n in range(changes):
+            patient_update(actor=physician, patient=other, data={"given_name": f"V{n}"})
+        patients.append(other)
     patient_update(actor=physician, patient=patient, data={"given_name": "Renamed"})
     observation_record(actor=physician, patient=patient, code="daily_shedding", value=90, effective_at=ago(2))
-    path = "/fhir/$export?_type=Patient,Observation"
+    session = session_create(
+        actor=nurse, patient=patient, protocol="glabellar_lines", vial_id=receive_and_open("META-1").pk
+    )
+    session_sign(actor=nurse, session=session)
+    path = "/fhir/$export?_type=Patient,Observation,Procedure,MedicationAdministration"
     exported = run_export(client, path, exporter, django_capture_on_commit_callbacks)
-    assert exported["Patient"][0]["meta"]["versionId"] == "2"
+    assert len(exported["Patient"]) == 6 and len(exported["MedicationAdministration"]) == 5
+    assert sorted(int(p["meta"]["versionId"]) for p in exported["Patient"]) == [1, 2, 2, 3, 4, 5]
     for resources in exported.values():
         for resource in resources:
             _status, read, _response = fhir("GET", f"/fhir/{resource['resourceType']}/{resource['id']}")

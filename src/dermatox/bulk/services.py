@@ -108,8 +108,7 @@ def export_run(job_id: str) -> BulkExportJob:
     try:
         for number, type_name in enumerate(job.types, start=1):
             if BulkExportJob.objects.filter(pk=job.pk, status=BulkExportJob.Status.CANCELLED).exists():
-                _delete_files(output)  # what this run wrote before the client cancelled
-                return job
+                break  # the client cancelled: what this run wrote is deleted below
             BulkExportJob.objects.filter(pk=job.pk).update(
                 progress=f"{type_name} ({number}/{len(job.types)})"
             )
@@ -126,15 +125,19 @@ def export_run(job_id: str) -> BulkExportJob:
                 fh.seek(0)
                 name = default_storage.save(f"exports/{job.pk}/{type_name}.ndjson", File(fh))
             output.append({"type": type_name, "file": name, "count": count})
-    except Exception as exc:  # recorded on the job; the client sees it in the status response
-        _delete_files(output)
-        BulkExportJob.objects.filter(pk=job.pk).update(
+    except Exception as exc:  # recorded on the job (the client sees it in the status response), then cleaned
+        BulkExportJob.objects.filter(pk=job.pk, status=BulkExportJob.Status.RUNNING).update(
             status=BulkExportJob.Status.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
         )
+        with contextlib.suppress(Exception):
+            _delete_files(output)
         raise
-    BulkExportJob.objects.filter(pk=job.pk).update(
+    # Only a run still running finishes: a cancel, even one while the last file was written, wins.
+    finished = BulkExportJob.objects.filter(pk=job.pk, status=BulkExportJob.Status.RUNNING).update(
         status=BulkExportJob.Status.DONE, output=output, progress="", finished_at=timezone.now()
     )
+    if not finished:
+        _delete_files(output)
     job.refresh_from_db()
     return job
 
