@@ -50,6 +50,7 @@ def cmd_migrate(args) -> int:
 
     _var_dir(settings)
     call_command("migrate", interactive=False, verbosity=1 if args.verbose else 0)
+    call_command("createcachetable", verbosity=0)  # the shared cache (settings.CACHES["shared"])
     print(f"Database is up to date ({settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}).")
     return 0
 

@@ -9,12 +9,14 @@ import uuid
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 
 from dermatox.cds import views
 from tests.cds.helpers import patient, request
+
+pytestmark = pytest.mark.django_db  # used token ids are kept in the database cache
 
 EHR = "https://ehr.example.org"
 URL = "http://testserver/cds-services/dermatox-patient-view"
@@ -71,6 +73,12 @@ def test_a_registered_ehrs_token_is_accepted_once(registered, ehr_key):
         (lambda key: signed(key, exp=int(time.time()) + 3600), "exp"),
         (lambda key: signed(key, jti=None), "token"),
         (lambda key: signed(key, kid="k2"), "kid"),
+        # An RSA signature offered for the EC key must be refused, not crash the key loading.
+        (
+            lambda key: signed(rsa.generate_private_key(public_exponent=65537, key_size=2048), alg="RS384"),
+            "alg",
+        ),
+        (lambda key: signed(key, exp=str(int(time.time()) + 240)), "exp"),
         (lambda key: jwt.encode({"iss": EHR, "aud": URL}, "s" * 32, algorithm="HS256"), "alg"),
     ],
 )
@@ -80,6 +88,17 @@ def test_untrusted_calls_are_401_naming_the_rule(registered, ehr_key, make, rule
     assert response.json()["message"].startswith(rule), response.json()
     assert response.json()["code"] == "unauthenticated"
     assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_token_is_used_once_across_server_processes(registered, ehr_key):
+    """gunicorn runs several processes: the used ids live in the database cache, not in one process."""
+    from django.core.cache import caches
+
+    token = signed(ehr_key)
+    assert call(token).status_code == 200
+    assert caches["shared"].__class__.__name__ == "DatabaseCache"
+    caches["default"].clear()  # what another process would not have either
+    assert call(token).status_code == 401
 
 
 def test_discovery_stays_public(registered):

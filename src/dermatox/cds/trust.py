@@ -18,6 +18,7 @@ from pathlib import Path
 import jwt
 
 ALGORITHMS = ("ES384", "RS384")
+KEY_ALGORITHMS = {"EC": "ES384", "RSA": "RS384"}
 MAX_LIFETIME = 300  # seconds from now to exp
 LEEWAY = 30  # clock difference tolerated between the EHR and us
 
@@ -66,18 +67,23 @@ def check_client(
     if header.get("alg") not in ALGORITHMS:
         raise Untrusted(f"alg: must be one of {', '.join(ALGORITHMS)}")
     key = _key(keys, header.get("kid"))
+    algorithm = KEY_ALGORITHMS.get(key.key_type)
+    if header["alg"] != algorithm:  # else the library is handed a key of the wrong kind (a 500, not a 401)
+        raise Untrusted(f"alg: {header['alg']} does not fit the issuer's {key.key_type} key ({algorithm})")
     try:
         claims = jwt.decode(
             token,
             key.key,
-            algorithms=list(ALGORITHMS),
+            algorithms=[algorithm],
             audience=audience,
             issuer=issuer,
             leeway=LEEWAY,
             options={"require": ["iss", "aud", "exp", "iat", "jti"]},
         )
-    except jwt.PyJWTError as exc:
+    except (jwt.PyJWTError, TypeError, ValueError) as exc:
         raise Untrusted(f"token: {exc}") from None
+    if not isinstance(claims["exp"], int | float):
+        raise Untrusted("exp: must be a number (seconds since 1970)")
     if claims["exp"] > time.time() + MAX_LIFETIME + LEEWAY:
         raise Untrusted(f"exp: at most {MAX_LIFETIME // 60} minutes ahead")
     if not first_use(f"cds-jti:{issuer}:{claims['jti']}", MAX_LIFETIME + 2 * LEEWAY):

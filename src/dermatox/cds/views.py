@@ -14,7 +14,7 @@ import functools
 import json
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
@@ -150,14 +150,14 @@ def _clients(path: str) -> dict:
 
 def _check_caller(request: HttpRequest) -> None:
     """Open (DERMATOX_CDS_OPEN, a development default) or a registered EHR's JWT for this service's URL.
-    Used token ids are kept in Django's cache: with several processes it must be a shared one."""
+    Used token ids go to the database cache, which every server process sees."""
     if settings.DERMATOX_CDS_OPEN:
         return
     check_client(
         request.headers.get("Authorization"),
         request.build_absolute_uri(request.path),
         _clients(settings.DERMATOX_CDS_CLIENTS) if settings.DERMATOX_CDS_CLIENTS else {},
-        lambda key, seconds: cache.add(key, True, timeout=seconds),
+        lambda key, seconds: caches["shared"].add(key, True, timeout=seconds),
     )
 
 

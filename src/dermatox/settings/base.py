@@ -194,6 +194,12 @@ DERMATOX_REMINDER_HOURS = int(os.environ.get("DERMATOX_REMINDER_HOURS", "24"))
 DERMATOX_RECALL_LEAD_DAYS = int(os.environ.get("DERMATOX_RECALL_LEAD_DAYS", "7"))
 # Bulk export files hold whole clinics' records: the worker deletes them this many hours after the export.
 DERMATOX_BULK_EXPORT_HOURS = int(os.environ.get("DERMATOX_BULK_EXPORT_HOURS", "24"))
+# "shared": seen by every server process (gunicorn runs several), in the database; `dermatox migrate`
+# creates its table. Holds the CDS Hooks token ids already used, so a token works once in any process.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "shared": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "dermatox_cache"},
+}
 # CDS Hooks callers (docs/cds_hooks.md): EHRs with a signed JWT; open on a development machine.
 DERMATOX_CDS_CLIENTS = os.environ.get("DERMATOX_CDS_CLIENTS", "")
 DERMATOX_CDS_OPEN = os.environ.get("DERMATOX_CDS_OPEN", "0" if DERMATOX_CDS_CLIENTS else "1") == "1"
