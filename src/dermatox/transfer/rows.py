@@ -89,13 +89,14 @@ class ParsedRow:
 
 
 def quote_formula(text: str) -> str:
-    """A text cell as the export writes it: after a single quote if a spreadsheet would read a formula."""
-    return f"'{text}" if text.startswith(FORMULA_START) else text
+    """A text cell as the export writes it: after a single quote if a spreadsheet would read a formula, or
+    if it starts with a quote itself (so that the import, which removes one, gives it back unchanged)."""
+    return f"'{text}" if text.startswith((*FORMULA_START, "'")) else text
 
 
 def unquote_formula(text: str) -> str:
-    """A text cell as the import reads it: the export's quote (one, and only before FORMULA_START) removed."""
-    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_START) else text
+    """A text cell as the import reads it: the export's quote (one, before FORMULA_START or a quote) removed."""
+    return text[1:] if text.startswith("'") and text[1:].startswith((*FORMULA_START, "'")) else text
 
 
 def decode(data: bytes) -> str:
