@@ -279,8 +279,6 @@ def search(request: HttpRequest, actor, spec: Spec) -> HttpResponse:
         raise BadRequest(f"unsupported search parameter(s): {', '.join(unknown)}", unknown[0])
     if request.GET.get("_format", "json") not in ("json", FHIR_JSON, "application/json"):
         raise BadRequest("_format: only json is supported", "_format")
-    if "_lastUpdated" in request.GET and not spec.last_updated:
-        raise BadRequest("_lastUpdated is not supported for this type", "_lastUpdated")
     count, offset = _count(request)
     qs = spec.scoped(actor)
     if spec.entered_in_error:

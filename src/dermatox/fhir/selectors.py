@@ -82,7 +82,7 @@ class Spec:
                 else qs.filter(**{f"{self.last_updated}__gte": since})
             )
         qs = qs.order_by("pk")
-        records = qs.iterator(chunk_size=CHUNK) if self.related else _instances(qs)
+        records = qs.iterator(chunk_size=R.BULK_CHUNK) if self.related else _instances(qs)
         if self.history:
             records = _with_meta(records, R.meta_rows(qs))
         if self.user:
@@ -90,15 +90,12 @@ class Spec:
         return records
 
 
-CHUNK = 2000
-
-
 def _instances(qs: QuerySet) -> Iterator:
     """Model instances built straight from `.values()` rows, without `Model.__init__`, which is a third of a
     bulk export's time. Sound for these models: every concrete field (and annotation) is in the row, and no
     model here acts on the init signals."""
     model, db = qs.model, qs.db
-    for row in qs.values().iterator(chunk_size=CHUNK):
+    for row in qs.values().iterator(chunk_size=R.BULK_CHUNK):
         record = model.__new__(model)
         record.__dict__.update(row)
         record._state = state = ModelState()

@@ -157,7 +157,8 @@ def _patient_row(actor: Actor, index: dict, known: Known, row: ParsedRow) -> str
 
 
 def _not_before_birth(patient: Patient, name: str, day: dt.date) -> None:
-    # The services' lifetime check (child_record_save) does not cover given_on and effective_at yet.
+    # The services refuse these too (child_record_save); checked here first so the row's message can name
+    # the date of birth the operator must compare with.
     if day < patient.birth_date:
         raise _RowRefused([f"{name}: must not be before the date of birth ({patient.birth_date})"])
 

@@ -174,13 +174,13 @@ def protocol_points(session: TreatmentSession, spec: dict) -> list[InjectionPoin
 
 
 def _usable_vial(actor: Actor, vial_id, product: str):
-    from dermatox.inventory.models import Vial
+    from dermatox.inventory.selectors import vials_in_scope
 
     try:
         vial_id = int(vial_id)
     except (TypeError, ValueError):
         raise InvalidInput("vial: unknown", fields={"vial": ["no such vial in this clinic"]}) from None
-    vial = Vial.objects.select_related("lot").filter(pk=vial_id, lot__clinic_id=actor.clinic.pk).first()
+    vial = vials_in_scope(actor).filter(pk=vial_id).first()
     if vial is None:
         raise InvalidInput("vial: unknown", fields={"vial": ["no such vial in this clinic"]})
     if vial.lot.product != product:

@@ -231,7 +231,7 @@ def session_point(request, patient_id, session_id):
         else:
             raise InvalidInput("action: unknown", fields={"action": ["must be add, move, dose or remove"]})
     except (InvalidInput, Conflict) as exc:
-        return JsonResponse(exc.as_dict(), status=400 if isinstance(exc, InvalidInput) else 409)
+        return JsonResponse(exc.as_dict(), status=exc.http_status)
     return HttpResponse(status=204)
 
 
