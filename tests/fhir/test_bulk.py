@@ -287,17 +287,28 @@ def test_bulk_meta_is_the_same_as_a_read(
 def test_since_exports_only_what_changed(
     client, exporter, physician, patient, django_capture_on_commit_callbacks
 ):
+    """_since compares with meta.lastUpdated: a record made before it and changed after it is exported."""
     old = observation_record(
         actor=physician, patient=patient, code="daily_shedding", value=100, effective_at=ago(3)
+    )
+    changed = patient_create(
+        actor=physician,
+        data={
+            "given_name": "C",
+            "family_name": "Changed",
+            "sex_at_birth": "male",
+            "birth_date": "1980-01-01",
+        },
     )
     since = timezone.now()
     new = observation_record(
         actor=physician, patient=patient, code="daily_shedding", value=60, effective_at=ago(1)
     )
-    path = f"/fhir/$export?_type=Observation&_since={since.isoformat().replace('+00:00', 'Z')}"
+    patient_update(actor=physician, patient=changed, data={"phone": "+90 532 111 11 11"})
+    path = f"/fhir/$export?_type=Patient,Observation&_since={since.isoformat().replace('+00:00', 'Z')}"
     exported = run_export(client, path, exporter, django_capture_on_commit_callbacks)
-    assert [o["id"] for o in exported["Observation"]] == [str(new.pk)]
-    assert old.pk != new.pk
+    assert [o["id"] for o in exported["Observation"]] == [str(new.pk)] and old.pk != new.pk
+    assert [p["id"] for p in exported["Patient"]] == [str(changed.pk)]  # not the unchanged fixture patient
 
 
 def test_patient_level_export_holds_only_the_patient_compartment(
