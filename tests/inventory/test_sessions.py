@@ -155,3 +155,30 @@ def test_a_session_marked_entered_in_error_is_never_signed(nurse, physician, pat
         point_save(actor=nurse, session=session, data={"units": 1})
     vial.refresh_from_db()
     assert vial.remaining_units == 200 and not Withdrawal.objects.filter(patient=patient).exists()
+
+
+def test_a_point_stays_on_the_protocols_maps_and_in_a_region_of_its_map(nurse, patient, receive_and_open):
+    """A glabellar (face) session takes no scalp point, and a point's region is one of its map's: the
+    region is what the per-region doses and the records say was injected."""
+    vial = receive_and_open("MAPS-1")
+    session = session_create(actor=nurse, patient=patient, protocol="glabellar_lines", vial_id=vial.pk)
+    point = {
+        "view": "scalp_top",
+        "region": "frontalis",
+        "x": 50,
+        "y": 20,
+        "depth": "intramuscular",
+        "units": 2,
+    }
+    with pytest.raises(InvalidInput) as err:
+        point_save(actor=nurse, session=session, data=point)
+    assert set(err.value.fields) == {"view"} and "face_front" in err.value.fields["view"][0]
+    with pytest.raises(InvalidInput) as err:
+        point_save(
+            actor=nurse, session=session, data={**point, "view": "face_front", "region": "occipitalis"}
+        )
+    assert set(err.value.fields) == {"region"} and "procerus" in err.value.fields["region"][0]
+    saved = point_save(
+        actor=nurse, session=session, data={**point, "view": "face_front", "region": "procerus"}
+    )
+    assert (saved.view, saved.region) == ("face_front", "procerus")

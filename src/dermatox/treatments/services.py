@@ -237,7 +237,7 @@ def point_save(
     *, actor: Actor, session: TreatmentSession, data: dict, point: InjectionPoint | None = None
 ) -> InjectionPoint:
     """Add a point, or move / re-dose one (a new version of it)."""
-    from dermatox.clinical.toxin.layout import VIEWS
+    from dermatox.clinical.toxin.layout import VIEWS_BY_AREA
     from dermatox.clinical.toxin.protocols import DEPTHS
 
     session = _draft(actor, session)
@@ -263,8 +263,18 @@ def point_save(
             # A JSON 0.1 is 0.1 U, not 0.1000000000000000055… (which the 3-decimal rule would refuse).
             value = Decimal(str(value))
         setattr(point, key, value.strip() if isinstance(value, str) else value)
-    if point.view not in VIEWS:
-        errors["view"] = [f"must be one of {', '.join(VIEWS)}"]
+    area = _active_protocols()[session.protocol]["area"]
+    views = VIEWS_BY_AREA[area]
+    if point.view not in views:
+        errors["view"] = [f"must be one of this protocol's maps: {', '.join(views)}"]
+    else:
+        regions = [
+            rid.split(":", 1)[1]
+            for rid, r in by_id("map_regions.toml").items()
+            if rid.startswith(f"{area}:") and r["view"] == point.view
+        ]
+        if point.region not in regions:
+            errors["region"] = [f"must be a region of the {point.view} map: {', '.join(regions)}"]
     if point.depth not in DEPTHS:
         errors["depth"] = [f"must be one of {', '.join(DEPTHS)}"]
     try:
