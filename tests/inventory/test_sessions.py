@@ -4,6 +4,7 @@ point as an administration with its lot, schedules the protocol's reviews; a blo
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
 from dermatox.common.errors import Conflict, InvalidInput
 from dermatox.inventory.models import Vial, Withdrawal
@@ -52,7 +53,8 @@ def test_signing_deducts_records_lots_and_schedules_reviews(nurse, patient, vial
             "due_date", flat=True
         )
     )
-    assert [(d - session.signed_at.date()).days for d in due] == [84, 168]  # §3.1 review at 12 and 24 weeks
+    signed_on = timezone.localdate(session.signed_at)  # the clinic's day, not UTC's
+    assert [(d - signed_on).days for d in due] == [84, 168]  # §3.1 review at 12 and 24 weeks
     assert [line.mrn for line in lot_recall(actor=nurse, lot_number="HAIR1")] == [patient.mrn]
     with pytest.raises(Conflict, match="signed"):
         point_save(actor=nurse, session=session, data={"units": 1})

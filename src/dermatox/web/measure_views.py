@@ -293,7 +293,8 @@ def labs(request, patient_id):
             except ValueError:
                 errors[f"lab_{n}_date"] = [str(_("enter the date the sample was taken"))]
                 continue
-            at = timezone.make_aware(dt.datetime.combine(when, dt.time(8)))
+            # Drawn that morning (08:00), or now if it is earlier than that today: never in the future.
+            at = min(timezone.make_aware(dt.datetime.combine(when, dt.time(8))), timezone.now())
             items[f"lab_{n}_value"] = {
                 "code": test,
                 "value": value,
