@@ -48,6 +48,7 @@ def test_system_export_every_line_is_a_valid_r4b_resource(
     status_url = response["Content-Location"]
     assert client.get(status_url, **auth(exporter)).status_code == 202  # queued, not run yet
     job = BulkExportJob.objects.get()
+    assert job.token.name == "t-physician-0-read-export"  # the run acts with that token's role
     export_run(str(job.pk))  # what the worker does
     manifest = client.get(status_url, **auth(exporter)).json()
     assert manifest["requiresAccessToken"] is True and manifest["transactionTime"]

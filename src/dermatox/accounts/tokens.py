@@ -126,9 +126,5 @@ def token_actor(secret: str, *, scope: str, ip: str | None = None, user_agent: s
         ip=ip,
         user_agent=user_agent[:200],
         channel="api",
+        token_id=token.pk,
     )
-
-
-def token_for(secret: str) -> ApiToken | None:
-    """The token row behind a secret (to record which token asked), or None."""
-    return ApiToken.objects.filter(token_hash=_hash(secret)).first() if secret else None

@@ -1,8 +1,9 @@
 """FHIR Bulk Data Access ($export), asynchronous request pattern: kick-off → 202 + Content-Location,
 poll the status URL (202 with X-Progress, then 200 with the manifest), download NDJSON files with the same
 token, DELETE the status URL to cancel (or, once the files are fetched, to have them deleted at once; the
-worker deletes them DERMATOX_BULK_EXPORT_HOURS after the export in any case). Levels: system, Patient (all patients of the token's clinic) and
-Group (a Group is a clinic here; its id is the clinic code). Authentication and errors are the FHIR API's."""
+worker deletes them DERMATOX_BULK_EXPORT_HOURS after the export in any case). Levels: system, Patient (all
+patients of the token's clinic) and Group (a Group is a clinic here; its id is the clinic code).
+Authentication and errors are the FHIR API's."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import json
 from django.http import FileResponse, HttpResponse
 from django.utils.http import http_date
 
-from dermatox.accounts.tokens import bearer_secret, token_for
 from dermatox.api.fhir_views import error_outcome, fhir_endpoint, method_not_allowed
 from dermatox.bulk import services
 from dermatox.bulk.models import BulkExportJob
@@ -43,7 +43,6 @@ def kickoff(request, actor, level: str, group: str = ""):
         raise InvalidInput("Prefer: respond-async is required", fields={"Prefer": ["must be respond-async"]})
     job = services.export_kickoff(
         actor=actor,
-        token=token_for(bearer_secret(request.headers.get("Authorization"))),
         level=level,
         params=_parameters(request),
         request_url=request.build_absolute_uri(),

@@ -57,7 +57,7 @@ def _default(value):
 
 @transaction.atomic
 def export_kickoff(
-    *, actor: Actor, token, level: str, params: dict[str, str], request_url: str, group: str = ""
+    *, actor: Actor, level: str, params: dict[str, str], request_url: str, group: str = ""
 ) -> BulkExportJob:
     """Validate the kick-off parameters (each problem named), record the job and queue its run."""
     errors: dict[str, list[str]] = {}
@@ -82,7 +82,7 @@ def export_kickoff(
         raise InvalidInput.from_fields(errors)
     job = BulkExportJob.objects.create(
         clinic=actor.clinic,
-        token=token,
+        token_id=actor.token_id,
         user=actor.acting_user,
         level=level,
         group=group,

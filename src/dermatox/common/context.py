@@ -17,6 +17,7 @@ class Actor:
     ip: str | None = None
     user_agent: str = ""
     channel: str = "web"  # web | cli | system
+    token_id: int | None = None  # the API token the request came with (channel "api")
 
     @classmethod
     def system(cls, *, clinic: Clinic | None = None, channel: str = "cli") -> Actor:
