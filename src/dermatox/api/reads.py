@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 
 from dermatox.accounts.roles import Perm
 from dermatox.audit.services import audit_record
@@ -158,7 +158,7 @@ def session_read(*, actor: Actor, session_id, audit_as: str | None = "session.vi
     """One toxin session of the actor's clinic with its current points (NotFound for another clinic's),
     audited like the chart's session page unless `audit_as` is None (a write answering with the record)."""
     session = session_get(actor=actor, session_id=session_id)
-    session = TreatmentSession.objects.prefetch_related(_current_points()).get(pk=session.pk)
+    prefetch_related_objects([session], _current_points())
     if audit_as:
         audit_record(actor=actor, action=audit_as, obj=session, detail={"points": len(session.points.all())})
     return session
