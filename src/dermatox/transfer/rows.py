@@ -60,8 +60,8 @@ MAX_LENGTH = {"identifier": 64, "given_name": 100, "family_name": 100, "phone": 
 
 # Spreadsheet formula injection (OWASP "CSV injection"): Excel and LibreOffice read a cell that starts with
 # one of these as a formula. Only the free-text columns are protected (the others are vocabularies, numbers
-# and dates, and a negative number must stay a number): the export writes such a cell after a single quote,
-# and the import takes exactly one quote off a cell that starts with a quote and then one of these.
+# and dates, and a negative number must stay a number): the export writes such a cell (or one starting with
+# a quote) after a single quote, and the import takes exactly one quote off before one of these or a quote.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 TEXT_COLUMNS: dict[str, tuple[str, ...]] = {
     "patients": ("identifier", "given_name", "family_name", "phone", "email", "address"),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.shortcuts import render
 from django.utils import translation
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from dermatox.accounts.roles import Perm
@@ -13,12 +12,12 @@ from dermatox.documents.plots import series_svg
 from dermatox.patients.selectors import patient_get
 from dermatox.web.decorators import clinic_required
 from dermatox.web.decorators import require_perm as _require
-from dermatox.web.labels import measure_label
+from dermatox.web.labels import is_turkish, measure_label
 from dermatox.web.templatetags.dermatox import protocol_label, unit_label
 
 
 def _language() -> str:
-    return "tr" if (get_language() or "en").startswith("tr") else "en"
+    return "tr" if is_turkish() else "en"
 
 
 def outcome_plots(outcomes, language: str) -> list[dict]:
