@@ -19,7 +19,11 @@ from dermatox.patients.services import (
     patient_update,
     record_mark_entered_in_error,
 )
-from dermatox.treatments.services import external_toxin_dose_record, treatment_course_record
+from dermatox.treatments.services import (
+    adverse_event_record,
+    external_toxin_dose_record,
+    treatment_course_record,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -220,6 +224,9 @@ def test_no_record_of_a_patient_is_dated_before_their_birth(physician, patient):
             data={"treatment": "isotretinoin", "weeks": 20, "outcome": "cleared", "ended_on": before},
         ),
     }
+    writes["onset"] = lambda: adverse_event_record(
+        actor=physician, patient=patient, data={"kind": "headache", "severity": "mild", "onset": before}
+    )
     for field, write in writes.items():
         with pytest.raises(InvalidInput) as err:
             write()
