@@ -130,6 +130,8 @@ SCHEMAS: dict[str, tuple] = {
         "region",
         {
             "id": FieldSpec(str),
+            "display": FieldSpec(str, required=False),
+            "display_tr": FieldSpec(str, required=False),
             "view": FieldSpec(str),
             "x": FieldSpec(float),
             "y": FieldSpec(float),

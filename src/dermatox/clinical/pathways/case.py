@@ -17,7 +17,13 @@ from dermatox.clinical.reference import by_id
 SEXES = ("male", "female")
 NORWOOD = ("I", "II", "IIa", "III", "IIIa", "III-vertex", "IV", "IVa", "V", "Va", "VI", "VII")
 LUDWIG = ("I", "II", "III")
-HAIR_DIAGNOSES = ("androgenetic_alopecia", "telogen_effluvium", "alopecia_areata")
+HAIR_DIAGNOSES = ("androgenetic_alopecia", "telogen_effluvium", "alopecia_areata", "scarring_alopecia")
+TRIMESTERS = (1, 2, 3)
+TOXIN_AREAS = ("scalp", "face", "axilla")
+UNKNOWN_PRODUCT = "unknown"
+# Pregnancy potential when the case does not say (clinical.md §12.3: iPLEDGE counts a female from her first
+# period until menopause; the age band is a design default, §12.10 item 16, U).
+PREGNANCY_POTENTIAL_AGES = (12, 55)
 SEBORRHEA = ("none", "mild", "marked")
 OUTCOMES = ("inadequate", "partial", "good", "not_tolerated")
 GAGS_REGIONS = {"forehead": 2, "right_cheek": 2, "left_cheek": 2, "nose": 1, "chin": 1, "chest_back": 3}
@@ -28,7 +34,14 @@ def gags_score(grades: dict[str, int]) -> int:
     return sum(GAGS_REGIONS[region] * grade for region, grade in grades.items())
 
 
-HAIR_FLAGS = ("scalp_gaps", "thinning", "growth_problem", "hyperandrogenism_signs", "trigger_last_3_months")
+HAIR_FLAGS = (
+    "scalp_gaps",
+    "thinning",
+    "growth_problem",
+    "hyperandrogenism_signs",
+    "trigger_last_3_months",
+    "scarring_alopecia_signs",
+)
 
 
 class CaseError(ValueError):
@@ -39,10 +52,14 @@ class CaseError(ValueError):
 
 @dataclass(frozen=True)
 class ToxinDose:
+    """A dose given before. `product` may be "unknown" and `units` None (reported without them): the date
+    still starts the retreatment interval; only known units of a known product count toward a maximum."""
+
     date: dt.date
     product: str
-    units: float
+    units: float | None
     indication: str
+    area: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +87,8 @@ class Case:
     birth_date: dt.date
     pregnant: bool = False
     breastfeeding: bool = False
+    can_become_pregnant: bool | None = None  # None: not stated (see pregnancy_potential)
+    pregnancy_trimester: int | None = None
     conditions: frozenset[str] = frozenset()
     medications: frozenset[str] = frozenset()
     allergies: frozenset[str] = frozenset()
@@ -79,6 +98,7 @@ class Case:
     seborrhea: str | None = None
     sebum: tuple[float, ...] = ()
     prior_treatments: tuple[PriorTreatment, ...] = ()
+    hair_prior_treatments: tuple[PriorTreatment, ...] = ()
     scars: Mapping | None = None
     skin_given: bool = False
     labs: tuple[LabResult, ...] = ()
@@ -88,6 +108,21 @@ class Case:
     @property
     def age(self) -> int:
         return age_on(self.birth_date, self.as_of)
+
+    @property
+    def pregnancy_potential(self) -> bool:
+        """Stated, else true for a female aged 12-55 (the default is listed in `assumptions`)."""
+        if self.pregnant:
+            return True
+        if self.can_become_pregnant is not None:
+            return self.can_become_pregnant
+        low, high = PREGNANCY_POTENTIAL_AGES
+        return self.sex == "female" and low <= self.age <= high
+
+    @property
+    def hair_diagnoses(self) -> tuple[str, ...]:
+        """Stated diagnoses (several may hold at once); a stated one is never overwritten."""
+        return tuple((self.hair or {}).get("diagnoses", ()))
 
 
 class _Checker:
@@ -177,6 +212,24 @@ class _Checker:
         return value
 
 
+def _prior(c: _Checker, value, section: str, ids: tuple[str, ...]) -> tuple[PriorTreatment, ...]:
+    prior = []
+    for i, item in enumerate(c.items(value, f"{section}.prior_treatments")):
+        path = f"{section}.prior_treatments[{i}]"
+        d = c.mapping(item, path, ("treatment", "weeks", "outcome"))
+        if d is None:
+            continue
+        for key in ("treatment", "weeks", "outcome"):
+            if key not in d:
+                c.fail(f"{path}.{key}", "required")
+        t = c.choice(d["treatment"], f"{path}.treatment", ids) if "treatment" in d else None
+        weeks = c.integer(d["weeks"], f"{path}.weeks", 0) if "weeks" in d else None
+        outcome = c.choice(d["outcome"], f"{path}.outcome", OUTCOMES) if "outcome" in d else None
+        if t and weeks is not None and outcome:
+            prior.append(PriorTreatment(t, weeks, outcome))
+    return tuple(prior)
+
+
 def parse_case(raw) -> Case:
     """Validate and type a case; raises CaseError listing every problem."""
     c = _Checker()
@@ -192,7 +245,21 @@ def parse_case(raw) -> Case:
     if patient is None:
         c.fail("patient", "required")
     else:
-        p = c.mapping(patient, "patient", ("sex", "birth_date", "pregnant", "breastfeeding")) or {}
+        p = (
+            c.mapping(
+                patient,
+                "patient",
+                (
+                    "sex",
+                    "birth_date",
+                    "pregnant",
+                    "breastfeeding",
+                    "can_become_pregnant",
+                    "pregnancy_trimester",
+                ),
+            )
+            or {}
+        )
         fields["sex"] = (
             c.choice(p["sex"], "patient.sex", SEXES) if "sex" in p else c.fail("patient.sex", "required")
         )
@@ -207,12 +274,19 @@ def parse_case(raw) -> Case:
             elif age_on(birth, as_of) > MAX_AGE_YEARS:
                 c.fail("patient.birth_date", f"gives an age over {MAX_AGE_YEARS} years")
         fields["birth_date"] = birth
-        for flag in ("pregnant", "breastfeeding"):
+        for flag in ("pregnant", "breastfeeding", "can_become_pregnant"):
             if flag in p:
                 fields[flag] = c.boolean(p[flag], f"patient.{flag}")
-        for flag in ("pregnant", "breastfeeding"):
+        for flag in ("pregnant", "breastfeeding", "can_become_pregnant"):
             if fields.get("sex") == "male" and fields.get(flag):
                 c.fail(f"patient.{flag}", "cannot be true for sex male")
+        if fields.get("pregnant") and fields.get("can_become_pregnant") is False:
+            c.fail("patient.can_become_pregnant", "cannot be false when pregnant is true")
+        if "pregnancy_trimester" in p:
+            trimester = c.choice(p["pregnancy_trimester"], "patient.pregnancy_trimester", TRIMESTERS)
+            if trimester is not None and not fields.get("pregnant"):
+                c.fail("patient.pregnancy_trimester", "needs pregnant true")
+            fields["pregnancy_trimester"] = trimester
 
     if "history" in top:
         h = (
@@ -235,19 +309,28 @@ def parse_case(raw) -> Case:
         products = by_id("toxin_products.toml")
         for i, item in enumerate(c.items(h.get("toxin_history", []), "history.toxin_history")):
             path = f"history.toxin_history[{i}]"
-            d = c.mapping(item, path, ("date", "product", "units", "indication"))
+            d = c.mapping(item, path, ("date", "product", "units", "indication", "area"))
             if d is None:
                 continue
-            for key in ("date", "product", "units", "indication"):
+            for key in ("date", "product", "indication"):
                 if key not in d:
                     c.fail(f"{path}.{key}", "required")
             when = c.date(d["date"], f"{path}.date") if "date" in d else None
             if when and as_of and when > as_of:
                 c.fail(f"{path}.date", "must not be after as_of")
             product = d.get("product")
-            if "product" in d and (not isinstance(product, str) or product not in products):
-                c.fail(f"{path}.product", f"unknown product id {product!r}")
-            units = c.number(d["units"], f"{path}.units", 0, strictly_above=True) if "units" in d else None
+            if "product" in d and (
+                not isinstance(product, str) or (product not in products and product != UNKNOWN_PRODUCT)
+            ):
+                c.fail(f"{path}.product", f'unknown product id {product!r} (or "{UNKNOWN_PRODUCT}")')
+            units = None
+            if d.get("units") is not None:  # null or absent: reported without units
+                units = c.number(d["units"], f"{path}.units", 0, strictly_above=True)
+                if units is None:
+                    continue
+            area = d.get("area")
+            if area is not None and area not in TOXIN_AREAS:
+                c.fail(f"{path}.area", f"must be one of {', '.join(TOXIN_AREAS)}")
             indication = d.get("indication")
             if "indication" in d and (
                 not isinstance(indication, str) or not indication.strip() or len(indication) > 100
@@ -256,12 +339,12 @@ def parse_case(raw) -> Case:
             if (
                 when
                 and isinstance(product, str)
-                and product in products
-                and units
+                and (product in products or product == UNKNOWN_PRODUCT)
                 and isinstance(indication, str)
                 and indication.strip()
+                and (area is None or area in TOXIN_AREAS)
             ):
-                doses.append(ToxinDose(when, product, units, indication.strip()))
+                doses.append(ToxinDose(when, product, units, indication.strip(), area))
         fields["toxin_history"] = tuple(sorted(doses, key=lambda t: t.date))
 
     if "hair" in top:
@@ -273,6 +356,7 @@ def parse_case(raw) -> Case:
             "ludwig",
             "sinclair",
             "diagnosis",
+            "prior_treatments",
         )
         h = c.mapping(top["hair"], "hair", allowed) or {}
         hair: dict = {}
@@ -290,7 +374,16 @@ def parse_case(raw) -> Case:
         if "sinclair" in h:
             hair["sinclair"] = c.integer(h["sinclair"], "hair.sinclair", 1, 5)
         if "diagnosis" in h:
-            hair["diagnosis"] = c.choice(h["diagnosis"], "hair.diagnosis", HAIR_DIAGNOSES)
+            given = h["diagnosis"]
+            if isinstance(given, str):
+                given = [given]
+            if not isinstance(given, list) or not given:
+                c.fail("hair.diagnosis", f"must be one of {', '.join(HAIR_DIAGNOSES)}, or a list of them")
+            else:
+                diagnoses = [c.choice(d, f"hair.diagnosis[{i}]", HAIR_DIAGNOSES) for i, d in enumerate(given)]
+                hair["diagnoses"] = tuple(dict.fromkeys(d for d in diagnoses if d))
+        hair_ids = tuple(t for t, row in by_id("treatments.toml").items() if row["area"] == "hair")
+        fields["hair_prior_treatments"] = _prior(c, h.get("prior_treatments", []), "hair", hair_ids)
         fields["hair"] = {k: v for k, v in hair.items() if v is not None}
 
     if "skin" in top:
@@ -332,23 +425,8 @@ def parse_case(raw) -> Case:
             fields["sebum"] = tuple(
                 v for i, r in enumerate(readings) if (v := c.number(r, f"skin.sebum[{i}]", 0)) is not None
             )
-        treatments = by_id("treatments.toml")
-        acne_ids = tuple(t for t, row in treatments.items() if row["area"] == "acne")
-        prior = []
-        for i, item in enumerate(c.items(s.get("prior_treatments", []), "skin.prior_treatments")):
-            path = f"skin.prior_treatments[{i}]"
-            d = c.mapping(item, path, ("treatment", "weeks", "outcome"))
-            if d is None:
-                continue
-            for key in ("treatment", "weeks", "outcome"):
-                if key not in d:
-                    c.fail(f"{path}.{key}", "required")
-            t = c.choice(d["treatment"], f"{path}.treatment", acne_ids) if "treatment" in d else None
-            weeks = c.integer(d["weeks"], f"{path}.weeks", 0) if "weeks" in d else None
-            outcome = c.choice(d["outcome"], f"{path}.outcome", OUTCOMES) if "outcome" in d else None
-            if t and weeks is not None and outcome:
-                prior.append(PriorTreatment(t, weeks, outcome))
-        fields["prior_treatments"] = tuple(prior)
+        acne_ids = tuple(t for t, row in by_id("treatments.toml").items() if row["area"] == "acne")
+        fields["prior_treatments"] = _prior(c, s.get("prior_treatments", []), "skin", acne_ids)
         if "scars" in s:
             sc = c.mapping(s["scars"], "skin.scars", ("goodman_baron", "treatment_ongoing")) or {}
             scars: dict = {}

@@ -106,7 +106,7 @@ def assess_hair(
     female = case.sex == "female"
     diffuse = hair.get("daily_shedding", 0) > 100 or hair.get("pull_test_hairs", 0) > 2
     trigger = bool(hair.get("trigger_last_3_months"))
-    diagnosis = hair.get("diagnosis")
+    diagnosis = (case.hair_diagnoses or (None,))[0]
     stage = pattern_stage(hair)
     aga = diagnosis == "androgenetic_alopecia" or (diagnosis is None and stage is not None)
     if diagnosis is None and stage is not None:

@@ -12,6 +12,9 @@ from dermatox.clinical.pathways.case import (
     OUTCOMES,
     SEBORRHEA,
     SEXES,
+    TOXIN_AREAS,
+    TRIMESTERS,
+    UNKNOWN_PRODUCT,
 )
 from dermatox.clinical.pathways.labs import lab_tests, units_of
 from dermatox.clinical.pathways.recommendation import STATUSES
@@ -43,9 +46,20 @@ def _ids(file_name: str) -> dict:
     return {"type": "array", "items": {"enum": sorted(by_id(file_name))}, "uniqueItems": True}
 
 
+def _prior(ids: list[str]) -> dict:
+    return {
+        "type": "array",
+        "items": _obj(
+            {"treatment": {"enum": ids}, "weeks": _int(0), "outcome": {"enum": list(OUTCOMES)}},
+            ("treatment", "weeks", "outcome"),
+        ),
+    }
+
+
 def input_schema() -> dict:
     treatments = by_id("treatments.toml")
     acne_ids = sorted(t for t, row in treatments.items() if row["area"] == "acne")
+    hair_ids = sorted(t for t, row in treatments.items() if row["area"] == "hair")
     tests = lab_tests()
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -60,6 +74,12 @@ def input_schema() -> dict:
                         "birth_date": DATE,
                         "pregnant": BOOL,
                         "breastfeeding": BOOL,
+                        "can_become_pregnant": {
+                            **BOOL,
+                            "description": "When absent: true for a female aged 12-55, else false (listed in the "
+                            "output's assumptions).",
+                        },
+                        "pregnancy_trimester": {"enum": list(TRIMESTERS)},
                     },
                     ("sex", "birth_date"),
                 ),
@@ -73,11 +93,21 @@ def input_schema() -> dict:
                             "items": _obj(
                                 {
                                     "date": DATE,
-                                    "product": {"enum": sorted(by_id("toxin_products.toml"))},
-                                    "units": {"type": "number", "exclusiveMinimum": 0},
+                                    "product": {
+                                        "enum": [*sorted(by_id("toxin_products.toml")), UNKNOWN_PRODUCT]
+                                    },
+                                    "units": {
+                                        "oneOf": [
+                                            {"type": "number", "exclusiveMinimum": 0},
+                                            {"type": "null"},
+                                        ],
+                                        "description": "null or absent: units not known (the date still "
+                                        "starts the retreatment interval)",
+                                    },
                                     "indication": {"type": "string", "minLength": 1, "maxLength": 100},
+                                    "area": {"enum": list(TOXIN_AREAS)},
                                 },
-                                ("date", "product", "units", "indication"),
+                                ("date", "product", "indication"),
                             ),
                         },
                     }
@@ -90,7 +120,18 @@ def input_schema() -> dict:
                         "norwood": {"enum": list(NORWOOD)},
                         "ludwig": {"enum": list(LUDWIG)},
                         "sinclair": _int(1, 5),
-                        "diagnosis": {"enum": list(HAIR_DIAGNOSES)},
+                        "diagnosis": {
+                            "oneOf": [
+                                {"enum": list(HAIR_DIAGNOSES)},
+                                {
+                                    "type": "array",
+                                    "items": {"enum": list(HAIR_DIAGNOSES)},
+                                    "minItems": 1,
+                                    "uniqueItems": True,
+                                },
+                            ]
+                        },
+                        "prior_treatments": _prior(hair_ids),
                     }
                 ),
                 "skin": _obj(
@@ -111,17 +152,7 @@ def input_schema() -> dict:
                                 {"type": "array", "items": {"type": "number", "minimum": 0}},
                             ]
                         },
-                        "prior_treatments": {
-                            "type": "array",
-                            "items": _obj(
-                                {
-                                    "treatment": {"enum": acne_ids},
-                                    "weeks": _int(0),
-                                    "outcome": {"enum": list(OUTCOMES)},
-                                },
-                                ("treatment", "weeks", "outcome"),
-                            ),
-                        },
+                        "prior_treatments": _prior(acne_ids),
                         "scars": _obj({"goodman_baron": _int(1, 4), "treatment_ongoing": BOOL}),
                     }
                 ),

@@ -1,0 +1,134 @@
+"""The engine's words: every text the clinical engine returns lives in `data/messages/<kind>.toml` with an
+English and a Turkish wording and the same `{placeholders}`. The engine keeps ids and parameters; `render`
+turns them into the reader's language, so a stored result can be shown in another language later.
+
+Catalogue id = `<kind>.<id>` (the file name is the kind: reason, finding, safety, alert, lab, plan,
+follow_up, assumption, term). Parameters are plain JSON values. A parameter is translated by its name:
+`treatment(s)`, `test(s)`, `medication(s)`, `condition(s)`, `allergen(s)`, `product(s)`, `region(s)` and
+`term(s)` (or any name ending in `_<that>`) hold ids that print as their display name in the language; a
+value `{"id": "<kind>.<id>", "params": {...}}` is a nested message; a list prints its items joined.
+"""
+
+from __future__ import annotations
+
+import string
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+LANGS = ("en", "tr")
+DEFAULT_LANG = "en"
+MESSAGE_DIR = Path(__file__).parent / "data" / "messages"
+# parameter name (or its last `_` part) -> the data file whose rows print as display / display_tr
+_VOCABULARIES = {
+    "treatment": "treatments.toml",
+    "test": "lab_tests.toml",
+    "medication": "medications.toml",
+    "condition": "conditions.toml",
+    "allergen": "allergens.toml",
+    "product": "toxin_products.toml",
+    "region": "map_regions.toml",
+}
+_JOIN = {"en": (", ", " and "), "tr": (", ", " ve ")}
+
+
+class MessageError(KeyError):
+    pass
+
+
+@dataclass(frozen=True)
+class Msg:
+    """A text not yet in any language: a catalogue id and its parameters."""
+
+    id: str
+    params: Mapping = field(default_factory=dict)
+
+    def text(self, lang: str = DEFAULT_LANG) -> str:
+        return render(self.id, self.params, lang)
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "params": dict(self.params)}
+
+
+def M(message_id: str, **params) -> Msg:
+    return Msg(message_id, params)
+
+
+@cache
+def catalogue() -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for path in sorted(MESSAGE_DIR.glob("*.toml")):
+        with path.open("rb") as fh:
+            for key, row in tomllib.load(fh).items():
+                out[f"{path.stem}.{key}"] = row
+    return out
+
+
+def placeholders(template: str) -> set[str]:
+    return {name.split(".")[0].split("[")[0] for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def check_lang(lang: str) -> str:
+    if lang not in LANGS:
+        raise ValueError(f"lang: must be one of {', '.join(LANGS)}")
+    return lang
+
+
+def render(message_id: str, params: Mapping | None = None, lang: str = DEFAULT_LANG) -> str:
+    row = catalogue().get(message_id)
+    if row is None:
+        raise MessageError(f"no message {message_id!r} in clinical/data/messages")
+    params = params or {}
+    values = {key: _value(key, value, lang) for key, value in params.items()}
+    return row[check_lang(lang)].format_map(values)
+
+
+def _vocabulary(key: str) -> str | None:
+    last = key.rsplit("_", 1)[-1]
+    for name in (key, last):
+        singular = name[:-1] if name.endswith("s") else name
+        if singular in _VOCABULARIES or singular == "term":
+            return singular
+    return None
+
+
+def display(kind: str, item_id: str, lang: str = DEFAULT_LANG) -> str:
+    """The name of a vocabulary id (treatment, test, ...) or a term, in the language."""
+    if kind == "term":
+        return render(f"term.{item_id}", {}, lang)
+    from dermatox.clinical.reference import by_id
+
+    row = by_id(_VOCABULARIES[kind]).get(item_id)
+    if row is None:
+        return item_id
+    if lang != "en" and row.get(f"display_{lang}"):
+        return row[f"display_{lang}"]
+    return row.get("display", item_id)
+
+
+def join(items: list[str], lang: str = DEFAULT_LANG) -> str:
+    comma, last = _JOIN[lang]
+    if len(items) <= 1:
+        return "".join(items)
+    return comma.join(items[:-1]) + last + items[-1]
+
+
+def _value(key: str, value, lang: str):
+    if isinstance(value, Mapping) and "id" in value:
+        return render(value["id"], value.get("params", {}), lang)
+    kind = _vocabulary(key)
+    if isinstance(value, list | tuple):
+        items = [_value(key, item, lang) for item in value]
+        return join([str(i) for i in items], lang)
+    if kind and isinstance(value, str):
+        return display(kind, value, lang)
+    return value
+
+
+def localize_items(items: list[dict], kind: str, lang: str, text_key: str = "text") -> list[dict]:
+    """Re-render `text` of entries shaped {id, params, ...} in another language."""
+    return [
+        {**item, text_key: render(f"{kind}.{item['id']}", item.get("params", {}), lang)} for item in items
+    ]
