@@ -22,7 +22,21 @@ class FieldSpec:
 
 
 # file name -> (top-level table name, field specs[, the key holding the confidence flag, or "no-confidence"])
+# The shape of every safety threshold row (issue 11): what, the value and unit, who it applies to, what happens
+# beyond it, the source and its confidence. Files add their own structured keys.
+THRESHOLD = {
+    "id": FieldSpec(str),
+    "item": FieldSpec(str),
+    "value": FieldSpec((int, float)),
+    "unit": FieldSpec(str),
+    "population": FieldSpec(str),
+    "action": FieldSpec(str),
+    "source": FieldSpec(str),
+    "confidence": FieldSpec(str),
+}
+
 SCHEMAS: dict[str, tuple] = {
+    "age_limits.toml": ("limit", {**THRESHOLD, "bound": FieldSpec(str)}),
     "observation_types.toml": (
         "observation",
         {
