@@ -172,13 +172,13 @@ def cmd_assess(args) -> int:
     except json.JSONDecodeError as exc:
         return _err(f"CASE: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")
     try:
-        result = assess(case)
+        result = assess(case, args.lang)
     except CaseError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 2
     if args.format == "text":
-        sys.stdout.write(summary(result))
+        sys.stdout.write(summary(result, args.lang))
     else:
         print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0
@@ -647,6 +647,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("assess", help="assess one case (JSON) against the hair and acne pathways")
     p.add_argument("case", nargs="?", help="case file (JSON), or - for standard input")
     p.add_argument("--format", choices=["json", "text"], default="json")
+    p.add_argument("--lang", choices=["en", "tr"], default="en", help="language of the texts (default en)")
     p.add_argument(
         "--schema", choices=["input", "output"], help="print the JSON Schema of the input or output"
     )

@@ -5,7 +5,7 @@ AS_OF = "2026-11-21"
 
 def case(sex="male", birth_date="1986-05-01", **parts):
     patient = {"sex": sex, "birth_date": birth_date}
-    for flag in ("pregnant", "breastfeeding"):
+    for flag in ("pregnant", "breastfeeding", "can_become_pregnant", "pregnancy_trimester"):
         if flag in parts:
             patient[flag] = parts.pop(flag)
     return {"as_of": AS_OF, "patient": patient, **parts}

@@ -38,7 +38,7 @@ def test_assess_a_file_prints_json(tmp_path):
 def test_assess_reads_standard_input_and_prints_text():
     result = run("-", "--format", "text", stdin=json.dumps(CASE))
     assert result.returncode == 0
-    assert "finasteride: RECOMMENDED" in result.stdout
+    assert "Finasteride 1 mg (men): RECOMMENDED" in result.stdout  # names, never ids, for people
 
 
 @pytest.mark.parametrize(

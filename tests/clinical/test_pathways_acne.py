@@ -196,7 +196,8 @@ def test_scar_treatments(grade, gags, expected):
 
 
 def test_scar_cautions():
-    """§7: keloid tendency, herpes simplex (antiviral prophylaxis); isotretinoin timing consensus."""
+    """§7: herpes simplex (antiviral prophylaxis) is a caution. §12.9: keloid tendency and current
+    isotretinoin are contraindications now (they were cautions)."""
     result = assess(
         acne_case(
             gags=5,
@@ -205,8 +206,11 @@ def test_scar_cautions():
         )
     )
     ids = {c["id"] for c in result["safety"]["cautions"]}
-    assert {"keloid_tendency", "herpes_simplex", "isotretinoin_current"} <= ids
-    assert any("Keloid" in r for r in rec(result, "scar_microneedling")["reasons"])
+    assert "herpes_simplex" in ids
+    assert status(result, "scar_microneedling") == "contraindicated"
+    assert status(result, "scar_microneedling_rf") == "contraindicated"
+    reasons = rec(result, "scar_microneedling")["reason_ids"]
+    assert {"keloid_microneedling", "isotretinoin_microneedling"} <= set(reasons)
 
 
 def test_scar_sessions_continue_while_sebum_is_lower():

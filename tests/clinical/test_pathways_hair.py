@@ -42,15 +42,19 @@ def test_when_hair_treatment_is_needed(hair, indicated):
 
 
 def test_diffuse_shedding_work_up():
-    """§2.2 suggested rule sets: diffuse shedding -> Hb, ferritin, TSH (vitamin D optional)."""
+    """§2.2 suggested rule sets: diffuse shedding -> Hb, ferritin, TSH. Vitamin D only with a documented
+    indication: §12.6 Endocrine Society 2024 (no routine testing) replaces the 2011 advice."""
     result = assess(case(hair={"daily_shedding": 150}))
-    assert result["workup"]["suggested"] == ["hemoglobin", "ferritin", "tsh", "vitamin_d_25oh"]
+    assert result["workup"]["suggested"] == ["hemoglobin", "ferritin", "tsh"]
     assert result["workup"]["missing"] == result["workup"]["suggested"]
+    assert "vitamin_d_not_routine" in finding_ids(result)
+    indicated = assess(case(hair={"daily_shedding": 150}, history={"conditions": ["malabsorption"]}))
+    assert indicated["workup"]["suggested"] == ["hemoglobin", "ferritin", "tsh", "vitamin_d_25oh"]
 
 
 def test_a_woman_gets_the_basic_panel_even_without_diffuse_shedding():
     result = assess(case(sex="female", hair={"ludwig": "I"}))
-    assert result["workup"]["suggested"] == ["hemoglobin", "ferritin", "tsh", "vitamin_d_25oh"]
+    assert result["workup"]["suggested"] == ["hemoglobin", "ferritin", "tsh"]
 
 
 def test_woman_with_hyperandrogenism_adds_androgens_and_metabolic_screen():
@@ -96,7 +100,7 @@ def test_missing_counts_only_recent_results():
             ],
         )
     )
-    assert result["workup"]["missing"] == ["hemoglobin", "tsh", "vitamin_d_25oh"]
+    assert result["workup"]["missing"] == ["hemoglobin", "tsh"]
     assert "labs_too_old" in finding_ids(result)
     assert [entry["test"] for entry in result["labs"]] == ["ferritin"]
 
@@ -183,8 +187,14 @@ def test_alopecia_areata_goes_to_dermatology_not_toxin():
 
 def test_male_aga_pathway():
     """§4 (EDF S3 2011): minoxidil and finasteride level 1; PRP and microneedling adjuncts; mesotherapy
-    insufficient evidence. §3: scalp toxin off-label, uncontrolled positive, placebo-controlled negative."""
-    result = assess(case(hair={"norwood": "IV", "diagnosis": "androgenetic_alopecia"}))
+    insufficient evidence. §3, §12.8c: scalp toxin investigational, uncontrolled positive, placebo-controlled
+    negative; an adjunct once minoxidil or finasteride is under way."""
+    result = assess(
+        case(
+            hair={"norwood": "IV", "diagnosis": "androgenetic_alopecia"},
+            history={"medications": ["finasteride"]},
+        )
+    )
     assert status(result, "minoxidil_topical") == "recommended"
     assert status(result, "finasteride") == "recommended"
     assert status(result, "prp") == "option"
@@ -200,9 +210,13 @@ def test_male_aga_pathway():
 
 
 def test_female_aga_pathway():
+    """§12.3: finasteride is contraindicated in women who are or may become pregnant (a woman of 40 may,
+    by default); a woman who cannot become pregnant is outside its label (not indicated)."""
     result = assess(case(sex="female", hair={"ludwig": "II", "hyperandrogenism_signs": True}))
     assert status(result, "minoxidil_topical") == "recommended"
-    assert status(result, "finasteride") == "not_indicated"
+    assert status(result, "finasteride") == "contraindicated"
+    after = assess(case(sex="female", birth_date="1960-01-01", hair={"ludwig": "II"}))
+    assert status(after, "finasteride") == "not_indicated"
     assert status(result, "hormonal_therapy") == "option"
     assert status(result, "botulinum_scalp") == "not_indicated"
     result = assess(case(sex="female", hair={"ludwig": "II"}))
@@ -216,25 +230,32 @@ def test_minoxidil_is_contraindicated_in_pregnancy_and_breastfeeding():
 
 
 @pytest.mark.parametrize(
-    ("birth_date", "expected"),
+    ("birth_date", "expected", "reason"),
     [
-        ("2008-11-22", "not_indicated"),  # 17 on as_of
-        ("2008-11-21", "option"),  # 18 on as_of
-        ("1961-11-22", "option"),  # 64... still in range
-        ("1960-11-22", "option"),  # 65
-        ("1960-11-21", "not_indicated"),  # 66
+        ("2008-11-22", "not_indicated", "aesthetic_bont_under_18"),  # 17 on as_of: never under 18
+        ("2008-11-21", "not_indicated", "age_range"),  # 18: below the enrolled 19
+        ("2007-11-21", "option", "scalp_bont_investigational"),  # 19
+        ("1963-11-21", "option", "scalp_bont_investigational"),  # 63
+        ("1962-11-21", "not_indicated", "age_range"),  # 64: above the enrolled 63
     ],
 )
-def test_scalp_toxin_only_for_men_18_to_65(birth_date, expected):
-    """Seed A and §3.1: studies enrolled men aged 18-65 (Freund 19-57)."""
-    result = assess(case(birth_date=birth_date, hair={"norwood": "V"}))
+def test_scalp_toxin_only_for_men_aged_19_to_63(birth_date, expected, reason):
+    """§12.8c: studies enrolled adult men aged 19-63 (the seed's 18-65 is wrong); §12.5 no BoNT < 18."""
+    result = assess(
+        case(birth_date=birth_date, hair={"norwood": "V"}, history={"medications": ["minoxidil_topical"]})
+    )
     assert status(result, "botulinum_scalp") == expected
+    assert reason in rec(result, "botulinum_scalp")["reason_ids"]
 
 
-def test_scalp_toxin_not_for_telogen_effluvium():
-    result = assess(case(hair={"daily_shedding": 200, "norwood": "III", "diagnosis": "telogen_effluvium"}))
-    assert status(result, "botulinum_scalp") == "not_indicated"
-    assert status(result, "minoxidil_topical") == "not_indicated"
+def test_scalp_toxin_not_for_telogen_effluvium_alone():
+    """§12.7: TE alone withholds scalp BoNT and AGA drugs; TE with a pattern stage still gets AGA treatment."""
+    alone = assess(case(hair={"daily_shedding": 200, "diagnosis": "telogen_effluvium"}))
+    assert status(alone, "botulinum_scalp") == "not_indicated"
+    assert status(alone, "minoxidil_topical") == "not_indicated"
+    staged = assess(case(hair={"daily_shedding": 200, "norwood": "III", "diagnosis": "telogen_effluvium"}))
+    assert status(staged, "minoxidil_topical") == "recommended"
+    assert "te_with_aga" in finding_ids(staged)
 
 
 @pytest.mark.parametrize(

@@ -9,9 +9,13 @@ FAILED = [{"treatment": "topical_first_line", "weeks": 12, "outcome": "inadequat
 
 
 def both(**extra):
-    """A man who is a candidate for both toxin treatments."""
+    """A man who is a candidate for both toxin treatments (minoxidil tried first: scalp toxin is an adjunct
+    at most, clinical.md §12.8c)."""
     return case(
-        hair={"norwood": "IV"},
+        hair={
+            "norwood": "IV",
+            "prior_treatments": [{"treatment": "minoxidil_topical", "weeks": 24, "outcome": "partial"}],
+        },
         skin={"acne": {"gags": 10}, "seborrhea": "marked", "prior_treatments": FAILED},
         **extra,
     )

@@ -11,6 +11,7 @@ value `{"id": "<kind>.<id>", "params": {...}}` is a nested message; a list print
 
 from __future__ import annotations
 
+import json
 import string
 import tomllib
 from collections.abc import Mapping
@@ -44,6 +45,9 @@ class Msg:
 
     id: str
     params: Mapping = field(default_factory=dict)
+
+    def __hash__(self) -> int:
+        return hash((self.id, json.dumps(self.params, sort_keys=True, default=str)))
 
     def text(self, lang: str = DEFAULT_LANG) -> str:
         return render(self.id, self.params, lang)

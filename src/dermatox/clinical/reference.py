@@ -37,6 +37,19 @@ THRESHOLD = {
 
 SCHEMAS: dict[str, tuple] = {
     "age_limits.toml": ("limit", {**THRESHOLD, "bound": FieldSpec(str)}),
+    "drug_safety.toml": (
+        "rule",
+        {
+            **THRESHOLD,
+            "when": FieldSpec(str),
+            "taking": FieldSpec(list, required=False),
+            "treatments": FieldSpec(list),
+            "cautions": FieldSpec(list, required=False),
+            "medications": FieldSpec(list),
+            "severity": FieldSpec(str),
+            "evidence": FieldSpec(list),
+        },
+    ),
     "observation_types.toml": (
         "observation",
         {

@@ -428,14 +428,20 @@ def parse_case(raw) -> Case:
         acne_ids = tuple(t for t, row in by_id("treatments.toml").items() if row["area"] == "acne")
         fields["prior_treatments"] = _prior(c, s.get("prior_treatments", []), "skin", acne_ids)
         if "scars" in s:
-            sc = c.mapping(s["scars"], "skin.scars", ("goodman_baron", "treatment_ongoing")) or {}
+            sc = (
+                c.mapping(
+                    s["scars"],
+                    "skin.scars",
+                    ("goodman_baron", "treatment_ongoing", "keloid_specialist_override"),
+                )
+                or {}
+            )
             scars: dict = {}
             if "goodman_baron" in sc:
                 scars["goodman_baron"] = c.integer(sc["goodman_baron"], "skin.scars.goodman_baron", 1, 4)
-            if "treatment_ongoing" in sc:
-                scars["treatment_ongoing"] = c.boolean(
-                    sc["treatment_ongoing"], "skin.scars.treatment_ongoing"
-                )
+            for flag in ("treatment_ongoing", "keloid_specialist_override"):
+                if flag in sc:
+                    scars[flag] = c.boolean(sc[flag], f"skin.scars.{flag}")
             fields["scars"] = {k: v for k, v in scars.items() if v is not None}
 
     labs = []

@@ -87,8 +87,12 @@ def pathway_eligibility(case, treatment: str) -> list[Msg]:
     if treatment == "botulinum_scalp":
         if case.sex == "female":
             reasons.append(Msg("reason.scalp_bont_men_only", {}))
+        from dermatox.clinical.pathways.hair import pattern_stage
+
         diagnoses = case.hair_diagnoses
-        if diagnoses and "androgenetic_alopecia" not in diagnoses:
+        # telogen effluvium with a pattern stage is also androgenetic alopecia (§12.7: both may coexist)
+        staged = set(diagnoses) <= {"telogen_effluvium"} and case.hair and pattern_stage(case.hair)
+        if diagnoses and "androgenetic_alopecia" not in diagnoses and not staged:
             reasons.append(Msg("reason.scalp_bont_aga_only", {"terms": list(diagnoses)}))
     if not reasons:
         hit = outside_age(treatment, case.age, case.sex)

@@ -1,9 +1,10 @@
-"""Hair-loss rules (clinical.md §1-§4; issue 3 §2 "Hair")."""
+"""Hair-loss rules (clinical.md §1-§4, §12.7 stated diagnoses, §12.8 evidence updates; issues 3 and 11)."""
 
 from __future__ import annotations
 
 from dermatox.clinical.pathways.case import NORWOOD, Case
-from dermatox.clinical.pathways.recommendation import Rec
+from dermatox.clinical.pathways.eligibility import pathway_eligibility
+from dermatox.clinical.pathways.recommendation import R, Rec
 
 HAIR_TREATMENTS = (
     "minoxidil_topical",
@@ -17,7 +18,13 @@ HAIR_TREATMENTS = (
     "referral_endocrinology",
     "referral_dermatology",
 )
-BASIC_PANEL = ("hemoglobin", "ferritin", "tsh", "vitamin_d_25oh")
+AGA_TREATMENTS = ("minoxidil_topical", "finasteride", "prp", "microneedling_scalp", "mesotherapy")
+PROCEDURES = ("prp", "microneedling_scalp", "mesotherapy", "botulinum_scalp")  # withheld in scarring alopecia
+FIRST_LINE = ("minoxidil_topical", "finasteride")  # before scalp toxin, an adjunct at most (§12.8c)
+BASIC_PANEL = ("hemoglobin", "ferritin", "tsh")
+# Vitamin D: the Endocrine Society 2024 guideline suggests against routine testing (§12.6); it joins the
+# panel only with a documented indication in the history (the guideline's list was not read: U).
+VITAMIN_D_INDICATIONS = ("malabsorption", "osteoporosis", "chronic_kidney_disease")
 ANDROGEN_PANEL = (
     "testosterone_total",
     "testosterone_free",
@@ -27,36 +34,35 @@ ANDROGEN_PANEL = (
     "prolactin",
     "hba1c",
 )
-DEFICIENCIES = {
-    "ferritin": "iron (low ferritin)",
-    "vitamin_d_25oh": "vitamin D",
-    "vitamin_b12": "vitamin B12",
-    "folate": "folate",
-    "zinc": "zinc",
-}
+DEFICIENCIES = ("ferritin", "vitamin_d_25oh", "vitamin_b12", "folate", "zinc")
 NORWOOD_III = NORWOOD.index("III")
 
 
-def indications(hair: dict) -> list[str]:
-    """Why treatment is needed (empty: nothing points to a hair problem needing treatment)."""
+def F(finding_id: str, *evidence: str, **params) -> dict:
+    return {"id": finding_id, "params": params, "evidence": list(evidence)}
+
+
+def P(part_id: str, **params) -> dict:
+    """A part of a sentence (catalogue id part.<part_id>), as a parameter of another message."""
+    return {"id": f"part.{part_id}", "params": params}
+
+
+def indications(hair: dict) -> list[dict]:
+    """Why treatment is needed, as message parts (empty: nothing points to hair loss needing treatment)."""
     why = []
     if hair.get("daily_shedding", 0) > 100:
-        why.append(f"shedding of {hair['daily_shedding']} hairs/day (> 100)")
-    for flag, text in (
-        ("scalp_gaps", "gaps in the scalp"),
-        ("thinning", "thinning hair"),
-        ("growth_problem", "a hair growth problem"),
-    ):
+        why.append(P("shedding", n=hair["daily_shedding"]))
+    for flag in ("scalp_gaps", "thinning", "growth_problem", "scarring_alopecia_signs"):
         if hair.get(flag):
-            why.append(text)
+            why.append(P(flag))
     if hair.get("pull_test_hairs", 0) > 2:
-        why.append(f"a positive pull test ({hair['pull_test_hairs']} hairs; normal is 2 or fewer)")
+        why.append(P("pull_test", n=hair["pull_test_hairs"]))
     if "norwood" in hair and NORWOOD.index(hair["norwood"]) >= NORWOOD_III:
-        why.append(f"Norwood {hair['norwood']}")
+        why.append(P("stage", stage=f"Norwood {hair['norwood']}"))
     if "ludwig" in hair:
-        why.append(f"Ludwig {hair['ludwig']}")
+        why.append(P("stage", stage=f"Ludwig {hair['ludwig']}"))
     if hair.get("sinclair", 1) >= 2:
-        why.append(f"Sinclair {hair['sinclair']}")
+        why.append(P("stage", stage=f"Sinclair {hair['sinclair']}"))
     return why
 
 
@@ -70,246 +76,219 @@ def pattern_stage(hair: dict) -> str | None:
     return None
 
 
+def hyperandrogenism(case: Case) -> bool:
+    """Signs on examination, or PCOS in the history (§12.6 rule: the PCOS pathway must read history)."""
+    return bool(case.hair and case.hair.get("hyperandrogenism_signs")) or "pcos" in case.conditions
+
+
+def scarring_suspected(case: Case) -> bool:
+    return "scarring_alopecia" in case.hair_diagnoses or bool(
+        (case.hair or {}).get("scarring_alopecia_signs")
+    )
+
+
+def current_or_tried(case: Case, treatment: str) -> bool:
+    return treatment in case.medications or any(p.treatment == treatment for p in case.hair_prior_treatments)
+
+
 def assess_hair(
     case: Case, labs: dict[str, dict], findings: list, workup: dict, recs: dict[str, Rec]
 ) -> None:
+    _referral_endocrinology(case, labs, recs["referral_endocrinology"])
     hair = case.hair
     if hair is None:
         for t in HAIR_TREATMENTS:
-            recs[t].indicate("not_indicated", "No hair assessment in this case.")
+            if t != "referral_endocrinology":
+                recs[t].indicate("not_indicated", R("no_hair_assessment"))
         return
+    diagnoses = case.hair_diagnoses
     why = indications(hair)
+    if diagnoses:
+        why.append(P("stated_diagnosis", terms=list(diagnoses)))
     if not why:
-        findings.append(
-            {
-                "id": "hair_within_normal",
-                "text": "Hair: shedding is within normal and no sign of hair loss needing treatment was given "
-                "(the 50-100 hairs/day norm is a folk figure, never validated; pull test <= 2 is normal).",
-                "evidence": ["daily_shedding_folk_figure", "mcdonald_2017"],
-            }
-        )
+        findings.append(F("hair_within_normal", "daily_shedding_folk_figure", "mcdonald_2017"))
         for t in HAIR_TREATMENTS:
-            recs[t].indicate(
-                "not_indicated",
-                "No hair loss needing treatment: shedding within normal.",
-                "daily_shedding_folk_figure",
-            )
+            if t != "referral_endocrinology":
+                recs[t].indicate("not_indicated", R("hair_within_normal"), "daily_shedding_folk_figure")
         return
     findings.append(
-        {
-            "id": "hair_treatment_indicated",
-            "text": "Hair loss needs assessment and treatment: " + "; ".join(why) + ".",
-            "evidence": ["daily_shedding_folk_figure", "mcdonald_2017", "hamilton_norwood_ludwig"],
-        }
+        F(
+            "hair_treatment_indicated",
+            "daily_shedding_folk_figure",
+            "mcdonald_2017",
+            "hamilton_norwood_ludwig",
+            items=why,
+        )
     )
 
     female = case.sex == "female"
     diffuse = hair.get("daily_shedding", 0) > 100 or hair.get("pull_test_hairs", 0) > 2
     trigger = bool(hair.get("trigger_last_3_months"))
-    diagnosis = (case.hair_diagnoses or (None,))[0]
     stage = pattern_stage(hair)
-    aga = diagnosis == "androgenetic_alopecia" or (diagnosis is None and stage is not None)
-    if diagnosis is None and stage is not None:
-        findings.append(
-            {
-                "id": "aga_inferred",
-                "text": f"Androgenetic alopecia inferred from the pattern stage ({stage}); confirm clinically (trichoscopy).",
-                "evidence": ["hamilton_norwood_ludwig"],
-            }
-        )
+    te = "telogen_effluvium" in diagnoses
+    areata = "alopecia_areata" in diagnoses
+    scarring = scarring_suspected(case)
+    # A pattern stage means androgenetic alopecia unless another diagnosis explains the loss; telogen
+    # effluvium and AGA often coexist, so TE does not hide the stage (§12.7).
+    stage_counts = stage is not None and set(diagnoses) <= {"telogen_effluvium", "androgenetic_alopecia"}
+    aga = "androgenetic_alopecia" in diagnoses or stage_counts
+    if diagnoses:
+        findings.append(F("stated_diagnosis", "stated_hair_diagnoses", terms=list(diagnoses)))
+    if stage_counts and "androgenetic_alopecia" not in diagnoses:
+        if te:
+            findings.append(F("te_with_aga", "stated_hair_diagnoses", stage=stage))
+        else:
+            findings.append(F("aga_inferred", "hamilton_norwood_ludwig", stage=stage))
+    if te:
+        findings.append(F("te_workup", "stated_hair_diagnoses", "kakpovbia_2021"))
+    if areata:
+        findings.append(F("alopecia_areata_refer", "stated_hair_diagnoses"))
+    if scarring:
+        findings.append(F("scarring_alopecia_refer", "stated_hair_diagnoses", "scarring_alopecia_procedures"))
     if diffuse:
-        findings.append(
-            {
-                "id": "diffuse_shedding",
-                "text": "Diffuse shedding (more than 100 hairs/day or a positive pull test): think of telogen effluvium.",
-                "evidence": ["rebora_2005", "mcdonald_2017"],
-            }
-        )
+        findings.append(F("diffuse_shedding", "rebora_2005", "mcdonald_2017"))
     if trigger and diffuse:
-        findings.append(
-            {
-                "id": "te_after_trigger",
-                "text": "Diffuse shedding with a trigger in the last 3 months: likely telogen effluvium after a trigger; no laboratory tests are required "
-                "while the trigger explains the shedding (it is often self-limiting).",
-                "evidence": ["kakpovbia_2021", "te_lab_yield"],
-            }
-        )
+        findings.append(F("te_after_trigger", "kakpovbia_2021", "te_lab_yield"))
 
-    # Work-up
+    _workup(case, labs, findings, workup, diffuse=diffuse or te, trigger=trigger and diffuse)
+    _supplements(case, labs, workup, recs["oral_supplements"])
+
+    derm = recs["referral_dermatology"]
+    if scarring:
+        derm.indicate("recommended", R("refer_scarring_alopecia"), "stated_hair_diagnoses")
+    elif areata:
+        derm.indicate("recommended", R("refer_alopecia_areata"), "stated_hair_diagnoses")
+    else:
+        derm.indicate("not_indicated", R("no_dermatology_referral"))
+
+    if aga:
+        _aga_treatments(case, recs, female=female)
+    else:
+        if areata:
+            why_not = R("aga_treatments_not_for", terms=["alopecia_areata"])
+        elif scarring:
+            why_not = R("scarring_establish_diagnosis")
+        elif te:
+            why_not = R("te_treat_cause")
+        else:
+            why_not = R("establish_diagnosis")
+        for t in (*AGA_TREATMENTS, "hormonal_therapy"):
+            recs[t].indicate("not_indicated", why_not)
+    _scalp_toxin(case, recs, aga=aga)
+    if scarring:
+        for t in PROCEDURES:
+            recs[t].withhold(R("scarring_no_procedures"), "scarring_alopecia_procedures")
+        for t in ("minoxidil_topical", "finasteride"):
+            if recs[t].base in ("recommended", "option"):
+                recs[t].note(R("scarring_drugs_with_specialist"), "scarring_alopecia_procedures")
+
+
+def _workup(case: Case, labs: dict, findings: list, workup: dict, *, diffuse: bool, trigger: bool) -> None:
+    female = case.sex == "female"
     suggested: list[str] = []
-    if (diffuse or female) and not (trigger and diffuse):
+    if (diffuse or female) and not trigger:
         suggested += BASIC_PANEL
-    if female and hair.get("hyperandrogenism_signs"):
+        vitamin_d = [c for c in VITAMIN_D_INDICATIONS if c in case.conditions]
+        if vitamin_d:
+            suggested.append("vitamin_d_25oh")
+        detail = P("vitamin_d_indicated", conditions=vitamin_d) if vitamin_d else P("vitamin_d_left_out")
+        findings.append(F("vitamin_d_not_routine", "endocrine_society_vitamin_d_2024", detail=detail))
+    if female and hyperandrogenism(case):
         suggested += ANDROGEN_PANEL
         findings.append(
-            {
-                "id": "hyperandrogenism_workup",
-                "text": "Signs of hyperandrogenism in a woman: test androgens (early morning, cycle days 4-10) and screen "
-                "for insulin resistance.",
-                "evidence": ["endocrine_society_hirsutism_2018"],
-            }
+            F(
+                "hyperandrogenism_workup",
+                "endocrine_society_hirsutism_2018",
+                basis=P("pcos" if "pcos" in case.conditions else "signs"),
+            )
         )
+    aga = pattern_stage(case.hair) is not None or "androgenetic_alopecia" in case.hair_diagnoses
     if not suggested and case.sex == "male" and aga and not diffuse:
-        findings.append(
-            {
-                "id": "no_labs_required",
-                "text": "Typical male androgenetic alopecia without diffuse shedding: no laboratory tests are required "
-                "(the diagnosis is clinical; no guideline text retrieved, U).",
-                "evidence": ["trost_2006"],
-            }
-        )
+        findings.append(F("no_labs_required", "trost_2006"))
     workup["suggested"] = list(dict.fromkeys(suggested))
     workup["missing"] = [t for t in workup["suggested"] if t not in labs]
 
-    # Supplements only against a documented deficiency.
-    deficient = [
-        f"{DEFICIENCIES[t]} ({labs[t]['value']:g} {labs[t]['unit']})"
-        for t in DEFICIENCIES
-        if labs.get(t, {}).get("flag") == "low"
-    ]
+
+def _supplements(case: Case, labs: dict, workup: dict, rec: Rec) -> None:
+    """Supplements only against a documented deficiency (EDF S3 2018: not without one)."""
+    deficient = [t for t in DEFICIENCIES if labs.get(t, {}).get("flag") == "low"]
     if deficient:
-        recs["oral_supplements"].indicate(
+        rec.indicate(
             "recommended",
-            "Correct the documented deficiency: " + ", ".join(deficient) + ".",
+            R(
+                "correct_deficiency",
+                items=[
+                    P("deficiency", term=f"deficiency_{t}", value=labs[t]["value"], unit=labs[t]["unit"])
+                    for t in deficient
+                ],
+            ),
             "guo_katta_2017",
         )
+        if "isotretinoin" in case.medications:
+            rec.note(R("no_vitamin_a_with_isotretinoin"), "isotretinoin_vitamin_a")
     else:
-        rec = recs["oral_supplements"].indicate(
-            "not_indicated",
-            "No documented deficiency: supplements without a deficiency are not supported (and some can worsen hair loss).",
-            "guo_katta_2017",
-            "almohanna_2019",
-        )
+        rec.indicate("not_indicated", R("no_deficiency"), "guo_katta_2017", "almohanna_2019", "kanti_2018")
         missing = [t for t in DEFICIENCIES if t in workup["missing"]]
         if missing:
-            rec.note("Deficiency not yet known: results missing for " + ", ".join(missing) + ".")
+            rec.note(R("deficiency_unknown", tests=missing))
 
-    # Referrals
-    endo = recs["referral_endocrinology"]
-    reasons = []
-    if labs.get("tsh", {}).get("flag") in ("low", "high"):
-        reasons.append(
-            f"TSH {labs['tsh']['value']:g} mIU/L is {labs['tsh']['flag']}: thyroid disease can cause hair loss"
-        )
-    if female and labs.get("testosterone_total", {}).get("value", 0) > 150:
-        reasons.append(f"total testosterone {labs['testosterone_total']['value']:g} ng/dL (> 150 in a woman)")
-    if female and labs.get("dhea_s", {}).get("value", 0) > 700:
-        reasons.append(f"DHEA-S {labs['dhea_s']['value']:g} ug/dL (> 700 in a woman)")
+
+def _referral_endocrinology(case: Case, labs: dict, endo: Rec) -> None:
+    """A result whose meaning is "refer" recommends the referral, whatever else the case holds (§12.6)."""
+    from dermatox.clinical.pathways.labs import referrals
+
+    reasons = [msg for referral, msg in referrals(labs) if referral == "referral_endocrinology"]
     if reasons:
         endo.indicate(
-            "recommended", "Refer to endocrinology: " + "; ".join(reasons) + ".", "androgen_tumour_thresholds"
-        )
-    else:
-        endo.indicate(
-            "not_indicated", "No abnormal thyroid or androgen result that needs an endocrinologist."
-        )
-    derm = recs["referral_dermatology"]
-    if diagnosis == "alopecia_areata":
-        derm.indicate("recommended", "Alopecia areata: refer to dermatology for its own treatment pathway.")
-    else:
-        derm.indicate("not_indicated", "No alopecia areata.")
-
-    # Androgenetic alopecia treatments
-    if aga:
-        recs["minoxidil_topical"].indicate(
             "recommended",
-            "Androgenetic alopecia: topical minoxidil has level-1 evidence (men 5%, women 2% twice daily).",
-            "edf_s3_aga_2011",
+            R("refer_endocrinology", items=[m.as_dict() for m in reasons]),
+            "androgen_tumour_thresholds",
         )
-        if case.pregnant or case.breastfeeding:
-            recs["minoxidil_topical"].contraindicate(
-                "Pregnancy or breastfeeding: do not use topical minoxidil.", "edf_s3_aga_2011"
-            )
-        if female:
-            recs["finasteride"].indicate(
-                "not_indicated",
-                "Finasteride is for men: teratogenic, avoid in women who may become pregnant.",
-                "edf_s3_aga_2011",
-            )
-        else:
-            recs["finasteride"].indicate(
-                "recommended",
-                "Androgenetic alopecia in a man: finasteride 1 mg/day has level-1 evidence.",
-                "edf_s3_aga_2011",
-            )
-        recs["prp"].indicate(
-            "option",
-            "Adjunct to minoxidil or finasteride: most studies positive, protocols not standardised.",
-            "prp_reviews",
-        )
-        recs["microneedling_scalp"].indicate(
-            "option",
-            "Adjunct: weekly microneedling with minoxidil beat minoxidil alone in randomised trials.",
-            "dhurat_2013",
-        )
-        recs["mesotherapy"].indicate(
-            "option",
-            "Very low evidence: not standardised and without guideline support (insufficient evidence in the S3 guideline).",
-            "edf_s3_aga_2011",
-        )
-        if female and hair.get("hyperandrogenism_signs"):
-            recs["hormonal_therapy"].indicate(
-                "option",
-                "Woman with signs of hyperandrogenism: oral hormonal therapy (combined contraceptive or anti-androgen) has level-3 evidence.",
-                "edf_s3_aga_2011",
-            )
-        else:
-            recs["hormonal_therapy"].indicate(
-                "not_indicated", "Hormonal therapy is for women with signs of hyperandrogenism."
-            )
     else:
-        why_not = {
-            "telogen_effluvium": "Telogen effluvium: treat the cause; androgenetic alopecia treatments do not apply.",
-            "alopecia_areata": "Alopecia areata: androgenetic alopecia treatments do not apply.",
-        }.get(
-            diagnosis,
-            "No androgenetic alopecia stated or shown by a pattern stage: establish the diagnosis first.",
-        )
-        for t in (
-            "minoxidil_topical",
-            "finasteride",
-            "prp",
-            "microneedling_scalp",
-            "mesotherapy",
-            "hormonal_therapy",
-        ):
-            recs[t].indicate("not_indicated", why_not)
+        endo.indicate("not_indicated", R("no_endocrine_result"))
 
-    # Scalp botulinum toxin: studied only in men with AGA; contested.
-    botox = recs["botulinum_scalp"]
-    if diagnosis in ("telogen_effluvium", "alopecia_areata"):
-        botox.indicate(
-            "not_indicated",
-            f"Not for {diagnosis.replace('_', ' ')}: studied only in androgenetic alopecia.",
-            "english_ruiz_2022",
-        )
-    elif not aga:
-        botox.indicate(
-            "not_indicated",
-            "No androgenetic alopecia: scalp toxin was studied only in androgenetic alopecia.",
-            "english_ruiz_2022",
-        )
+
+def _aga_treatments(case: Case, recs: dict[str, Rec], *, female: bool) -> None:
+    recs["minoxidil_topical"].indicate("recommended", R("aga_minoxidil"), "edf_s3_aga_2011", "kanti_2018")
+    finasteride = recs["finasteride"]
+    if female and case.pregnancy_potential:
+        finasteride.indicate("contraindicated", R("finasteride_women_potential"), "finasteride_pregnancy")
     elif female:
-        botox.indicate("not_indicated", "Studied in men only; not offered to women.", "english_ruiz_2022")
-    elif not 18 <= case.age <= 65:
-        botox.indicate(
-            "not_indicated",
-            f"Age {case.age}: studies enrolled men aged 18-65 only.",
-            "freund_2010",
-            "english_ruiz_2022",
-        )
+        finasteride.indicate("not_indicated", R("finasteride_men_only"), "edf_s3_aga_2011")
     else:
-        botox.indicate(
-            "option",
-            "This use is off-label: botulinum toxin is not approved for hair loss anywhere; informed consent required.",
-            "bont_label_safety",
-        )
-        botox.note(
-            "The uncontrolled studies were positive (2010-2020, 10-50 men, more hair), but the placebo-controlled ones "
-            "were negative: a split-scalp trial (2024) and a randomised trial (2025) found no effect.",
-            "freund_2010",
-            "singh_2017",
-            "melo_2024",
-            "lima_galindo_2025",
-        )
-        botox.note("An adjunct at most: it does not replace minoxidil or finasteride.", "english_ruiz_2022")
+        finasteride.indicate("recommended", R("aga_finasteride"), "edf_s3_aga_2011", "kanti_2018")
+        finasteride.note(R("finasteride_counselling"), "finasteride_counselling_ema_2025", "finasteride_psa")
+    recs["prp"].indicate("option", R("prp_adjunct"), "prp_reviews", "kanti_2018")
+    recs["microneedling_scalp"].indicate("option", R("microneedling_adjunct"), "dhurat_2013")
+    recs["mesotherapy"].indicate("option", R("mesotherapy_low_evidence"), "edf_s3_aga_2011")
+    hormonal = recs["hormonal_therapy"]
+    if female and hyperandrogenism(case):
+        hormonal.indicate("option", R("hormonal_hair_hyperandrogenism"), "edf_s3_aga_2011", "kanti_2018")
+    else:
+        hormonal.indicate("not_indicated", R("hormonal_hair_only_hyperandrogenism"), "kanti_2018")
+
+
+def _scalp_toxin(case: Case, recs: dict[str, Rec], *, aga: bool) -> None:
+    """Investigational (§12.8c): adult men with AGA, an adjunct after minoxidil or finasteride at most."""
+    botox = recs["botulinum_scalp"]
+    ineligible = pathway_eligibility(case, "botulinum_scalp")
+    if ineligible:
+        botox.indicate("not_indicated", ineligible[0], "english_ruiz_2022", "age_limits_12_5")
+        for extra in ineligible[1:]:
+            botox.note(extra)
+        return
+    if not aga:
+        botox.indicate("not_indicated", R("scalp_bont_no_aga"), "english_ruiz_2022")
+        return
+    botox.indicate("option", R("scalp_bont_investigational"), "bont_label_safety", "regulatory_status")
+    botox.note(
+        R("scalp_bont_evidence"),
+        "freund_2010",
+        "singh_2017",
+        "yu_2024",
+        "melo_2024",
+        "lima_galindo_2025",
+    )
+    botox.note(R("scalp_bont_adjunct"), "english_ruiz_2022")
+    if not any(current_or_tried(case, t) for t in FIRST_LINE):
+        botox.first(list(FIRST_LINE), R("scalp_bont_after_first_line"), "english_ruiz_2022")

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import cache
 
+from dermatox.clinical.messages import Msg
 from dermatox.clinical.reference import load
 
 RESULT_MAX_AGE_DAYS = 180
@@ -159,3 +160,20 @@ def flag_one(test_id: str, value: float, unit: str, sex: str) -> dict:
         "confidence": interval.confidence,
         "meaning": test[f"meaning_{state}"] if state else "",
     }
+
+
+def referrals(entries: dict[str, dict]) -> list[tuple[str, Msg]]:
+    """(referral treatment id, reason) for results whose meaning is "refer" (interim: TSH outside its
+    interval; in women total testosterone > 150 ng/dL and DHEA-S > 700 µg/dL, clinical.md §2.2)."""
+    out = []
+    tsh = entries.get("tsh", {})
+    if tsh.get("flag") in ("low", "high"):
+        out.append(
+            ("referral_endocrinology", Msg("lab.refer_tsh", {"value": tsh["value"], "term": tsh["flag"]}))
+        )
+    return out
+
+
+def blocks_coc(entries: dict[str, dict]) -> list[Msg]:
+    """Results that keep combined oral contraceptives waiting for endocrinology (interim: none)."""
+    return []

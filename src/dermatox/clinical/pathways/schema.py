@@ -3,6 +3,7 @@ engine uses, so ids in the schema cannot drift from ids the engine accepts. Publ
 
 from __future__ import annotations
 
+from dermatox.clinical.messages import LANGS
 from dermatox.clinical.pathways.case import (
     GAGS_REGIONS,
     HAIR_DIAGNOSES,
@@ -153,7 +154,17 @@ def input_schema() -> dict:
                             ]
                         },
                         "prior_treatments": _prior(acne_ids),
-                        "scars": _obj({"goodman_baron": _int(1, 4), "treatment_ongoing": BOOL}),
+                        "scars": _obj(
+                            {
+                                "goodman_baron": _int(1, 4),
+                                "treatment_ongoing": BOOL,
+                                "keloid_specialist_override": {
+                                    **BOOL,
+                                    "description": "a specialist accepts microneedling despite keloid tendency "
+                                    "(clinical.md §12.9); never for RF microneedling",
+                                },
+                            }
+                        ),
                     }
                 ),
                 "labs": {
@@ -180,23 +191,82 @@ def input_schema() -> dict:
     }
 
 
+PARAMS = {"type": "object", "description": "the message's parameters (ids print as names in the language)"}
+
+
 def output_schema() -> dict:
     evidence_ids = {"type": "array", "items": {"enum": sorted(by_id("evidence.toml"))}}
     treatment_ids = sorted(by_id("treatments.toml"))
+    medication_ids = sorted(by_id("medications.toml"))
     lab_ids = sorted(lab_tests())
+    text = {"type": "string", "minLength": 1}
     finding = _obj(
-        {"id": {"type": "string"}, "text": {"type": "string"}, "evidence": evidence_ids},
-        ("id", "text", "evidence"),
+        {"id": {"type": "string"}, "text": text, "params": PARAMS, "evidence": evidence_ids},
+        ("id", "text", "params", "evidence"),
     )
     rule = _obj(
         {
             "id": {"type": "string"},
-            "text": {"type": "string"},
+            "msg": {"type": "string", "description": "catalogue id of the text when it is not safety.<id>"},
+            "text": text,
+            "params": PARAMS,
             "treatments": {"type": "array", "items": {"enum": treatment_ids}},
             "evidence": evidence_ids,
         },
-        ("id", "text", "treatments", "evidence"),
+        ("id", "text", "params", "treatments", "evidence"),
     )
+    alert = _obj(
+        {
+            "id": {"type": "string"},
+            "severity": {"enum": ["critical", "warning"]},
+            "text": text,
+            "params": PARAMS,
+            "medications": {"type": "array", "items": {"enum": medication_ids}, "minItems": 1},
+            "evidence": evidence_ids,
+        },
+        ("id", "severity", "text", "params", "medications", "evidence"),
+    )
+    assumption = _obj(
+        {
+            "id": {"type": "string"},
+            "text": text,
+            "params": PARAMS,
+            "field": {"type": "string", "description": "the input field the default stands for"},
+            "value": {"type": ["boolean", "number", "string", "null"]},
+            "source": {"type": "string"},
+            "confidence": {"enum": ["C", "S", "U", "X"]},
+        },
+        ("id", "text", "params", "field", "value", "source", "confidence"),
+    )
+    lab_entry = _obj(
+        {
+            "test": {"enum": lab_ids},
+            "loinc": {"type": "string"},
+            "value": {"type": "number"},
+            "unit": {"type": "string"},
+            "date": DATE,
+            "flag": {"enum": ["low", "normal", "high", None]},
+            "meaning": {"type": "string"},
+            "meaning_id": {"type": "string"},
+            "params": PARAMS,
+            "action": {"type": ["string", "null"]},
+            "refer": {"oneOf": [{"enum": treatment_ids}, {"type": "null"}]},
+            "urgent": BOOL,
+            "reported": _obj({"value": {"type": "number"}, "unit": {"type": "string"}}, ("value", "unit")),
+            "interval": {
+                "type": "object",
+                "properties": {
+                    "low": {"type": ["number", "null"]},
+                    "high": {"type": ["number", "null"]},
+                    "source": {"type": "string"},
+                    "confidence": {"enum": ["C", "S", "U", "X"]},
+                },
+                "required": ["low", "high", "source", "confidence"],
+            },
+        },
+        ("test", "loinc", "value", "unit", "date", "flag", "meaning", "reported", "interval"),
+    )
+    lab_entry["additionalProperties"] = True  # the laboratory rules may add detail fields
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://dermatox.example/schema/assess-output.schema.json",
@@ -204,36 +274,12 @@ def output_schema() -> dict:
         **_obj(
             {
                 "engine_version": {"type": "string"},
+                "lang": {"enum": list(LANGS)},
                 "as_of": DATE,
                 "age": _int(0, 130),
+                "assumptions": {"type": "array", "items": assumption},
                 "findings": {"type": "array", "items": finding},
-                "labs": {
-                    "type": "array",
-                    "items": _obj(
-                        {
-                            "test": {"enum": lab_ids},
-                            "loinc": {"type": "string"},
-                            "value": {"type": "number"},
-                            "unit": {"type": "string"},
-                            "date": DATE,
-                            "flag": {"enum": ["low", "normal", "high", None]},
-                            "meaning": {"type": "string"},
-                            "reported": _obj(
-                                {"value": {"type": "number"}, "unit": {"type": "string"}}, ("value", "unit")
-                            ),
-                            "interval": _obj(
-                                {
-                                    "low": {"type": ["number", "null"]},
-                                    "high": {"type": ["number", "null"]},
-                                    "source": {"type": "string"},
-                                    "confidence": {"enum": ["C", "S", "U", "X"]},
-                                },
-                                ("low", "high", "source", "confidence"),
-                            ),
-                        },
-                        ("test", "loinc", "value", "unit", "date", "flag", "meaning", "reported", "interval"),
-                    ),
-                },
+                "labs": {"type": "array", "items": lab_entry},
                 "workup": _obj(
                     {
                         "suggested": {"type": "array", "items": {"enum": lab_ids}},
@@ -249,27 +295,43 @@ def output_schema() -> dict:
                             "area": {"enum": ["hair", "acne", "scar"]},
                             "display": {"type": "string"},
                             "status": {"enum": list(STATUSES)},
-                            "reasons": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                            "reasons": {"type": "array", "items": text, "minItems": 1},
+                            "reason_ids": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                            "reason_params": {"type": "array", "items": PARAMS, "minItems": 1},
                             "evidence": {**evidence_ids, "minItems": 1},
                             "evidence_level": {"enum": ["high", "moderate", "low", "very_low"]},
+                            "regulatory": {"type": "string"},
                             "not_before": DATE,
                             "after": {"type": "array", "items": {"enum": treatment_ids}, "minItems": 1},
                         },
-                        ("treatment", "area", "display", "status", "reasons", "evidence", "evidence_level"),
+                        (
+                            "treatment",
+                            "area",
+                            "display",
+                            "status",
+                            "reasons",
+                            "reason_ids",
+                            "reason_params",
+                            "evidence",
+                            "evidence_level",
+                        ),
                     ),
                 },
                 "safety": _obj(
                     {
+                        "alerts": {"type": "array", "items": alert},
                         "contraindications": {"type": "array", "items": rule},
                         "cautions": {"type": "array", "items": rule},
                         "toxin_not_before": {"oneOf": [DATE, {"type": "null"}]},
                     },
-                    ("contraindications", "cautions", "toxin_not_before"),
+                    ("alerts", "contraindications", "cautions", "toxin_not_before"),
                 ),
                 "follow_up": {
                     "type": "array",
                     "items": _obj(
                         {
+                            "id": {"type": "string"},
+                            "params": PARAMS,
                             "treatment": {"enum": treatment_ids},
                             "review_after_weeks": {
                                 "type": "array",
@@ -277,16 +339,18 @@ def output_schema() -> dict:
                                 "minItems": 2,
                                 "maxItems": 2,
                             },
-                            "text": {"type": "string"},
+                            "text": text,
                         },
-                        ("treatment", "review_after_weeks", "text"),
+                        ("id", "params", "treatment", "review_after_weeks", "text"),
                     ),
                 },
             },
             (
                 "engine_version",
+                "lang",
                 "as_of",
                 "age",
+                "assumptions",
                 "findings",
                 "labs",
                 "workup",
