@@ -141,3 +141,35 @@ def test_lab_results_keep_their_reported_unit_and_reject_unknown_units(physician
     with pytest.raises(InvalidInput) as info:
         observation_record(actor=physician, patient=patient, code="vitamin_d_25oh", value="40", unit="mg/dL")
     assert "unit" in info.value.fields
+
+
+def test_recorded_pregnancy_potential_and_trimester_reach_the_case(physician, patient):
+    """Issue 11 §1 (clinical.md §12.3): a recorded 'cannot become pregnant' (e.g. after menopause) replaces
+    the age default; a pregnant patient's trimester reaches the haemoglobin rule (§12.6)."""
+    ps.pregnancy_status_record(
+        actor=physician,
+        patient=patient,
+        data={"pregnant": "no", "breastfeeding": "no", "can_become_pregnant": "no", "recorded_on": TODAY},
+    )
+    built = build_case(patient, TODAY)
+    assert built.case["patient"]["can_become_pregnant"] is False
+    assert assess(built.case)["assumptions"] == []
+    ps.pregnancy_status_record(
+        actor=physician,
+        patient=patient,
+        data={"pregnant": "yes", "breastfeeding": "no", "trimester": 2, "recorded_on": TODAY},
+    )
+    built = build_case(patient, TODAY)
+    assert built.case["patient"]["pregnancy_trimester"] == 2
+    assert "can_become_pregnant" not in built.case["patient"]
+
+
+def test_a_trimester_without_pregnancy_is_refused_naming_the_field(physician, patient):
+    with pytest.raises(InvalidInput) as info:
+        ps.pregnancy_status_record(
+            actor=physician,
+            patient=patient,
+            data={"pregnant": "no", "breastfeeding": "no", "trimester": 1, "recorded_on": TODAY},
+        )
+    assert "trimester" in info.value.fields
+    assert not patient.pregnancy_statuses.exists()

@@ -164,6 +164,10 @@ def build_case(patient: Patient, as_of: dt.date) -> BuiltCase:
         else:
             case["patient"]["pregnant"] = status.pregnant == "yes"
             case["patient"]["breastfeeding"] = status.breastfeeding == "yes"
+            if status.can_become_pregnant in ("yes", "no") and status.pregnant != "yes":
+                case["patient"]["can_become_pregnant"] = status.can_become_pregnant == "yes"
+            if status.pregnant == "yes" and status.trimester:
+                case["patient"]["pregnancy_trimester"] = status.trimester
             if "unknown" in (status.pregnant, status.breastfeeding):
                 built.missing.append(
                     "Pregnancy or breastfeeding recorded as unknown: assessed as no; confirm."

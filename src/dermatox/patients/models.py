@@ -8,6 +8,7 @@ Later issues (pathways, toxin sessions, labs, images) hang off `Patient` and `En
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -213,11 +214,28 @@ class PregnancyStatus(RecordedClinicalRecord):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="pregnancy_statuses")
     pregnant = models.CharField(_("pregnant"), max_length=10, choices=YesNoUnknown.choices)
     breastfeeding = models.CharField(_("breastfeeding"), max_length=10, choices=YesNoUnknown.choices)
+    # Unknown: the rules assume it from age (12-55, shown as an assumption); "no" after menopause, a
+    # hysterectomy or similar. Tubal ligation does not remove it (clinical.md §12.3).
+    can_become_pregnant = models.CharField(
+        _("can become pregnant"), max_length=10, choices=YesNoUnknown.choices, default=YesNoUnknown.UNKNOWN
+    )
+    trimester = models.PositiveSmallIntegerField(
+        _("trimester"), null=True, blank=True, choices=[(1, "1"), (2, "2"), (3, "3")]
+    )
     recorded_on = models.DateField(_("recorded on"), validators=[validate_not_future])
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["-recorded_on", "-recorded_at"]
+
+    def clean(self):
+        super().clean()
+        if self.trimester and self.pregnant != YesNoUnknown.YES:
+            raise ValidationError({"trimester": _("A trimester is given only when the patient is pregnant.")})
+        if self.pregnant == YesNoUnknown.YES and self.can_become_pregnant == YesNoUnknown.NO:
+            raise ValidationError(
+                {"can_become_pregnant": _("A pregnant patient can become pregnant: answer yes or unknown.")}
+            )
 
     def __str__(self) -> str:
         return f"pregnant: {self.pregnant}, breastfeeding: {self.breastfeeding} ({self.recorded_on})"

@@ -155,7 +155,7 @@ CONDITION_FIELDS = (
 )
 MEDICATION_FIELDS = ("code", "name", "dose", "status", "start_date", "end_date")
 ALLERGY_FIELDS = ("code", "substance", "reaction", "criticality")
-PREGNANCY_FIELDS = ("pregnant", "breastfeeding", "recorded_on")
+PREGNANCY_FIELDS = ("pregnant", "breastfeeding", "can_become_pregnant", "trimester", "recorded_on")
 CONSENT_FIELDS = ("kind", "decision", "scope", "signed_at", "signer_name", "document")
 NOTE_FIELDS = ("encounter", "kind", "text", "written_at")
 

@@ -159,7 +159,7 @@ class AllergyForm(CodedForm):
 class PregnancyForm(forms.ModelForm):
     class Meta:
         model = PregnancyStatus
-        fields = ["pregnant", "breastfeeding", "recorded_on"]
+        fields = ["pregnant", "trimester", "breastfeeding", "can_become_pregnant", "recorded_on"]
         widgets = {"recorded_on": DATE}
 
     def __init__(self, *args, **kwargs):
