@@ -224,6 +224,8 @@ def test_finasteride_is_not_level_one_for_a_fourteen_year_old():
     for treatment in ("finasteride", "minoxidil_topical"):
         entry = rec(result, treatment)
         assert entry["status"] == "not_indicated" and entry["reason_ids"][0] == "age_range", treatment
+    referral = rec(result, "referral_dermatology")  # off-label under 18: a specialist decides
+    assert referral["status"] == "recommended" and referral["reason_ids"] == ["refer_minor_hair_loss"]
 
 
 def test_aesthetic_toxin_is_never_offered_under_18():

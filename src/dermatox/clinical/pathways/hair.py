@@ -158,6 +158,9 @@ def assess_hair(
         derm.indicate("recommended", R("refer_scarring_alopecia"), "stated_hair_diagnoses")
     elif areata:
         derm.indicate("recommended", R("refer_alopecia_areata"), "stated_hair_diagnoses")
+    elif aga and case.age < 18:
+        # §12.5: under 18 minoxidil and finasteride are off-label or not indicated: a specialist decides
+        derm.indicate("recommended", R("refer_minor_hair_loss", age=case.age), "age_limits_12_5")
     else:
         derm.indicate("not_indicated", R("no_dermatology_referral"))
 
