@@ -720,6 +720,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from dermatox.clinical.reference import OVERRIDE_ENV, ReferenceDataError, use_overrides
+
+    try:
+        use_overrides(os.environ.get(OVERRIDE_ENV))
+    except ReferenceDataError as exc:
+        return _err(str(exc))
     if getattr(args, "pure", False):
         return args.func(args)
     from django.core.exceptions import ImproperlyConfigured

@@ -271,6 +271,61 @@ def _check(
         seen.add(row["id"])
 
 
+# A clinic's own values for the unconfirmed defaults (issue 11): <directory>/<data file name> holds rows
+# {id, <key> = <value>} under the same table name. Only rows whose confidence is U or X may be changed, never
+# their id, source or confidence; the row's source then says it is the clinic's value.
+OVERRIDE_ENV = "DERMATOX_CLINICAL_OVERRIDES"
+EDITABLE = {"U", "X"}
+_overrides: list[Path] = []
+
+
+def use_overrides(directory: str | Path | None) -> None:
+    """Read a clinic's overrides from `directory` (call once at start, before any data is read)."""
+    _overrides.clear()
+    if not directory:
+        return
+    path = Path(directory)
+    if not path.is_dir():
+        raise ReferenceDataError(f"{OVERRIDE_ENV}: {directory} is not a folder")
+    _overrides.append(path)
+    for file in sorted(path.glob("*.toml")):  # refuse a bad override at start, not at first use
+        if file.name not in SCHEMAS:
+            raise ReferenceDataError(f"{OVERRIDE_ENV}: {file.name} is not a Dermatox data file")
+        load.cache_clear()
+        load(file.name)
+
+
+def _apply_overrides(
+    file_name: str, table: str, rows: list[dict], specs: dict, confidence_key: str
+) -> list[dict]:
+    path = _overrides[0] / file_name if _overrides else None
+    if path is None or not path.exists():
+        return rows
+    with path.open("rb") as fh:
+        changes = tomllib.load(fh).get(table, [])
+    by_row = {row["id"]: dict(row) for row in rows}
+    for index, change in enumerate(changes):
+        where = f"{path}[{index}]"
+        row = by_row.get(change.get("id"))
+        if row is None:
+            raise ReferenceDataError(f"{where}.id: no row {change.get('id')!r} in {file_name}")
+        if row.get(confidence_key) not in EDITABLE:
+            raise ReferenceDataError(
+                f"{where}: {row['id']} is confirmed ({row.get(confidence_key)}); only unconfirmed (U) or "
+                "conflicting (X) defaults are clinic-editable"
+            )
+        for key, value in change.items():
+            if key in ("id", "source", confidence_key) or key not in specs:
+                if key != "id":
+                    raise ReferenceDataError(f"{where}.{key}: not a clinic-editable key")
+                continue
+            row[key] = value
+        row["source"] = f"{row.get('source', '')} [clinic override of an unconfirmed default]".strip()
+    merged = [by_row[row["id"]] for row in rows]
+    _check(str(path), merged, specs, confidence_key)
+    return merged
+
+
 @cache
 def load(file_name: str) -> tuple[dict, ...]:
     if file_name not in SCHEMAS:
@@ -280,6 +335,9 @@ def load(file_name: str) -> tuple[dict, ...]:
         data = tomllib.load(fh)
     rows = data.get(table, [])
     _check(file_name, rows, specs, *rest)
+    confidence_key = rest[0] if rest else "confidence"
+    if confidence_key != "no-confidence":
+        rows = _apply_overrides(file_name, table, rows, specs, confidence_key)
     return tuple(rows)
 
 

@@ -11,6 +11,7 @@ Environment variables:
   DERMATOX_RECALL_LEAD_DAYS recall reminders go out this many days before a follow-up is due (default 7)
   DERMATOX_BULK_EXPORT_HOURS bulk export files are deleted this many hours after the export (default 24)
   DERMATOX_CDS_CLIENTS  JSON file of the EHRs (issuer + public keys) that may call the CDS Hooks services
+  DERMATOX_CLINICAL_OVERRIDES  a folder with the clinic's values for unconfirmed clinical defaults
   DERMATOX_CDS_OPEN     1: CDS services take calls without a JWT (default 1 only while no clients file is set;
                         production default 0)
 """
@@ -20,6 +21,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+
+from dermatox.clinical import reference as _clinical_reference
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("DERMATOX_VAR_DIR", "var")).resolve()
@@ -156,6 +159,11 @@ SECURE_REFERRER_POLICY = "same-origin"
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("tr", "Türkçe")]
 TIME_ZONE = os.environ.get("DERMATOX_TIME_ZONE", "Europe/Istanbul")
+
+# A clinic's own values for the clinical data's unconfirmed (U/X) defaults: a folder of TOML files named as
+# the data files (docs/pathways.md "Clinic-editable defaults"). Refused at start if it changes a confirmed row.
+DERMATOX_CLINICAL_OVERRIDES = os.environ.get("DERMATOX_CLINICAL_OVERRIDES", "")
+_clinical_reference.use_overrides(DERMATOX_CLINICAL_OVERRIDES)
 USE_I18N = True
 USE_TZ = True
 

@@ -72,9 +72,16 @@ def outside_age(treatment: str, age: int, sex: str) -> tuple[str, Msg] | None:
             {"age": age, "limit": lim.value, "treatment": treatment, "source": lim.source},
         )
     low, high = age_range(treatment, sex)
+    unconfirmed = any(lim.confidence in ("U", "X") for lim in hits)
     return "not_indicated", Msg(
         "reason.age_range",
-        {"age": age, "low": low if low is not None else 0, "high": high if high is not None else 120},
+        {
+            "age": age,
+            "low": low if low is not None else 0,
+            "high": high if high is not None else 120,
+            # U rows say they are clinic-editable defaults wherever they are shown (issue 11)
+            "note": {"id": "part.clinic_default", "params": {}} if unconfirmed else "",
+        },
     )
 
 
