@@ -81,14 +81,25 @@ def check_lang(lang: str) -> str:
 
 
 def render(message_id: str, params: Mapping | None = None, lang: str = DEFAULT_LANG) -> str:
+    if not params:
+        return _plain(message_id, lang)
     row = catalogue().get(message_id)
     if row is None:
         raise MessageError(f"no message {message_id!r} in clinical/data/messages")
-    params = params or {}
     values = {key: _value(key, value, lang) for key, value in params.items()}
     return row[check_lang(lang)].format_map(values)
 
 
+@cache
+def _plain(message_id: str, lang: str) -> str:
+    """A message without parameters (most reasons): rendered once per language."""
+    row = catalogue().get(message_id)
+    if row is None:
+        raise MessageError(f"no message {message_id!r} in clinical/data/messages")
+    return row[check_lang(lang)].format_map({})
+
+
+@cache
 def _vocabulary(key: str) -> str | None:
     last = key.rsplit("_", 1)[-1]
     for name in (key, last):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from dermatox.clinical.demographics import MAX_AGE_YEARS, age_on
 from dermatox.clinical.pathways.labs import UnknownUnit, lab_tests, resolve_test, to_canonical
@@ -105,7 +106,7 @@ class Case:
     gags_computed: bool = False
     extra: dict = field(default_factory=dict)
 
-    @property
+    @cached_property
     def age(self) -> int:
         return age_on(self.birth_date, self.as_of)
 

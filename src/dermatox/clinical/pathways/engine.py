@@ -61,7 +61,7 @@ def assess_case(case: Case, lang: str = "en") -> dict:
         },
         "follow_up": _follow_up(case, recs),
     }
-    return localize(result, lang)
+    return localize(result, lang, recommendations=False)  # the recommendations are rendered already
 
 
 def _entry(rule_id: str, msg: Msg, treatments: list[str], evidence, **extra) -> dict:

@@ -15,13 +15,21 @@ def _text(kind: str, item: dict, lang: str) -> dict:
 
 
 def _rec(rec: dict, lang: str) -> dict:
-    out = {**rec, "display": display_name(rec["treatment"], lang)}
-    if "reason_ids" in rec:
-        out["reasons"] = [
-            render(catalogue_id(rid), params, lang)
-            for rid, params in zip(rec["reason_ids"], rec["reason_params"], strict=True)
-        ]
-    return out
+    if "reason_ids" not in rec:
+        return rec
+    reasons = [
+        render(catalogue_id(rid), params, lang)
+        for rid, params in zip(rec["reason_ids"], rec["reason_params"], strict=True)
+    ]
+    # the keys in the order of the output contract, texts next to their ids
+    head = {k: rec[k] for k in ("treatment", "area")}
+    return {
+        **head,
+        "display": display_name(rec["treatment"], lang),
+        "status": rec["status"],
+        "reasons": reasons,
+        **rec,
+    }
 
 
 def _lab(entry: dict, lang: str) -> dict:
@@ -30,16 +38,17 @@ def _lab(entry: dict, lang: str) -> dict:
     return {**entry, "meaning": render(f"lab.{entry['meaning_id']}", entry.get("params", {}), lang)}
 
 
-def localize(result: dict, lang: str) -> dict:
+def localize(result: dict, lang: str, *, recommendations: bool = True) -> dict:
     check_lang(lang)
     safety = result.get("safety", {})
+    recs = result.get("recommendations", [])
     return {
         **result,
         "lang": lang,
         "assumptions": [_text("assumption", a, lang) for a in result.get("assumptions", [])],
         "findings": [_text("finding", f, lang) for f in result.get("findings", [])],
         "labs": [_lab(entry, lang) for entry in result.get("labs", [])],
-        "recommendations": [_rec(r, lang) for r in result.get("recommendations", [])],
+        "recommendations": [_rec(r, lang) for r in recs] if recommendations else recs,
         "safety": {
             **safety,
             "alerts": [_text("alert", a, lang) for a in safety.get("alerts", [])],

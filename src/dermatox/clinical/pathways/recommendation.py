@@ -20,9 +20,9 @@ AVAILABLE = ("recommended", "option", "not_yet", "defer")  # may be given now or
 
 
 @cache
-def _static(treatment: str) -> tuple[str, str, str, tuple[str, ...]]:
+def _static(treatment: str) -> tuple[str, str | None, str, tuple[str, ...]]:
     info = by_id("treatments.toml")[treatment]
-    return info["area"], info["display"], info["evidence_level"], tuple(info["evidence"])
+    return info["area"], info.get("regulatory"), info["evidence_level"], tuple(info["evidence"])
 
 
 def catalogue_id(reason_id: str) -> str:
@@ -128,9 +128,12 @@ class Rec:
         return list(self.reasons)
 
     def to_dict(self, lang: str = "en") -> dict:
-        area, _display, level, own_evidence = self.static
+        area, regulatory, level, own_evidence = self.static
         status = self.status
-        messages = list(dict.fromkeys(self.messages()))
+        messages: list[Msg] = []
+        for m in self.messages():
+            if m not in messages:
+                messages.append(m)
         out = {
             "treatment": self.treatment,
             "area": area,
@@ -144,7 +147,6 @@ class Rec:
             else list(own_evidence),
             "evidence_level": level,
         }
-        regulatory = by_id("treatments.toml")[self.treatment].get("regulatory")
         if regulatory:
             out["regulatory"] = regulatory
         if status == "defer":
@@ -154,6 +156,7 @@ class Rec:
         return out
 
 
+@cache
 def display_name(treatment: str, lang: str) -> str:
     row = by_id("treatments.toml")[treatment]
     return row.get(f"display_{lang}", row["display"]) if lang != "en" else row["display"]
