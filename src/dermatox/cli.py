@@ -282,7 +282,7 @@ def cmd_toxin_plan(args) -> int:
     except json.JSONDecodeError as exc:
         return _err(f"PLAN: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")
     try:
-        result = check_plan(raw, protocols=protocols)
+        result = check_plan(raw, protocols=protocols, lang=args.lang)
     except CaseError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -675,6 +675,9 @@ def build_parser() -> argparse.ArgumentParser:
     t = toxin.add_parser("plan", help="check a toxin plan (JSON) for this patient today")
     t.add_argument("plan", help="plan file (JSON), or - for standard input")
     t.add_argument("--protocols", action="append", help="a clinic's own protocol file (TOML); repeatable")
+    t.add_argument(
+        "--lang", choices=["en", "tr"], default="en", help="language of the blocks' and warnings' texts"
+    )
     t.set_defaults(func=cmd_toxin_plan, pure=True)
 
     p = sub.add_parser("recall", help="list every patient who received a toxin lot")

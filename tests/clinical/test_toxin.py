@@ -135,7 +135,7 @@ def test_plain_label_plan_is_ok_with_volumes():
     ("history", "block"),
     [
         ({"conditions": ["myasthenia_gravis"]}, "myasthenia_gravis"),  # §8.3, same rules as the pathways
-        ({"allergies": ["human_albumin"]}, "allergy_human_albumin"),
+        ({"allergies": ["human_albumin"]}, "excipient_allergy"),  # §12.1b R-BoNT-3: ona contains albumin
         ({"conditions": ["active_infection_face"]}, "active_infection_face"),
     ],
 )
@@ -164,14 +164,14 @@ def test_less_than_84_days_blocks_with_not_before():
 
 
 def test_label_maximum_over_90_days():
-    """§8.3: Botox cumulative <= 400 U per 3 months."""
+    """§8.3, §12.1b R-BoNT-1: Botox cumulative <= 400 U per 3 months."""
     history = {
         "toxin_history": [dose("2026-08-24", 260)]
     }  # 89 days ago: in the window, > 84 days: no interval block
     result = check_plan(
         plan(history=history, protocol="hair_scalp_im", vial={"vial_units": 200, "diluent_ml": 4})
     )
-    assert "label_maximum" in ids(result["blocks"])  # 260 + 150 > 400
+    assert "above_label_maximum" in ids(result["blocks"])  # 260 + 150 > 400
     ok = check_plan(
         plan(
             history={"toxin_history": [dose("2026-08-24", 250)]},
@@ -179,7 +179,7 @@ def test_label_maximum_over_90_days():
             vial={"vial_units": 200, "diluent_ml": 4},
         )
     )
-    assert "label_maximum" not in ids(ok["blocks"])  # 250 + 150 = 400
+    assert "above_label_maximum" not in ids(ok["blocks"])  # 250 + 150 = 400
     other = check_plan(
         plan(
             history={"toxin_history": [dose("2026-08-24", 260, "abobotulinumtoxinA")]},
@@ -187,7 +187,7 @@ def test_label_maximum_over_90_days():
             vial={"vial_units": 200, "diluent_ml": 4},
         )
     )
-    assert "label_maximum" not in ids(other["blocks"])  # another product's units do not add up
+    assert "above_label_maximum" not in ids(other["blocks"])  # another product's units do not add up
 
 
 def test_protocol_for_another_product_is_blocked_unless_a_conversion_is_acknowledged():

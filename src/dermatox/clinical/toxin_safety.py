@@ -1,7 +1,9 @@
-"""The botulinum toxin safety rules: one rule set, used by the pathways and (next) by toxin plan checks.
+"""The botulinum toxin safety rules: one rule set, used by the pathways, the toxin plan check and CDS.
 
 Pure: the date is an argument. Sources: clinical.md §8.3 (label contraindications, neuromuscular disorders,
-pregnancy, interactions, anticoagulants, retreatment interval) and §8.1 (excipients).
+pregnancy, anticoagulants, retreatment interval), §12.1b (excipients, R-BoNT-2/3), §12.4 (interactions).
+Every rule's words are a message `safety.<id>` (data/messages/safety.toml): `Rule.msg` renders in any
+language, `Rule.text` is the English wording for callers that print English.
 """
 
 from __future__ import annotations
@@ -9,15 +11,39 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-RETREATMENT_DAYS = 84  # 12 weeks
+from dermatox.clinical.messages import Msg
+from dermatox.clinical.reference import by_id
+from dermatox.clinical.toxin.limits import setting
+
+RETREATMENT_DAYS = int(setting("interval").value)  # 12 weeks (toxin_limits.toml)
 INFECTION_BY_AREA = {"scalp": "active_infection_scalp", "face": "active_infection_face", "axilla": None}
+EXCIPIENT_ALLERGY = "excipient_allergy"
+_NEUROMUSCULAR = ("myasthenia_gravis", "lambert_eaton", "als")
+# §12.4: BoNT + aminoglycosides, anticholinergics, muscle relaxants: warn. §8.3: anticoagulants and
+# antiplatelets are a precaution (sources conflict, X).
+_INTERACTIONS = {
+    "aminoglycoside": "bont_interactions",
+    "anticholinergic": "bont_interactions",
+    "muscle_relaxant": "bont_interactions",
+    "anticoagulant": "bont_anticoagulants",
+    "antiplatelet": "bont_anticoagulants",
+}
 
 
 @dataclass(frozen=True)
 class Rule:
     id: str
-    text: str
+    text: str  # English
     evidence: tuple[str, ...]
+    msg: Msg  # the same words in any language: msg.text(lang)
+
+    def text_in(self, lang: str) -> str:
+        return self.msg.text(lang)
+
+
+def rule(rule_id: str, evidence: tuple[str, ...], **params) -> Rule:
+    msg = Msg(f"safety.{rule_id}", params)
+    return Rule(rule_id, msg.text("en"), evidence, msg)
 
 
 @dataclass
@@ -28,15 +54,23 @@ class ToxinSafety:
     last_dose: dt.date | None = None
 
 
-_CONDITIONS = {
-    "myasthenia_gravis": "Myasthenia gravis: higher risk of serious toxin effects (neuromuscular junction disorder).",
-    "lambert_eaton": "Lambert-Eaton syndrome: higher risk of serious toxin effects (neuromuscular junction disorder).",
-    "als": "Amyotrophic lateral sclerosis: higher risk of serious toxin effects (motor neuron disease).",
-}
-_ALLERGIES = {
-    "botulinum_toxin": "Allergy to botulinum toxin: hypersensitivity to any botulinum toxin product contraindicates.",
-    "human_albumin": "Allergy to human albumin: an excipient of most botulinum toxin type A products.",
-}
+def excipient_allergy(product: str, allergies: frozenset[str]) -> Rule | None:
+    """The patient is allergic to an excipient of this product (§12.1b R-BoNT-2/3): cow's milk protein
+    blocks abobotulinumtoxinA only; human albumin blocks every product that contains it, not the albumin-free
+    daxibotulinumtoxinA. An excipient the label was not retrieved for counts as present (U)."""
+    row = by_id("toxin_products.toml")[product]
+    listed = allergies & set(row["excipients"])
+    unconfirmed = sorted(allergies & set(row.get("excipients_unconfirmed", ())) - listed)
+    if not listed and not unconfirmed:
+        return None
+    note = {"id": "safety.excipient_unconfirmed", "params": {"allergens": unconfirmed}} if unconfirmed else ""
+    return rule(
+        EXCIPIENT_ALLERGY,
+        ("bont_products", "bont_label_safety"),
+        product=product,
+        allergens=sorted(listed | set(unconfirmed)),
+        note=note,
+    )
 
 
 def toxin_safety_by_area(
@@ -49,61 +83,33 @@ def toxin_safety_by_area(
     allergies: frozenset[str],
     last_toxin_dates: list[dt.date],
     areas: tuple[str, ...],
+    product: str | None = None,
 ) -> dict[str, ToxinSafety]:
-    """The same rules for several injection areas at once: only the infection rule differs by area."""
+    """The same rules for several injection areas at once: only the infection rule differs by area.
+
+    `product` None (the pathways: no product chosen yet): a human-albumin allergy contraindicates and a
+    cow's-milk allergy is a caution naming abobotulinumtoxinA. With a product (a plan): the product's own
+    excipients decide (`excipient_allergy`, or nothing)."""
     contraindications: list[Rule] = []
     if pregnant:
-        contraindications.append(
-            Rule(
-                "pregnancy",
-                "Pregnancy: no adequate human data; aesthetic toxin use is deferred.",
-                ("bont_pregnancy",),
-            )
-        )
+        contraindications.append(rule("pregnancy", ("bont_pregnancy",)))
     if breastfeeding:
-        contraindications.append(
-            Rule(
-                "breastfeeding",
-                "Breastfeeding: excretion in breast milk unknown; aesthetic toxin use is deferred.",
-                ("bont_pregnancy",),
-            )
-        )
-    for condition, text in _CONDITIONS.items():
-        if condition in conditions:
-            contraindications.append(Rule(condition, text, ("bont_neuromuscular",)))
-    for allergen, text in _ALLERGIES.items():
-        if allergen in allergies:
-            contraindications.append(
-                Rule(f"allergy_{allergen}", text, ("bont_label_safety", "bont_products"))
-            )
-    cautions: list[Rule] = []
-    if "aminoglycoside" in medications:
-        cautions.append(
-            Rule(
-                "aminoglycoside",
-                "Aminoglycoside: may potentiate the toxin's effect (impaired neuromuscular transmission).",
-                ("bont_interactions",),
-            )
-        )
-    for drug in ("anticoagulant", "antiplatelet"):
-        if drug in medications:
-            cautions.append(
-                Rule(
-                    drug,
-                    f"{drug.capitalize()}: more bruising and bleeding at injection points; a precaution, not a contraindication (sources conflict).",
-                    ("bont_anticoagulants",),
-                )
-            )
-    if "cow_milk_protein" in allergies:
-        cautions.append(
-            Rule(
-                "allergy_cow_milk_protein",
-                "Cow's milk protein allergy: avoid abobotulinumtoxinA (Dysport), which may contain traces.",
-                ("bont_products",),
-            )
-        )
-    # Doses on earlier days start the 12-week interval; one given earlier today is the same visit
-    # (e.g. glabellar and forehead lines treated together), not a retreatment.
+        contraindications.append(rule("breastfeeding", ("bont_pregnancy",)))
+    contraindications += [rule(c, ("bont_neuromuscular",)) for c in _NEUROMUSCULAR if c in conditions]
+    if "botulinum_toxin" in allergies:
+        contraindications.append(rule("allergy_botulinum_toxin", ("bont_label_safety", "bont_products")))
+    cautions = [rule(drug, (evidence,)) for drug, evidence in _INTERACTIONS.items() if drug in medications]
+    if product is None:
+        if "human_albumin" in allergies:
+            contraindications.append(rule("allergy_human_albumin", ("bont_label_safety", "bont_products")))
+        if "cow_milk_protein" in allergies:
+            cautions.append(rule("allergy_cow_milk_protein", ("bont_products",)))
+    else:
+        excipient = excipient_allergy(product, allergies)
+        if excipient is not None:
+            contraindications.append(excipient)
+    # Doses on earlier days start the 12-week interval, whatever is unknown about them; one given earlier
+    # today is the same visit (e.g. glabellar and forehead lines treated together), not a retreatment.
     past = [d for d in last_toxin_dates if d < as_of]
     last = max(past) if past else None
     earliest = last + dt.timedelta(days=RETREATMENT_DAYS) if last else None
@@ -113,12 +119,6 @@ def toxin_safety_by_area(
         infection = INFECTION_BY_AREA[area]
         own = list(contraindications)
         if infection is not None and infection in conditions:
-            own.append(
-                Rule(
-                    infection,
-                    f"Active infection at the injection area ({area}): inject only after it has cleared.",
-                    ("bont_label_safety",),
-                )
-            )
+            own.append(rule(infection, ("bont_label_safety",)))
         out[area] = ToxinSafety(own, list(cautions), not_before, last)
     return out

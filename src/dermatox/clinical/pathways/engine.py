@@ -101,13 +101,13 @@ def _apply_toxin_safety(case: Case, recs: dict[str, Rec]):
         safety = by_area[area]
         rec = recs[treatment]
         for rule in safety.contraindications:
-            msg = _rule_msg(rule)
+            msg = rule.msg
             rec.contraindicate(msg, *rule.evidence)
             contraindications.setdefault(rule.id, _entry(rule.id, msg, [], rule.evidence))[
                 "treatments"
             ].append(treatment)
         for rule in safety.cautions:
-            msg = _rule_msg(rule)
+            msg = rule.msg
             if rec.base != "not_indicated":
                 rec.note(R("caution", rule=msg.as_dict()), *rule.evidence)
             cautions.setdefault(rule.id, _entry(rule.id, msg, [], rule.evidence))["treatments"].append(
