@@ -15,6 +15,22 @@ from dermatox.common.errors import NotFound, PermissionDenied
 from dermatox.patients.models import Patient
 from dermatox.patients.selectors import patient_get
 
+try:
+    from dermatox.clinical.pathways import localize
+except ImportError:  # TODO(lead): remove this fallback when the engine's localize is merged (issue 11 §3)
+
+    def localize(result: dict, lang: str) -> dict:
+        return result
+
+
+def result_in(result: dict | None, language: str) -> dict | None:
+    """An engine result (fresh or a signed snapshot's) with every engine text rendered in the reader's or
+    the patient's language (a Django language code: "tr", "tr-TR", "en"...) from the ids and parameters it
+    carries; the texts of results from before engine 2.0 stay as they were stored."""
+    if result is None:
+        return None
+    return localize(result, "tr" if (language or "").lower().startswith("tr") else "en")
+
 
 @dataclass
 class AssessmentView:

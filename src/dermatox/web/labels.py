@@ -34,3 +34,10 @@ def measure_label(code: str, language: str | None = None) -> str:
 
     kind = observation_types().get(code)
     return code if kind is None else display(kind, language)
+
+
+def region_label(region: str, area: str | None = None, language: str | None = None) -> str:
+    """A map region's anatomical name in the reader's language (see clinical/regions.py)."""
+    from dermatox.clinical.regions import region_name
+
+    return region_name(region, area, "tr" if is_turkish(language) else "en")
