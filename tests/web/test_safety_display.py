@@ -183,6 +183,43 @@ def test_the_printed_plan_is_in_the_patients_language_with_the_critical_alerts(
     assert "English" not in text and "İngilizce" not in text  # no "written in English by the rules" note
 
 
+needs_localize = pytest.mark.skipif(
+    chart_assessment.localize.__module__ == chart_assessment.__name__,
+    reason="needs the engine's localize (issue 11 §3); runs once the engine's branch is merged",
+)
+
+
+def _turkish_reason(patient, treatment):
+    """The first reason the engine gives for a treatment, rendered from its id in Turkish and in English."""
+    from dermatox.assessments.case_builder import build_case
+    from dermatox.clinical.messages import render
+
+    result = real_assess(build_case(patient, timezone.localdate()).case)
+    rec = next(r for r in result["recommendations"] if r["treatment"] == treatment)
+    rid, params = rec["reason_ids"][0], rec["reason_params"][0]
+    return render(rid if "." in rid else f"reason.{rid}", params, "tr"), rec["reasons"][0]
+
+
+@needs_localize
+def test_engine_reasons_are_in_the_readers_language_on_the_page(login, staff, hair_woman, client):
+    from django.utils.html import escape
+
+    login(turkish(staff[Role.PHYSICIAN]))
+    page = client.get(f"/patients/{hair_woman.pk}/assessment/").content.decode()
+    in_turkish, in_english = _turkish_reason(hair_woman, "minoxidil_topical")
+    assert escape(in_turkish) in page and escape(in_english) not in page
+
+
+@needs_localize
+def test_engine_reasons_are_in_the_patients_language_on_the_plan(login, staff, hair_woman):
+    login(staff[Role.PHYSICIAN]).post(f"/patients/{hair_woman.pk}/assessment/")
+    text = " ".join(
+        pdf_text(login(staff[Role.NURSE]).get(f"/patients/{hair_woman.pk}/plan.pdf").content).split()
+    )
+    in_turkish, in_english = _turkish_reason(hair_woman, "minoxidil_topical")
+    assert " ".join(in_turkish.split()) in text and " ".join(in_english.split()) not in text
+
+
 def test_evidence_page_shows_the_regulatory_status_per_indication(login, staff, client):
     """clinical.md §12.8b: approved vs off-label per indication; scalp BoNT investigational (§12.8c)."""
     login(staff[Role.FRONT_DESK])

@@ -7,6 +7,10 @@ active language or an explicit one (printed documents follow the patient's langu
 from __future__ import annotations
 
 from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+# Where a patient says a toxin dose was given (clinical/intake.py TOXIN_AREAS), in words.
+TOXIN_AREA_LABELS = {"scalp": _("Scalp"), "face": _("Face"), "axilla": _("Armpits"), "other": _("Other")}
 
 
 def is_turkish(language: str | None = None) -> bool:

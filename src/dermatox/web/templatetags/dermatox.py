@@ -3,7 +3,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from dermatox.clinical.demographics import age_on
-from dermatox.web.labels import display, is_turkish, label, measure_label
+from dermatox.web.labels import TOXIN_AREA_LABELS, display, is_turkish, label, measure_label
 from dermatox.web.labels import region_label as _region_label
 
 register = template.Library()
@@ -243,3 +243,17 @@ _FLAG = {"low": _("low"), "normal": _("normal"), "high": _("high")}
 @register.filter
 def flag_label(flag: str | None) -> str:
     return _FLAG.get(flag, flag or "")
+
+
+@register.filter
+def toxin_dose_text(dose) -> str:
+    """A toxin dose the patient reported at intake: date · area · product (· units), in words."""
+    product = _("I don't know") if dose.product == "unknown" else name_of(dose.product, "product")
+    parts = [
+        formats.date_format(dose.given_on, "SHORT_DATE_FORMAT"),
+        TOXIN_AREA_LABELS.get(dose.area, dose.area),
+        product,
+    ]
+    if dose.units:
+        parts.append(f"{num(dose.units)} U")
+    return " · ".join(str(p) for p in parts)
