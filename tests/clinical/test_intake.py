@@ -77,6 +77,58 @@ def test_a_yes_becomes_the_coded_entry_the_toxin_rules_read(question, extra, kin
     assert getattr(result, kind) == [code]
 
 
+@pytest.mark.parametrize(
+    ("question", "extra", "code"),
+    [
+        ("oral_tetracycline", {}, "oral_tetracycline"),  # §12.4 isotretinoin + tetracycline; §12.3; §12.5
+        (
+            "topical_retinoid",
+            {"q_topical_retinoid_which": "medication:topical_retinoid"},
+            "topical_retinoid",
+        ),  # §12.3 EMA 2018
+        ("topical_retinoid", {"q_topical_retinoid_which": "medication:tazarotene"}, "tazarotene"),  # §12.3 US
+        ("vitamin_a", {}, "vitamin_a"),  # §12.4 isotretinoin + vitamin A
+        ("oral_minoxidil", {}, "oral_minoxidil"),  # §12.3 oral minoxidil, contraception
+        ("dutasteride", {}, "dutasteride"),  # §12.3 contraindicated in pregnancy
+        ("anticholinergic", {}, "anticholinergic"),  # §12.4 BoNT + anticholinergics
+        ("muscle_relaxant", {}, "muscle_relaxant"),  # §12.4 BoNT + muscle relaxants
+        ("potassium", {}, "potassium_sparing_or_ace_inhibitor"),  # §12.4 spironolactone + K / ACE-I / ARB
+    ],
+)
+def test_a_yes_to_a_safety_medicine_becomes_the_medication_the_rules_read(question, extra, code):
+    """clinical.md §12.3-§12.4: the medicines the pregnancy and interaction rules ask about, asked of
+    every patient (men too: a woman's answer and a man's both reach the record)."""
+    for sex in ("female", "male"):
+        result = parse(sex, **{f"q_{question}": "yes"}, **extra)
+        assert result.medications == [code]
+        assert parse(sex).medications == []
+
+
+def test_every_safety_medicine_is_asked_in_both_languages():
+    """The nine medication ids of issue 11 each come from a question with Turkish wording."""
+    new = {
+        "oral_tetracycline",
+        "topical_retinoid",
+        "tazarotene",
+        "oral_minoxidil",
+        "dutasteride",
+        "vitamin_a",
+        "anticholinergic",
+        "muscle_relaxant",
+        "potassium_sparing_or_ace_inhibitor",
+    }
+    asked = {}
+    for q in questions():
+        for item in (*q.adds, *q.which):
+            kind, _, code = item.partition(":")
+            if kind == "medication":
+                asked[code] = q
+    assert new <= set(asked)
+    for code in new:
+        q = asked[code]
+        assert q.text_tr and q.text_tr != q.text and q.label("tr") == q.text_tr and q.sex is None, code
+
+
 def test_the_safety_answers_reach_the_shared_toxin_rules():
     """§8.3: myasthenia gravis and a toxin allergy contraindicate; an anticoagulant is a caution."""
     result = parse(

@@ -192,6 +192,28 @@ def test_no_toxin_before_at_intake_answers_the_question_on_that_day(front_desk, 
     ]
 
 
+def test_the_safety_medicines_answered_yes_reach_the_record_and_the_case(front_desk, nurse, patient):
+    """clinical.md §12.3-§12.4: what the patient takes (a topical retinoid, a tetracycline, a muscle relaxant,
+    a potassium-raising medicine) becomes coded active medications, so the pregnancy and interaction rules
+    see them in the case the Assessment page builds."""
+    intake, _token = start(front_desk, patient)
+    submit(
+        intake,
+        q_topical_retinoid="yes",
+        q_topical_retinoid_which="medication:tazarotene",
+        q_oral_tetracycline="yes",
+        q_muscle_relaxant="yes",
+        q_potassium="yes",
+    )
+    counts = services.intake_confirm(actor=nurse, intake=intake)
+    assert counts["medications"] == 4
+    expected = ["muscle_relaxant", "oral_tetracycline", "potassium_sparing_or_ace_inhibitor", "tazarotene"]
+    names = {m.code: m.name for m in patient.medications.all()}
+    assert sorted(names) == expected
+    assert names["tazarotene"] == "Tazarotene (topical retinoid)"
+    assert build_case(patient, timezone.localdate()).case["history"]["medications"] == expected
+
+
 def test_codes_already_in_the_record_are_not_added_twice(front_desk, nurse, patient):
     for _ in range(2):
         intake, _token = start(front_desk, patient)

@@ -58,3 +58,43 @@ def test_front_desk_cannot_see_the_answers(staff, login, patient):
     intake = IntakeForm.objects.get()
     desk = login(staff[Role.FRONT_DESK])
     assert desk.get(f"/patients/{patient.pk}/intake/{intake.pk}/").status_code == 403
+
+
+def test_the_new_safety_medicines_are_asked_and_a_reported_dose_reads_in_words(staff, login, patient):
+    """clinical.md §12.3-§12.4: the patient's tablet asks about the medicines the safety rules read (in
+    Turkish); the nurse's review and the signed PDF give an outside toxin dose by area and product name,
+    never as ids."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from tests.pdf import pdf_text
+
+    link = start_link(login(staff[Role.FRONT_DESK]), patient)
+    tablet = Client()
+    form = tablet.get(link).content.decode()
+    assert "Tiyokolşikosid, tizanidin, baklofen veya siklobenzaprin" in form  # muscle relaxant (§12.4)
+    assert "Tazaroten (topikal retinoid)" in form  # a `which` choice of the retinoid question (§12.3)
+    given = (timezone.localdate() - dt.timedelta(days=40)).isoformat()
+    tablet.post(
+        link,
+        valid_answers(
+            q_dutasteride="yes",
+            toxin_before="yes",
+            toxin_last_date=given,
+            toxin_last_area="face",
+            toxin_last_product="abobotulinumtoxinA",
+        ),
+    )
+    user = staff[Role.NURSE]
+    user.language = "tr"
+    user.save()
+    nurse = login(user)
+    intake = IntakeForm.objects.get()
+    page = nurse.get(f"/patients/{patient.pk}/intake/{intake.pk}/").content.decode()
+    assert "Yüz · abobotulinumtoksinA (Dysport, Azzalure)" in page and "· face ·" not in page
+    response = nurse.get(f"/patients/{patient.pk}/intake/{intake.pk}/pdf/")
+    pdf = " ".join(pdf_text(b"".join(response.streaming_content)).split())
+    assert "Yüz · abobotulinumtoksinA" in pdf and "abobotulinumtoxinA" not in pdf
+    nurse.post(f"/patients/{patient.pk}/intake/{intake.pk}/", {"action": "confirm"})
+    assert patient.medications.get().code == "dutasteride"

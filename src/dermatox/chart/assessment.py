@@ -9,11 +9,20 @@ from dermatox.accounts.roles import Perm
 from dermatox.assessments.case_builder import BuiltCase, build_case
 from dermatox.assessments.models import AssessmentSnapshot
 from dermatox.audit.services import audit_record
-from dermatox.clinical.pathways import assess
+from dermatox.clinical.pathways import assess, localize
 from dermatox.common.context import Actor
 from dermatox.common.errors import NotFound, PermissionDenied
 from dermatox.patients.models import Patient
 from dermatox.patients.selectors import patient_get
+
+
+def result_in(result: dict | None, language: str) -> dict | None:
+    """An engine result (fresh or a signed snapshot's) with every engine text rendered in the reader's or
+    the patient's language (a Django language code: "tr", "tr-TR", "en"...) from the ids and parameters it
+    carries; the texts of results from before engine 2.0 stay as they were stored."""
+    if result is None:
+        return None
+    return localize(result, "tr" if (language or "").lower().startswith("tr") else "en")
 
 
 @dataclass

@@ -14,7 +14,9 @@ from django.utils import timezone
 from dermatox.accounts.roles import Perm
 from dermatox.assessments.models import AssessmentSnapshot, Observation
 from dermatox.audit.services import audit_record
+from dermatox.chart.assessment import result_in
 from dermatox.chart.outcomes import Outcomes, patient_outcomes
+from dermatox.clinical.regions import point_area, region_id
 from dermatox.common.context import Actor
 from dermatox.common.errors import NotFound
 from dermatox.common.writes import require
@@ -27,8 +29,15 @@ from dermatox.treatments.models import FollowUp, TreatmentSession
 class SessionSummary:
     session: TreatmentSession
     total_units: Decimal
-    regions: list[tuple[str, Decimal, int]]  # region, units, points
+    # region, units, points; the region as a map_regions.toml id ("scalp:frontalis") where it is one
+    regions: list[tuple[str, Decimal, int]]
     lot: str = ""
+
+
+def _region_id(session: TreatmentSession, region: str) -> str:
+    """Points keep the region without its map area (the protocol's); a CDS order's free-text site is no map
+    region and stays as it was written."""
+    return region_id(region, point_area(session.protocol)) or region
 
 
 def _session_summaries(sessions: list[TreatmentSession]) -> list[SessionSummary]:
@@ -37,8 +46,9 @@ def _session_summaries(sessions: list[TreatmentSession]) -> list[SessionSummary]
         regions: dict[str, list] = defaultdict(lambda: [Decimal(0), 0])
         for point in session.points.all():
             if point.entered_in_error_at is None:
-                regions[point.region][0] += point.units
-                regions[point.region][1] += 1
+                region = _region_id(session, point.region)
+                regions[region][0] += point.units
+                regions[region][1] += 1
         lot = session.vial.lot.lot_number if session.vial_id else ""
         total = sum((r[0] for r in regions.values()), Decimal(0))
         out.append(SessionSummary(session, total, [(k, v[0], v[1]) for k, v in sorted(regions.items())], lot))
@@ -67,6 +77,7 @@ class PlanDocument:
     snapshot: AssessmentSnapshot
     planned: list[SessionSummary]
     consents: list[Consent]
+    result: dict  # the snapshot's result with every engine text in the patient's language
 
 
 def plan_document(*, actor: Actor, patient_id, snapshot_id=None) -> PlanDocument:
@@ -82,7 +93,8 @@ def plan_document(*, actor: Actor, patient_id, snapshot_id=None) -> PlanDocument
         raise NotFound("No signed assessment: sign one on the Assessment page first.")
     planned = _session_summaries(list(_sessions(patient).filter(status="draft").order_by("created_at")))
     audit_record(actor=actor, action="plan.export_pdf", obj=snapshot)
-    return PlanDocument(patient, snapshot, planned, _consents(patient))
+    result = result_in(snapshot.result, patient.preferred_language)
+    return PlanDocument(patient, snapshot, planned, _consents(patient), result)
 
 
 @dataclass

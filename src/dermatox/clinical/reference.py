@@ -9,6 +9,17 @@ from pathlib import Path
 
 DATA_DIR = Path(__file__).parent / "data"
 CONFIDENCE = {"C", "S", "U", "X"}
+# The regulatory status of a treatment for its use (clinical.md §12.8b), as treatments.toml `regulatory` says it.
+REGULATORY = (
+    "approved",
+    "approved_in_part",
+    "off_label",
+    "investigational",
+    "device",
+    "procedure",
+    "not_approved",
+    "referral",
+)
 
 
 class ReferenceDataError(ValueError):
@@ -125,7 +136,11 @@ SCHEMAS: dict[str, tuple] = {
             "display_tr": FieldSpec(str),
             "evidence": FieldSpec(list),
             "evidence_level": FieldSpec(str),
-            "label": FieldSpec(str),
+            "regulatory": FieldSpec(str),
+            "regulatory_note": FieldSpec(str),
+            "regulatory_note_tr": FieldSpec(str),
+            "regulatory_source": FieldSpec(str),
+            "regulatory_confidence": FieldSpec(str),
         },
         "no-confidence",
     ),
@@ -157,8 +172,8 @@ SCHEMAS: dict[str, tuple] = {
         "region",
         {
             "id": FieldSpec(str),
-            "display": FieldSpec(str, required=False),
-            "display_tr": FieldSpec(str, required=False),
+            "display": FieldSpec(str),
+            "display_tr": FieldSpec(str),
             "view": FieldSpec(str),
             "x": FieldSpec(float),
             "y": FieldSpec(float),

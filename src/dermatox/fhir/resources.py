@@ -26,6 +26,7 @@ from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.procedure import Procedure
 
 from dermatox.clinical.observations import observation_types
+from dermatox.clinical.regions import point_area, region_name
 from dermatox.fhir import systems as S
 
 GENDER = {"female": "female", "male": "male", "intersex": "other", "unknown": "unknown"}
@@ -286,7 +287,10 @@ def medication_administration_to_fhir(point, *, as_dict=False) -> MedicationAdmi
         "partOf": [{"reference": f"Procedure/{session.pk}"}],
         "performer": [{"actor": _user(session.signed_by)}] if session.signed_by_id else [],
         "dosage": {
-            "site": {"coding": [{"system": S.MAP_REGION, "code": point.region}], "text": point.region},
+            "site": {
+                "coding": [{"system": S.MAP_REGION, "code": point.region}],
+                "text": region_name(point.region, point_area(session.protocol)),
+            },
             "route": {"text": point.depth},
             "method": {"coding": [{"system": S.INJECTION_DEPTH, "code": point.depth}], "text": point.depth},
             "dose": {

@@ -9,10 +9,8 @@ from django.utils.translation import gettext_lazy as _
 
 from dermatox.chart.documents import aftercare_document, plan_document, visit_document
 from dermatox.clinical.aftercare import aftercare_disclaimer, aftercare_for
-from dermatox.clinical.reference import by_id
 from dermatox.documents.pdf import render_pdf
 from dermatox.web.decorators import clinic_required
-from dermatox.web.labels import display
 from dermatox.web.outcome_views import outcome_plots
 
 # Evidence levels in plain words (GRADE's four levels, as the treatments data grade them).
@@ -49,30 +47,22 @@ def _pdf(template: str, context: dict, patient, name: str) -> HttpResponse:
 @clinic_required
 def plan_pdf(request, patient_id):
     doc = plan_document(actor=request.actor, patient_id=patient_id, snapshot_id=request.GET.get("snapshot"))
-    language = doc.patient.preferred_language
-    treatments = by_id("treatments.toml")
-    result = doc.snapshot.result
+    result = doc.result  # every engine text already in the patient's language
     recommendations = [
-        {
-            **rec,
-            "name": display(treatments[rec["treatment"]], language)
-            if rec["treatment"] in treatments
-            else rec["display"],
-            "level_words": LEVEL_WORDS.get(rec["evidence_level"], rec["evidence_level"]),
-        }
+        {**rec, "level_words": LEVEL_WORDS.get(rec["evidence_level"], rec["evidence_level"])}
         for rec in result.get("recommendations", [])
         if rec["status"] in SHOWN_STATUSES
     ]
-    labs = by_id("lab_tests.toml")
+    alerts = result.get("safety", {}).get("alerts", [])
     return _pdf(
         "documents/treatment_plan.html",
         {
             "snapshot": doc.snapshot,
             "result": result,
+            "critical_alerts": [a for a in alerts if a.get("severity") == "critical"],
             "recommendations": recommendations,
             "planned": doc.planned,
             "consents": doc.consents,
-            "lab_names": {k: display(v, language) for k, v in labs.items()},
             "level_legend": list(LEVEL_WORDS.items()),
         },
         doc.patient,

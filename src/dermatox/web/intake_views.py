@@ -28,9 +28,8 @@ from dermatox.patients.models import Language, Sex
 from dermatox.patients.selectors import patient_get, record_get
 from dermatox.web.decorators import clinic_required
 from dermatox.web.decorators import require_perm as _require
-from dermatox.web.labels import display
+from dermatox.web.labels import TOXIN_AREA_LABELS, display
 
-AREA_LABELS = {"scalp": _("Scalp"), "face": _("Face"), "axilla": _("Armpits"), "other": _("Other")}
 OUTCOME_LABELS = {
     "inadequate": _("Did not help enough"),
     "partial": _("Helped a little"),
@@ -189,7 +188,7 @@ def intake_fill(request, token):
             "sex_choices": Sex.choices,
             "language_choices": Language.choices,
             "female": sex == "female",
-            "toxin_areas": [(a, AREA_LABELS[a]) for a in TOXIN_AREAS],
+            "toxin_areas": [(a, TOXIN_AREA_LABELS[a]) for a in TOXIN_AREAS],
             "products": products,
             "treatments": list(_treatment_names().items()),
             "outcomes": [(o, OUTCOME_LABELS[o]) for o in COURSE_OUTCOMES],

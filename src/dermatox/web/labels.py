@@ -7,6 +7,10 @@ active language or an explicit one (printed documents follow the patient's langu
 from __future__ import annotations
 
 from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+# Where a patient says a toxin dose was given (clinical/intake.py TOXIN_AREAS), in words.
+TOXIN_AREA_LABELS = {"scalp": _("Scalp"), "face": _("Face"), "axilla": _("Armpits"), "other": _("Other")}
 
 
 def is_turkish(language: str | None = None) -> bool:
@@ -34,3 +38,10 @@ def measure_label(code: str, language: str | None = None) -> str:
 
     kind = observation_types().get(code)
     return code if kind is None else display(kind, language)
+
+
+def region_label(region: str, area: str | None = None, language: str | None = None) -> str:
+    """A map region's anatomical name in the reader's language (see clinical/regions.py)."""
+    from dermatox.clinical.regions import region_name
+
+    return region_name(region, area, "tr" if is_turkish(language) else "en")

@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
@@ -22,7 +23,7 @@ from dermatox.assessments.models import AssessmentSnapshot, Observation
 from dermatox.assessments.services import assessment_sign, observation_record
 from dermatox.audit.selectors import audit_entries
 from dermatox.audit.services import audit_record
-from dermatox.chart.assessment import assessment_view, snapshot_get
+from dermatox.chart.assessment import assessment_view, result_in, snapshot_get
 from dermatox.chart.selectors import chart_get, timeline_page
 from dermatox.clinical.reference import by_id, load
 from dermatox.common.context import Actor
@@ -45,6 +46,7 @@ from dermatox.treatments.services import adverse_event_record, follow_up_create,
 from dermatox.web import forms
 from dermatox.web.decorators import clinic_required
 from dermatox.web.decorators import require_perm as _require
+from dermatox.web.labels import display, is_turkish
 
 
 class LoginView(auth_views.LoginView):
@@ -372,13 +374,7 @@ def patient_assessment(request, patient_id):
     return render(
         request,
         "web/assessment.html",
-        {
-            "view": view,
-            "patient": view.patient,
-            "result": view.result,
-            "blocks": area_blocks(view.result),
-            **_evidence_context(),
-        },
+        {"view": view, "patient": view.patient, **_result_context(view.result)},
     )
 
 
@@ -388,13 +384,7 @@ def assessment_snapshot(request, patient_id, snapshot_id):
     return render(
         request,
         "web/assessment_snapshot.html",
-        {
-            "snapshot": snapshot,
-            "patient": snapshot.patient,
-            "result": snapshot.result,
-            "blocks": area_blocks(snapshot.result),
-            **_evidence_context(),
-        },
+        {"snapshot": snapshot, "patient": snapshot.patient, **_result_context(snapshot.result)},
     )
 
 
@@ -420,23 +410,39 @@ def area_blocks(result: dict | None) -> list[dict]:
     return blocks
 
 
-def _evidence_context() -> dict:
+def _result_context(result: dict | None) -> dict:
+    """An engine result as the page shows it: every text in the reader's language, the recommendations by
+    area, and the alerts about what the patient already takes with the critical ones first."""
+    shown = result_in(result, get_language())
+    alerts = (shown or {}).get("safety", {}).get("alerts", [])
     return {
+        "result": shown,
+        "blocks": area_blocks(shown),
+        "alerts": sorted(alerts, key=lambda a: a.get("severity") != "critical"),
         "evidence_by_id": by_id("evidence.toml"),
-        "lab_names": {k: v["display"] for k, v in by_id("lab_tests.toml").items()},
     }
 
 
 @login_required
 def evidence(request):
-    """What the evidence says: the register, and the seed texts' claims with the reference's verdicts."""
+    """What the evidence says: the register, the status of use of each treatment (approved, off-label,
+    investigational... clinical.md §12.8b), and the seed texts' claims with the reference's verdicts."""
+    areas = dict(AREAS)
     return render(
         request,
         "web/evidence.html",
         {
             "entries": sorted(by_id("evidence.toml").values(), key=lambda e: e["id"]),
             "claims": load("seed_claims.toml"),
-            "treatments": load("treatments.toml"),
+            "treatments": [
+                {
+                    **t,
+                    "name": display(t),
+                    "area_name": areas.get(t["area"], t["area"]),
+                    "regulatory_text": t["regulatory_note_tr"] if is_turkish() else t["regulatory_note"],
+                }
+                for t in load("treatments.toml")
+            ],
         },
     )
 

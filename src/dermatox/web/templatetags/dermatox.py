@@ -3,7 +3,8 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from dermatox.clinical.demographics import age_on
-from dermatox.web.labels import display, label, measure_label
+from dermatox.web.labels import TOXIN_AREA_LABELS, display, is_turkish, label, measure_label
+from dermatox.web.labels import region_label as _region_label
 
 register = template.Library()
 
@@ -168,6 +169,91 @@ def condition_label(code: str, language: str) -> str:
 
 
 @register.filter
-def region_label(region: str) -> str:
-    """Map region ids (e.g. "vertex_left") as words; the ids are the maps' own names."""
-    return region.replace("_", " ").capitalize()
+def region_label(region: str, area: str | None = None) -> str:
+    """A map region's anatomical name in the active language: `{{ p.region|region_label:protocol.area }}`
+    for a point (stored without its area), or a full id ("scalp:frontalis") alone."""
+    return _region_label(region, area or None)
+
+
+_NAMED = {
+    "treatment": "treatments.toml",
+    "medication": "medications.toml",
+    "test": "lab_tests.toml",
+    "product": "toxin_products.toml",
+    "region": "map_regions.toml",
+}
+
+
+@register.filter
+def name_of(item_id: str, kind: str) -> str:
+    """The name of a reference id in the active language: `{{ t|name_of:"treatment" }}`."""
+    return label(_NAMED[kind], item_id)
+
+
+@register.filter
+def names_of(item_ids, kind: str) -> str:
+    """Several reference ids as names, comma-separated: `{{ r.after|names_of:"treatment" }}`."""
+    return ", ".join(name_of(item_id, kind) for item_id in item_ids or ())
+
+
+_REGULATORY = {
+    "approved": _("Approved"),
+    "approved_in_part": _("Approved in part"),
+    "off_label": _("Off-label"),
+    "investigational": _("Investigational"),
+    "device": _("Device use"),
+    "procedure": _("Procedure"),
+    "not_approved": _("Not an approved drug"),
+    "referral": _("Referral"),
+}
+_REGULATORY_BADGE = {
+    "approved": "badge-ok",
+    "approved_in_part": "badge-accent",
+    "off_label": "badge-warn",
+    "investigational": "badge-danger",
+    "not_approved": "badge-warn",
+}
+
+
+@register.filter
+def regulatory_label(status: str) -> str:
+    return _REGULATORY.get(status, status)
+
+
+@register.filter
+def regulatory_badge(status: str) -> str:
+    return _REGULATORY_BADGE.get(status, "")
+
+
+@register.filter
+def regulatory_note(rec: dict) -> str:
+    """The treatments data's note on a recommendation's regulatory status, in the active language; none when
+    the data now say otherwise than the (stored) recommendation."""
+    from dermatox.clinical.reference import by_id
+
+    row = by_id("treatments.toml").get(rec.get("treatment"))
+    if row is None or row["regulatory"] != rec.get("regulatory"):
+        return ""
+    return row["regulatory_note_tr"] if is_turkish() else row["regulatory_note"]
+
+
+_FLAG = {"low": _("low"), "normal": _("normal"), "high": _("high")}
+
+
+@register.filter
+def flag_label(flag: str | None) -> str:
+    return _FLAG.get(flag, flag or "")
+
+
+@register.filter
+def toxin_dose_text(dose) -> str:
+    """A toxin dose the patient reported at intake: date · area · product (· units), in words."""
+    product = _("I don't know") if dose.product == "unknown" else name_of(dose.product, "product")
+    parts = [
+        formats.date_format(dose.given_on, "SHORT_DATE_FORMAT"),
+        TOXIN_AREA_LABELS.get(dose.area, dose.area),
+        product,
+    ]
+    if dose.units:
+        parts.append(f"{num(dose.units)} U")
+    return " · ".join(str(p) for p in parts)
