@@ -529,3 +529,14 @@ def test_no_offer_ever_breaks_a_hard_stop(raw):
             m for a in result["safety"]["alerts"] if a["severity"] == "critical" for m in a["medications"]
         }
         assert taken <= alerted
+
+
+def test_a_stored_english_result_reads_in_turkish_as_if_assessed_in_turkish():
+    """Issue 11 §3: a signed snapshot (stored in English) is re-rendered from its ids for a Turkish reader."""
+    from dermatox.clinical.pathways import localize
+
+    raw = woman(
+        23, pregnant=True, history={"medications": ["isotretinoin"]}, skin=SEVERE, hair={"ludwig": "II"}
+    )
+    stored = json.loads(json.dumps(assess(raw, "en")))
+    assert localize(stored, "tr") == assess(raw, "tr")

@@ -21,15 +21,7 @@ def _rec(rec: dict, lang: str) -> dict:
         render(catalogue_id(rid), params, lang)
         for rid, params in zip(rec["reason_ids"], rec["reason_params"], strict=True)
     ]
-    # the keys in the order of the output contract, texts next to their ids
-    head = {k: rec[k] for k in ("treatment", "area")}
-    return {
-        **head,
-        "display": display_name(rec["treatment"], lang),
-        "status": rec["status"],
-        "reasons": reasons,
-        **rec,
-    }
+    return {**rec, "display": display_name(rec["treatment"], lang), "reasons": reasons}
 
 
 def _lab(entry: dict, lang: str) -> dict:
