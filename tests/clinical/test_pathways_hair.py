@@ -104,8 +104,9 @@ def test_missing_counts_only_recent_results():
 @pytest.mark.parametrize(
     ("test", "value", "unit", "canonical", "flag"),
     [
-        ("vitamin_d_25oh", 40, "nmol/L", 16.0, "low"),  # §2.2: ng/mL x 2.5 = nmol/L; deficiency < 20 ng/mL
-        ("vitamin_d_25oh", 50, "nmol/L", 20.0, "normal"),  # exactly 20 ng/mL is not < 20
+        ("vitamin_d_25oh", 40, "nmol/L", 16.03, "low"),  # §12.6: ng/mL x 2.496 = nmol/L; IOM < 20 ng/mL
+        ("vitamin_d_25oh", 50, "nmol/L", 20.03, "normal"),
+        ("vitamin_d_25oh", 20, "ng/mL", 20.0, "normal"),  # exactly 20 ng/mL is not < 20
         ("vitamin_d_25oh", 35, "ng/mL", 35.0, "normal"),
         ("ferritin", 12, "ug/L", 12.0, "low"),  # §2.2: ng/mL = ug/L; <= 15 confirms deficiency
         ("ferritin", 12, "µg/L", 12.0, "low"),
