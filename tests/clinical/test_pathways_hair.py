@@ -108,8 +108,9 @@ def test_missing_counts_only_recent_results():
 @pytest.mark.parametrize(
     ("test", "value", "unit", "canonical", "flag"),
     [
-        ("vitamin_d_25oh", 40, "nmol/L", 16.0, "low"),  # §2.2: ng/mL x 2.5 = nmol/L; deficiency < 20 ng/mL
-        ("vitamin_d_25oh", 50, "nmol/L", 20.0, "normal"),  # exactly 20 ng/mL is not < 20
+        ("vitamin_d_25oh", 40, "nmol/L", 16.03, "low"),  # §12.6: ng/mL x 2.496 = nmol/L; IOM < 20 ng/mL
+        ("vitamin_d_25oh", 50, "nmol/L", 20.03, "normal"),
+        ("vitamin_d_25oh", 20, "ng/mL", 20.0, "normal"),  # exactly 20 ng/mL is not < 20
         ("vitamin_d_25oh", 35, "ng/mL", 35.0, "normal"),
         ("ferritin", 12, "ug/L", 12.0, "low"),  # §2.2: ng/mL = ug/L; <= 15 confirms deficiency
         ("ferritin", 12, "µg/L", 12.0, "low"),
@@ -169,7 +170,7 @@ def test_supplements_only_for_a_documented_deficiency():
         ("female", [lab("tsh", 0.1, "mIU/L")], True),
         ("female", [lab("tsh", 2.0, "mIU/L")], False),
         ("female", [lab("testosterone_total", 160, "ng/dL")], True),  # §2.2: > 150 ng/dL in a woman
-        ("female", [lab("testosterone_total", 150, "ng/dL")], False),
+        ("female", [lab("testosterone_total", 45, "ng/dL")], False),  # §12.6: within 8 ng/dL-1.7 nmol/L
         ("female", [lab("dhea_s", 701, "ug/dL")], True),  # §2.2: > 700 ug/dL
         ("male", [lab("testosterone_total", 700, "ng/dL")], False),  # the thresholds are for women
     ],

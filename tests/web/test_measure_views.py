@@ -1,13 +1,13 @@
 """Examination forms and lab entry: many measurements, all or nothing, each bad field named.
 Sources: GAGS factors and bands clinical.md §5.1; Sebumeter conditions §5.4; IGA §5.2; Norwood §1.2;
-ferritin < 30 ng/mL and vitamin D < 20 ng/mL (nmol/L x 0.4) §2.2."""
+ferritin < 30 ng/mL and vitamin D < 20 ng/mL (ng/mL x 2.496 = nmol/L) §2.2, §12.6."""
 
 import pytest
 from django.utils import timezone
 
 from dermatox.accounts.roles import Role
 from dermatox.assessments.models import Observation
-from dermatox.patients.services import patient_create
+from dermatox.patients.services import patient_create, pregnancy_status_record
 
 pytestmark = pytest.mark.django_db
 NOW = lambda: timezone.localtime().strftime("%Y-%m-%dT%H:%M")  # noqa: E731
@@ -195,6 +195,30 @@ def test_the_flag_is_shown_as_the_result_is_typed(nurse_client, patient, test, v
         {"row": "1", "lab_1_test": test, "lab_1_value": value, "lab_1_unit": unit},
     )
     assert f'data-flag="{flag}"' in response.content.decode()
+
+
+def test_the_typed_flag_uses_the_patients_age_and_pregnancy(nurse_client, physician, patient):
+    """clinical.md §12.6: female testosterone 2.5 nmol/L is raised (women >= 19 y; the patient is over 30),
+    and Hb 11.5 g/dL is anaemia in a non-pregnant woman but not in pregnancy (cut-off 11.0 g/dL)."""
+
+    def typed(test, value, unit):
+        response = nurse_client.get(
+            f"/patients/{patient.pk}/labs/flag/",
+            {"row": "1", "lab_1_test": test, "lab_1_value": value, "lab_1_unit": unit},
+        )
+        return response.content.decode()
+
+    raised = typed("testosterone_total", "2.5", "nmol/L")
+    assert 'data-flag="high"' in raised and "endocrinology" in raised
+    assert 'data-flag="low"' in typed("hemoglobin", "11.5", "g/dL")
+    pregnancy_status_record(
+        actor=physician,
+        patient=patient,
+        data={"pregnant": "yes", "breastfeeding": "no", "recorded_on": timezone.localdate()},
+    )
+    assert 'data-flag="normal"' in typed("hemoglobin", "11.5", "g/dL")
+    toxic = typed("vitamin_d_25oh", "400", "nmol/L")
+    assert 'data-flag="high"' in toxic and 'data-urgent="true"' in toxic and "calcium" in toxic
 
 
 def test_an_unknown_unit_is_explained_at_once(nurse_client, patient):

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 from dermatox.accounts.roles import Perm
 from dermatox.assessments.services import examination_record
 from dermatox.audit.services import audit_record
+from dermatox.clinical.demographics import age_on
 from dermatox.clinical.observations import observation_types
 from dermatox.clinical.pathways.acne import gags_severity
 from dermatox.clinical.pathways.case import GAGS_REGIONS, gags_score
@@ -25,7 +26,7 @@ from dermatox.common.errors import InvalidInput
 from dermatox.patients.selectors import patient_get
 from dermatox.web.decorators import clinic_required
 from dermatox.web.decorators import require_perm as _require
-from dermatox.web.labels import display, measure_label
+from dermatox.web.labels import display, is_turkish, measure_label
 
 YES_NO = (("yes", _("Yes")), ("no", _("No")))
 # Descriptions: clinical.md §5.2 (IGA), §5.5 (Fitzpatrick), §5.6 (Goodman & Baron qualitative), §5.1 (GAGS).
@@ -339,7 +340,20 @@ def lab_flag(request, patient_id):
         try:
             value = float(raw)
             sex = patient.sex_at_birth if patient.sex_at_birth in ("male", "female") else "unknown"
-            context["result"] = flag_one(test, value, unit or lab_tests()[test]["unit"], sex)
+            today = timezone.localdate()
+            # The limits depend on age and pregnancy (clinical.md §12.6): the latest statement on the record.
+            status = patient.pregnancy_statuses.current().filter(recorded_on__lte=today).first()
+            pregnant = sex == "female" and status is not None and status.pregnant == "yes"
+            context["result"] = flag_one(
+                test,
+                value,
+                unit or lab_tests()[test]["unit"],
+                sex,
+                age=age_on(patient.birth_date, today),
+                pregnant=pregnant,
+                trimester=getattr(status, "trimester", None) if pregnant else None,
+                lang="tr" if is_turkish() else "en",
+            )
         except ValueError as exc:
             context["problem"] = str(exc) if isinstance(exc, UnknownUnit) else _("not a number")
     return render(request, "web/_lab_flag.html", context)
