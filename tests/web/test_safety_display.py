@@ -183,12 +183,6 @@ def test_the_printed_plan_is_in_the_patients_language_with_the_critical_alerts(
     assert "English" not in text and "İngilizce" not in text  # no "written in English by the rules" note
 
 
-needs_localize = pytest.mark.skipif(
-    chart_assessment.localize.__module__ == chart_assessment.__name__,
-    reason="needs the engine's localize (issue 11 §3); runs once the engine's branch is merged",
-)
-
-
 def _turkish_reason(patient, treatment):
     """The first reason the engine gives for a treatment, rendered from its id in Turkish and in English."""
     from dermatox.assessments.case_builder import build_case
@@ -200,7 +194,6 @@ def _turkish_reason(patient, treatment):
     return render(rid if "." in rid else f"reason.{rid}", params, "tr"), rec["reasons"][0]
 
 
-@needs_localize
 def test_engine_reasons_are_in_the_readers_language_on_the_page(login, staff, hair_woman, client):
     from django.utils.html import escape
 
@@ -208,9 +201,9 @@ def test_engine_reasons_are_in_the_readers_language_on_the_page(login, staff, ha
     page = client.get(f"/patients/{hair_woman.pk}/assessment/").content.decode()
     in_turkish, in_english = _turkish_reason(hair_woman, "minoxidil_topical")
     assert escape(in_turkish) in page and escape(in_english) not in page
+    assert ">edf_s3_aga_2011<" not in page and ">Blumeyer 2011<" in page  # evidence cited by name, not id
 
 
-@needs_localize
 def test_engine_reasons_are_in_the_patients_language_on_the_plan(login, staff, hair_woman):
     login(staff[Role.PHYSICIAN]).post(f"/patients/{hair_woman.pk}/assessment/")
     text = " ".join(

@@ -257,3 +257,21 @@ def toxin_dose_text(dose) -> str:
     if dose.units:
         parts.append(f"{num(dose.units)} U")
     return " · ".join(str(p) for p in parts)
+
+
+@register.filter
+def evidence_label(evidence_id: str) -> str:
+    """A register entry as people cite it (first author and year, or the citation's opening words), never
+    its id: "Kanti 2018", "EMA 2018 referral"."""
+    from dermatox.clinical.reference import by_id
+
+    row = by_id("evidence.toml").get(evidence_id)
+    if row is None:
+        return evidence_id
+    citation = row["citation"]
+    if row.get("year") and citation[:1].isupper() and " " in citation:
+        author = citation.split(" ", 1)[0].rstrip(",.")
+        if author.isalpha() and len(author) > 2:
+            return f"{author} {row['year']}"
+    words = citation.split(":")[0].split("(")[0].split()
+    return " ".join(words[:4]).rstrip(",;.") + ("…" if len(words) > 4 else "")
