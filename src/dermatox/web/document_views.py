@@ -71,6 +71,7 @@ def plan_pdf(request, patient_id):
             "result": result,
             "recommendations": recommendations,
             "planned": doc.planned,
+            "given": doc.given,
             "consents": doc.consents,
             "lab_names": {k: display(v, language) for k, v in labs.items()},
             "level_legend": list(LEVEL_WORDS.items()),

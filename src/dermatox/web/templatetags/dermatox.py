@@ -171,3 +171,13 @@ def condition_label(code: str, language: str) -> str:
 def region_label(region: str) -> str:
     """Map region ids (e.g. "vertex_left") as words; the ids are the maps' own names."""
     return region.replace("_", " ").capitalize()
+
+
+@register.filter
+def plan_text(item: dict, language: str | None = None) -> str:
+    """A plan check's block, warning or acknowledged warning in the language (the reader's if not given)."""
+    from django.utils.translation import get_language
+
+    from dermatox.treatments.plan_text import plan_text as text
+
+    return text(item, language or get_language())
