@@ -11,13 +11,14 @@ from django.utils import timezone
 from dermatox.accounts.roles import Role
 from dermatox.assessments.services import assessment_sign
 from dermatox.inventory.models import Vial, Withdrawal
+from dermatox.patients.services import encounter_create
 from dermatox.treatments.models import TreatmentSession
 from dermatox.treatments.services import session_create
 from tests.pdf import pdf_text
 from tests.signing import needs_safety_plan_check, reasons_for
 
 pytestmark = pytest.mark.django_db
-REASON = "Off-label use explained; consent form signed today."
+REASON = "Explained to the patient; consent form signed today."
 RAW_IDS = re.compile(r"\b(off_label|not_indicated_by_pathway|dose_per_point|exceeds_vial|ack_\w+)\b")
 
 
@@ -145,7 +146,9 @@ def signed_with_reasons(login, staff, physician, hair_session):
     return hair_session
 
 
-def test_the_acknowledgements_are_printed_on_the_aftercare_and_the_plan(login, staff, signed_with_reasons):
+def test_the_acknowledgements_are_printed_on_the_aftercare_plan_and_visit_summary(
+    login, staff, physician, signed_with_reasons
+):
     session = signed_with_reasons
     client = login(staff[Role.PHYSICIAN])  # prints in the patient's language (tr)
     for path in (f"sessions/{session.pk}/aftercare.pdf", "plan.pdf"):
@@ -155,6 +158,12 @@ def test_the_acknowledgements_are_printed_on_the_aftercare_and_the_plan(login, s
         assert "Gerekçe:" in text and str(staff[Role.NURSE]) in text, path
     plan = " ".join(pdf_text(client.get(f"/patients/{session.patient_id}/plan.pdf").content).split())
     assert "Bu değerlendirmeden bu yana yapılan toksin seansları" in plan
+    visit = encounter_create(
+        actor=physician, patient=session.patient, data={"kind": "treatment", "start": timezone.now()}
+    )
+    path = f"/patients/{session.patient_id}/visits/{visit.pk}/summary.pdf"
+    summary = " ".join(pdf_text(client.get(path).content).split())
+    assert REASON in summary and "Klinisyenin gerekçesiyle devam ettiği uyarılar" in summary
 
 
 @needs_safety_plan_check

@@ -350,6 +350,7 @@ def session_sign(request, patient_id, session_id):
         }
         messages.error(request, _("Not signed: each warning needs a reason."))
         session.refresh_from_db()
+        audit_record(actor=request.actor, action="session.view", obj=session)  # the page is shown again
         return _detail_page(request, session, reasons=reasons, reason_errors=errors)
     except InvalidInput as exc:
         messages.error(request, exc.message)
