@@ -12,8 +12,9 @@ from django.utils import timezone
 from dermatox.accounts.roles import Role
 from dermatox.audit.models import AuditEntry
 from dermatox.patients.services import consent_record, patient_create
-from dermatox.treatments.services import session_create, session_sign
+from dermatox.treatments.services import session_create
 from tests.api.helpers import is_error
+from tests.signing import sign
 
 pytestmark = pytest.mark.django_db
 
@@ -265,9 +266,8 @@ def test_consents_list(api, physician, patient):
 
 def test_toxin_sessions_with_points_and_administrations_and_follow_ups(api, nurse, patient, receive_and_open):
     vial = receive_and_open("API-LOT-1")
-    session = session_sign(
-        actor=nurse,
-        session=session_create(actor=nurse, patient=patient, protocol="glabellar_lines", vial_id=vial.pk),
+    session = sign(
+        nurse, session_create(actor=nurse, patient=patient, protocol="glabellar_lines", vial_id=vial.pk)
     )
     page = api("get", f"/api/patients/{patient.pk}/toxin-sessions").json()
     assert page["count"] == 1

@@ -95,7 +95,7 @@ def write_operations(r: dict) -> list[tuple[str, str, dict | None]]:
         ("patch", f"/api/toxin-sessions/{s}/points/{pt}", {"units": 5}),
         ("delete", f"/api/toxin-sessions/{s}/points/{pt}", None),
         ("put", f"/api/toxin-sessions/{s}/vial", {"vial_id": r["vial"].pk}),
-        ("post", f"/api/toxin-sessions/{s}/sign", None),
+        ("post", f"/api/toxin-sessions/{s}/sign", {}),
     ]
 
 
@@ -574,7 +574,7 @@ def test_chart_and_sign_through_the_api(api, patient, receive_and_open):
     points = made.json()["points"]
     base = f"/api/toxin-sessions/{sid}"
 
-    body = is_error(api("post", f"{base}/sign"), 400, "invalid")  # no vial chosen yet
+    body = is_error(api("post", f"{base}/sign", {}), 400, "invalid")  # no vial chosen yet
     assert "vial" in body["fields"]
     assert api("delete", f"{base}/points/{points[0]['id']}").status_code == 204
     assert api("patch", f"{base}/points/{points[1]['id']}", {"units": 5}).status_code == 200
@@ -589,7 +589,7 @@ def test_chart_and_sign_through_the_api(api, patient, receive_and_open):
     assert [v["id"] for v in usable] == [vial.pk] and usable[0]["lot_number"] == "API-SIGN-7"
     assert api("put", f"{base}/vial", {"vial_id": usable[0]["id"]}).status_code == 200
 
-    signed = api("post", f"{base}/sign")
+    signed = api("post", f"{base}/sign", {})  # no warnings: no acknowledgements needed
     assert signed.status_code == 200, signed.json()
     got = signed.json()
     assert got["status"] == "signed" and got["signed_at"]
@@ -611,7 +611,7 @@ def test_chart_and_sign_through_the_api(api, patient, receive_and_open):
     reviews = api("get", f"/api/patients/{patient.pk}/follow-ups").json()["items"]
     assert [f["source"] for f in reviews] == ["protocol:glabellar_lines"] * 2
 
-    again = is_error(api("post", f"{base}/sign"), 409, "session_signed")
+    again = is_error(api("post", f"{base}/sign", {}), 409, "session_signed")
     assert "signed" in again["message"]
     is_error(api("patch", f"{base}/points/{points[1]['id']}", {"units": 1}), 409, "session_signed")
     is_error(api("put", f"{base}/vial", {"vial_id": vial.pk}), 409, "session_signed")
@@ -628,7 +628,7 @@ def test_a_blocked_plan_is_409_and_writes_nothing(api, physician, patient, recor
     session, vial = records["session"], records["vial"]
     assert api("put", f"/api/toxin-sessions/{session.pk}/vial", {"vial_id": vial.pk}).status_code == 200
     follow_ups = FollowUp.objects.count()
-    body = is_error(api("post", f"/api/toxin-sessions/{session.pk}/sign"), 409, "plan_blocked")
+    body = is_error(api("post", f"/api/toxin-sessions/{session.pk}/sign", {}), 409, "plan_blocked")
     assert "Myasthenia" in body["message"]
     vial.refresh_from_db()
     session.refresh_from_db()
@@ -690,3 +690,45 @@ def test_vials_list_the_clinics_stock_for_those_who_chart(api, token, nurse, rec
     is_error(api("get", "/api/vials", auth=front_desk), 403)
     other_clinic = token(scopes=("read",), user_key="physician_b", clinic_index=1)
     assert api("get", "/api/vials", auth=other_clinic).json()["count"] == 0
+
+
+def test_a_warned_plan_is_signed_only_with_a_reason_for_each_warning(api, patient, receive_and_open):
+    """clinical.md §12.1b R-BoNT-1: a warned plan needs the clinician's acknowledgement with a reason. The
+    409 names each warning (`fields`: `acknowledgements.<id>`) so a client can ask for the reasons."""
+    vial = receive_and_open("API-ACK-1")
+    made = api(
+        "post",
+        f"/api/patients/{patient.pk}/toxin-sessions",
+        {"protocol": "hair_scalp_im", "vial_id": vial.pk},
+    )
+    sign = f"/api/toxin-sessions/{made.json()['id']}/sign"
+
+    body = is_error(api("post", sign, {}), 409, "warnings_not_acknowledged")
+    warned = [key.removeprefix("acknowledgements.") for key in body["fields"]]
+    assert "off_label" in warned and all(w in body["message"] for w in warned)
+    assert "Off-label" in body["fields"]["acknowledgements.off_label"][0]
+    reason = "Off-label use explained; consent signed."
+    short = [{"warning": w, "reason": reason if w != "off_label" else "ok"} for w in warned]
+    body = is_error(api("post", sign, {"acknowledgements": short}), 409, "warnings_not_acknowledged")
+    assert list(body["fields"]) == ["acknowledgements.off_label"]
+    twice = [{"warning": "off_label", "reason": reason}] * 2
+    assert "acknowledgements" in is_error(api("post", sign, {"acknowledgements": twice}), 400)["fields"]
+    no_reason = {"acknowledgements": [{"warning": "off_label"}]}
+    assert "body.acknowledgements.0.reason" in is_error(api("post", sign, no_reason), 422)["fields"]
+    vial.refresh_from_db()
+    assert vial.remaining_units == 200 and not Withdrawal.objects.exists()
+    assert TreatmentSession.objects.get().status == "draft"
+
+    signed = api("post", sign, {"acknowledgements": [{"warning": w, "reason": reason} for w in warned]})
+    assert signed.status_code == 200, signed.json()
+    got = signed.json()
+    assert got["status"] == "signed"
+    assert [(a["warning"], a["reason"], a["by_name"]) for a in got["acknowledgements"]] == [
+        (w, reason, "Physician_A") for w in warned
+    ]
+    assert "Off-label" in got["acknowledgements"][warned.index("off_label")]["text"]
+    assert (
+        api("get", f"/api/toxin-sessions/{got['id']}").json()["acknowledgements"] == got["acknowledgements"]
+    )
+    audit = AuditEntry.objects.get(action="session.sign", channel="api")
+    assert audit.detail["acknowledged"] == warned

@@ -134,3 +134,32 @@ def toxin_order(
 
 def protocol_site(protocol: str) -> dict:
     return {"coding": [{"system": PROTOCOL_SYSTEM, "code": protocol}]}
+
+
+def toxin_administration(
+    days: int,
+    *,
+    product: str | None = "onabotulinumtoxinA",
+    units: float | None = None,
+    site: dict | None = None,
+) -> dict:
+    """Toxin given (MedicationAdministration), by product or, with `product=None`, by its class only (ATC
+    M03AX01); without units unless given."""
+    coding = (
+        {"system": PRODUCT_SYSTEM, "code": product}
+        if product
+        else {"system": "http://www.whocc.no/atc", "code": "M03AX01", "display": "botulinum toxin"}
+    )
+    dosage: dict = {}
+    if units is not None:
+        dosage["dose"] = {"value": units, "unit": "U"}
+    if site is not None:
+        dosage["site"] = site
+    return {
+        "resourceType": "MedicationAdministration",
+        "status": "completed",
+        "subject": {"reference": f"Patient/{PATIENT_ID}"},
+        "medicationCodeableConcept": {"coding": [coding]},
+        "effectiveDateTime": days_ago(days) + "T10:00:00Z",
+        **({"dosage": dosage} if dosage else {}),
+    }

@@ -8,12 +8,15 @@ from dermatox.cds.cards import truncate
 from dermatox.cds.prefetch import PrefetchError, map_prefetch
 from tests.cds.helpers import (
     condition,
+    days_ago,
     lab,
     observation,
     patient,
     pregnancy,
+    protocol_site,
     request,
     statement,
+    toxin_administration,
     toxin_statement,
 )
 
@@ -81,3 +84,39 @@ def test_truncate_keeps_summaries_within_140(n):
     out = truncate(text)
     assert len(out) <= 140
     assert out == " ".join(text.split()) if len(" ".join(text.split())) <= 140 else out.endswith("…")
+
+
+def test_every_toxin_dose_with_a_date_is_in_the_history_with_its_area():
+    """clinical.md §12.1b R-BoNT-4: a dose with a known date starts the interval, whatever is unknown about
+    it; the site gives its area, so a second dose in the same area on the same day can be seen."""
+    scalp = {"coding": [{"system": "http://snomed.info/sct", "code": "41695006"}]}
+    m = mapped(
+        pt=patient("male", 40),
+        administrations=[
+            toxin_administration(30, product="abobotulinumtoxinA"),  # no units
+            toxin_administration(50, product=None, units=40, site=scalp),  # class only: product unknown
+            toxin_administration(0, units=20, site=protocol_site("glabellar_lines")),
+        ],
+    )
+    assert m.case["history"]["toxin_history"] == [
+        {
+            "date": days_ago(50),
+            "product": "unknown",
+            "indication": "reported by the EHR (MedicationAdministration)",
+            "units": 40.0,
+            "area": "scalp",
+        },
+        {
+            "date": days_ago(30),
+            "product": "abobotulinumtoxinA",
+            "indication": "reported by the EHR (MedicationAdministration)",
+        },
+        {
+            "date": days_ago(0),
+            "product": "onabotulinumtoxinA",
+            "indication": "glabellar_lines",
+            "units": 20.0,
+            "area": "face",
+        },
+    ]
+    assert any("units (U) missing" in note and "12-week" in note for note in m.missing)

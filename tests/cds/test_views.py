@@ -20,6 +20,7 @@ from tests.cds.helpers import (
     protocol_site,
     request,
     statement,
+    toxin_administration,
     toxin_order,
     toxin_statement,
 )
@@ -220,6 +221,39 @@ def test_order_select_counts_toxin_reported_by_the_ehr_for_the_12_week_interval(
     )
     cards = cards_of(post(client, OS, body))
     assert any(c["indicator"] == "critical" and "12 weeks" in c["summary"] for c in cards)
+
+
+@pytest.mark.parametrize("product", ["abobotulinumtoxinA", None], ids=["units-unknown", "product-unknown"])
+def test_order_select_counts_a_dose_without_units_or_product_for_the_12_week_interval(client, product):
+    """clinical.md §12.1b R-BoNT-4: a dose with a known date starts the interval whatever is unknown about
+    it (the clinic's bug at signing; the same prefetch mapping feeds patient-view and order-select)."""
+    body = request(
+        "order-select",
+        pt=patient("male", 40),
+        administrations=[toxin_administration(30, product=product)],
+        draftOrders=bundle(toxin_order(150)),
+    )
+    cards = cards_of(post(client, OS, body))
+    blocked = [c for c in cards if c["indicator"] == "critical" and "12 weeks" in c["summary"]]
+    assert blocked and blocked[0]["source"]["url"] == evidence_url("bont_retreatment_interval")
+    data = [c for c in cards if c["summary"].startswith("Dermatox data check")]
+    assert data and "units (U) missing" in data[0]["detail"]
+
+
+def test_order_select_blocks_a_second_scalp_session_the_same_day(client):
+    """A full scalp session given this morning (reported by the EHR) and a second one ordered: blocked as the
+    same area on the same day (issue 11 §2, clinical.md §12.1b R-BoNT-4), a critical card like every block."""
+    scalp = {"coding": [{"system": "http://snomed.info/sct", "code": "41695006"}]}
+    body = request(
+        "order-select",
+        pt=patient("male", 40),
+        conditions=[condition(ICD10, "L64.9")],
+        administrations=[toxin_administration(0, units=150, site=scalp)],
+        draftOrders=bundle(toxin_order(150)),
+    )
+    cards = cards_of(post(client, OS, body))
+    same_day = [c for c in cards if c["indicator"] == "critical" and "already given" in c["summary"]]
+    assert same_day and same_day[0]["source"]["url"] == evidence_url("bont_retreatment_interval")
 
 
 def test_order_select_ignores_orders_that_are_not_toxin(client):

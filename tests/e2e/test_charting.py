@@ -47,8 +47,16 @@ def test_chart_and_sign_a_hair_session(page: Page, live_server, staff, actor_for
     expect(moved).to_have_attribute("data-x", f"{float(before) + 1:.2f}")
     page.screenshot(path=str(pytest.screenshot_dir / "session-hair-scalp.png"), full_page=True)
 
+    # A warned plan is signed only with a reason beside each warning (clinical.md §12.1b R-BoNT-1).
+    page.get_by_role("button", name="Sign session and deduct from the vial").click()
+    expect(page.get_by_text("Not signed: each warning needs a reason.")).to_be_visible()
+    reasons = page.get_by_label("Reason for signing despite this warning")
+    expect(reasons.first).to_have_attribute("aria-invalid", "true")
+    for box in reasons.all():
+        box.fill("Off-label use explained; consent signed.")
     page.get_by_role("button", name="Sign session and deduct from the vial").click()
     expect(page.get_by_text("Session signed")).to_be_visible()
+    expect(page.get_by_text("Off-label use explained; consent signed.").first).to_be_visible()
     assert TreatmentSession.objects.get().status == "signed"
 
 

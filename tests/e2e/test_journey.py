@@ -172,6 +172,8 @@ def test_a_new_patient_from_booking_to_printed_plan(
         expect(page.locator("g.pt")).to_have_count(30)
         page.get_by_role("button", name=t("Use this vial")).click()
         shot(page, f"journey-{lang}-7-session")
+        for box in page.get_by_label(t("Reason for signing despite this warning")).all():
+            box.fill("Off-label use explained; consent signed.")
         page.get_by_role("button", name=t("Sign session and deduct from the vial")).click()
         expect(page.locator(".messages")).to_contain_text(
             t("Session signed: units deducted from the vial, reviews scheduled.")

@@ -16,8 +16,9 @@ from dermatox.audit.services import audit_record
 from dermatox.bulk.models import BulkExportJob
 from dermatox.bulk.services import export_run, exports_expire
 from dermatox.patients.services import patient_create, patient_update
-from dermatox.treatments.services import session_create, session_sign
+from dermatox.treatments.services import session_create
 from tests.fhir.conftest import ago
+from tests.signing import sign
 from tests.web.fixtures import full_record
 
 pytestmark = pytest.mark.django_db
@@ -273,7 +274,7 @@ def test_bulk_meta_is_the_same_as_a_read(
     session = session_create(
         actor=nurse, patient=patient, protocol="glabellar_lines", vial_id=receive_and_open("META-1").pk
     )
-    session_sign(actor=nurse, session=session)
+    sign(nurse, session)
     path = "/fhir/$export?_type=Patient,Observation,Procedure,MedicationAdministration"
     exported = run_export(client, path, exporter, django_capture_on_commit_callbacks)
     assert len(exported["Patient"]) == 6 and len(exported["MedicationAdministration"]) == 5

@@ -21,7 +21,8 @@ from dermatox.audit.models import AuditEntry
 from dermatox.fhir import systems as S
 from dermatox.patients.services import condition_add, consent_record
 from dermatox.scheduling.services import appointment_book
-from dermatox.treatments.services import adverse_event_record, session_create, session_sign
+from dermatox.treatments.services import adverse_event_record, session_create
+from tests.signing import sign
 
 pytestmark = pytest.mark.django_db
 
@@ -104,7 +105,7 @@ def test_gags_components_and_coded_scale(get, physician, patient):
 def signed_session(nurse, patient, receive_and_open):
     vial = receive_and_open("HAIR1")
     session = session_create(actor=nurse, patient=patient, protocol="hair_scalp_im", vial_id=vial.pk)
-    return session_sign(actor=nurse, session=session)
+    return sign(nurse, session)
 
 
 def test_procedure_and_medication_administrations(get, client, token, signed_session, patient):

@@ -160,7 +160,10 @@ def test_confirmation_writes_the_record_as_the_nurse(front_desk, nurse, patient)
     assert case["patient"]["breastfeeding"] is True
 
 
-def test_an_outside_dose_without_product_is_named_in_the_missing_data(front_desk, nurse, patient):
+def test_an_outside_dose_without_product_is_in_the_history_and_named_in_the_missing_data(
+    front_desk, nurse, patient
+):
+    """Its date starts the 12-week interval (clinical.md §12.1b R-BoNT-4); the units it lacks are asked for."""
     intake, _token = start(front_desk, patient)
     given = timezone.localdate() - dt.timedelta(days=20)
     submit(
@@ -172,7 +175,14 @@ def test_an_outside_dose_without_product_is_named_in_the_missing_data(front_desk
     )
     services.intake_confirm(actor=nurse, intake=intake)
     built = build_case(patient, timezone.localdate())
-    assert "toxin_history" not in built.case["history"]
+    assert built.case["history"]["toxin_history"] == [
+        {
+            "date": given.isoformat(),
+            "product": "unknown",
+            "indication": "given elsewhere (scalp)",
+            "area": "scalp",
+        }
+    ]
     assert any(str(given + dt.timedelta(days=84)) in line for line in built.missing)
 
 

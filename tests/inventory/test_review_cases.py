@@ -18,6 +18,7 @@ from dermatox.inventory.services import lot_receive, vial_administer, vial_open
 from dermatox.patients.services import patient_create
 from dermatox.treatments import services as ts
 from dermatox.treatments.models import FollowUp, TreatmentSession
+from tests.signing import reasons_for, sign
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def vial(receive_and_open):
 def test_a_copy_loaded_before_signing_cannot_change_the_signed_session(nurse, patient, vial):
     session = ts.session_create(actor=nurse, patient=patient, protocol="glabellar_lines", vial_id=vial.pk)
     stale = TreatmentSession.objects.get(pk=session.pk)
-    ts.session_sign(actor=nurse, session=session)
+    sign(nurse, session)
     with pytest.raises(Conflict):
         ts.point_save(
             actor=nurse,
@@ -58,9 +59,10 @@ def test_signing_is_all_or_nothing(nurse, patient, vial, monkeypatch):
     def fail(*args, **kwargs):
         raise RuntimeError("follow-up store down")
 
+    reasons = reasons_for(session)
     monkeypatch.setattr(FollowUp, "save", fail)
     with pytest.raises(RuntimeError):
-        ts.session_sign(actor=nurse, session=session)
+        ts.session_sign(actor=nurse, session=session, acknowledgements=reasons)
     assert Vial.objects.get(pk=vial.pk).remaining_units == 200 and not Withdrawal.objects.exists()
     assert TreatmentSession.objects.get(pk=session.pk).status == "draft"
 
@@ -257,7 +259,7 @@ def test_parallel_sessions_never_overdraw_the_vial(nurse, patient, vial):
 @pytest.mark.django_db
 def test_points_vials_and_administrations_have_a_first_version(nurse, patient, vial):
     session = ts.session_create(actor=nurse, patient=patient, protocol="glabellar_lines", vial_id=vial.pk)
-    session = ts.session_sign(actor=nurse, session=session)
+    session = sign(nurse, session)
     point = session.points.first()
     assert (
         point.history.filter(history_type="+").exists()

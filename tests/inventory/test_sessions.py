@@ -20,6 +20,7 @@ from dermatox.treatments.services import (
     session_plan,
     session_sign,
 )
+from tests.signing import sign
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +44,7 @@ def test_protocol_points_are_laid_out_on_the_maps(nurse, patient, vial):
 
 def test_signing_deducts_records_lots_and_schedules_reviews(nurse, patient, vial):
     session = session_create(actor=nurse, patient=patient, protocol="hair_scalp_im", vial_id=vial.pk)
-    session = session_sign(actor=nurse, session=session)
+    session = sign(nurse, session)
     vial.refresh_from_db()
     assert vial.remaining_units == 50  # 200 - 150
     assert Withdrawal.objects.filter(patient=patient, reason="administered").count() == 30
@@ -80,10 +81,11 @@ def test_charted_doses_start_the_12_week_interval_but_the_same_visit_does_not(nu
     from dermatox.inventory.services import vial_administer
 
     glabellar = session_create(actor=nurse, patient=patient, protocol="glabellar_lines", vial_id=vial.pk)
-    session_sign(actor=nurse, session=glabellar)
+    sign(nurse, glabellar)
     same_visit = session_create(actor=nurse, patient=patient, protocol="forehead_lines", vial_id=vial.pk)
     plan = session_plan(same_visit, timezone.now())
-    assert "retreatment_interval" not in {b["id"] for b in plan["blocks"]}
+    # Another area's indication at the same visit: neither a retreatment nor the same area twice (§12.1b).
+    assert {"retreatment_interval", "same_area_same_day"}.isdisjoint({b["id"] for b in plan["blocks"]})
     vial_administer(
         actor=nurse, vial_id=vial.pk, patient=patient, doses=[20], at=timezone.now() - dt.timedelta(days=30)
     )
@@ -137,7 +139,7 @@ def test_a_vial_of_another_product_is_refused(nurse, patient):
 
 def test_adverse_event_links_to_the_session(nurse, patient, vial, physician):
     session = session_create(actor=nurse, patient=patient, protocol="hair_scalp_im", vial_id=vial.pk)
-    session = session_sign(actor=nurse, session=session)
+    session = sign(nurse, session)
     event = adverse_event_record(
         actor=physician,
         patient=patient,

@@ -11,8 +11,9 @@ from django.utils import timezone
 from dermatox.accounts.roles import Role
 from dermatox.assessments.services import assessment_sign, observation_record
 from dermatox.patients.services import encounter_create, patient_create
-from dermatox.treatments.services import session_create, session_sign
+from dermatox.treatments.services import session_create
 from tests.pdf import pdf_text
+from tests.signing import sign
 
 pytestmark = pytest.mark.django_db
 
@@ -38,10 +39,7 @@ def treated_man(physician, nurse, receive_and_open):
         actor=nurse, patient=man, code="daily_shedding", value=160, effective_at=now - dt.timedelta(hours=1)
     )
     vial = receive_and_open("L-OUT-1")
-    session = session_sign(
-        actor=nurse,
-        session=session_create(actor=nurse, patient=man, protocol="hair_scalp_im", vial_id=vial.pk),
-    )
+    session = sign(nurse, session_create(actor=nurse, patient=man, protocol="hair_scalp_im", vial_id=vial.pk))
     later = now + dt.timedelta(weeks=12)
     with time_machine.travel(later, tick=False):
         observation_record(actor=nurse, patient=man, code="daily_shedding", value=100, effective_at=later)

@@ -5,6 +5,14 @@ import pytest
 from dermatox.accounts.roles import Role
 from dermatox.inventory.models import Vial
 from dermatox.treatments.models import TreatmentSession
+from tests.signing import reasons_for
+
+
+def reasons(session) -> dict[str, str]:
+    """The sign form as a clinician fills it: a reason in the box beside each warning."""
+    session.refresh_from_db()  # the vial was chosen through the page
+    return {f"ack_{rule}": reason for rule, reason in reasons_for(session).items()}
+
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +52,7 @@ def test_chart_a_hair_session_from_start_to_signature(login, staff, patient, via
     assert bad.status_code == 400
     page = client.get(url).content.decode()
     assert "Plan check" in page and "Off-label use (hair loss)" in page
-    client.post(url + "sign/")
+    client.post(url + "sign/", reasons(session))
     session.refresh_from_db()
     assert session.status == "signed" and Vial.objects.get(pk=vial.pk).remaining_units == 45  # 200 - 31 x 5
     assert "Signed by" in client.get(url).content.decode()

@@ -221,6 +221,10 @@ def _session(t) -> dict:
         **_fields(t, ("id", "protocol", "product", "status", "vial_id", "note", "created_at", "signed_at")),
         "total_units": float(sum((p.units for p in t.points.all()), start=0)),
         "points": [_point(p) for p in t.points.all()],
+        "acknowledgements": [
+            {k: a.get(k, "") for k in ("warning", "text", "reason", "by_name", "at")}
+            for a in t.acknowledgements or []
+        ],
     }
 
 
@@ -488,14 +492,35 @@ def toxin_session_set_vial(request, session_id: int, payload: s.VialIn):
     "/toxin-sessions/{session_id}/sign",
     response={200: s.ToxinSessionOut, **ERRORS},
     tags=["treatments"],
+    openapi_extra={
+        "responses": {
+            409: {
+                "description": "Not signed, nothing written: the plan check blocks it (`plan_blocked`, "
+                "the reasons in `message`); a warning has no reason (`warnings_not_acknowledged`: "
+                "`fields` names each as `acknowledgements.<warning id>` with the warning's text); the "
+                "session is already signed (`session_signed`) or entered in error "
+                "(`session_entered_in_error`).",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            }
+        }
+    },
 )
-def toxin_session_sign(request, session_id: int):
+def toxin_session_sign(request, session_id: int, payload: s.SessionSignIn | None = None):
     """Sign: the plan is checked, then in one transaction the units are taken from the vial, each point is
     recorded as an administration with its lot, and the protocol's reviews are added as follow-ups. A plan
-    the rules block answers 409 `plan_blocked` (the reasons in `message`) and writes nothing; a session
-    already signed answers 409 `session_signed`; no vial or no points answers 400."""
+    the rules block answers 409 `plan_blocked` (the reasons in `message`) and writes nothing. A plan with
+    warnings is signed only with a reason for each (`acknowledgements: [{warning, reason}]`, 3 to 300
+    characters); otherwise 409 `warnings_not_acknowledged` lists the warning ids in `message` and in
+    `fields` (`acknowledgements.<id>`: the warning's text) and writes nothing. The reasons are stored with
+    the session (`acknowledgements`: who, when, the warning and the reason). A session already signed
+    answers 409 `session_signed`; no vial or no points answers 400."""
     session = _writable_session(request, session_id)
-    treatment_services.session_sign(actor=request.auth, session=session)
+    reasons: dict[str, str] = {}
+    for ack in payload.acknowledgements if payload else []:
+        if ack.warning in reasons:
+            raise InvalidInput.from_fields({"acknowledgements": [f"{ack.warning}: given twice"]})
+        reasons[ack.warning] = ack.reason
+    treatment_services.session_sign(actor=request.auth, session=session, acknowledgements=reasons)
     return _session_now(request, session.pk)
 
 

@@ -263,6 +263,14 @@ class VialOut(Schema):
     beyond_use_at: dt.datetime | None
 
 
+class AcknowledgementOut(Schema):
+    warning: str = Field(description="the plan check's warning id, e.g. `off_label`")
+    text: str = Field(description="the warning as the plan check gave it when the session was signed")
+    reason: str = Field(description="why the signer went ahead despite it")
+    by_name: str = Field(description="who acknowledged it (the signer)")
+    at: dt.datetime
+
+
 class ToxinSessionOut(Schema):
     id: int
     protocol: str
@@ -274,6 +282,9 @@ class ToxinSessionOut(Schema):
     signed_at: dt.datetime | None
     total_units: float
     points: list[InjectionPointOut]
+    acknowledgements: list[AcknowledgementOut] = Field(
+        description="the plan's warnings the signer acknowledged, each with a reason (signed sessions)"
+    )
 
 
 class ToxinSessionIn(In):
@@ -325,6 +336,26 @@ class InjectionPointPatch(In):
 
 class VialIn(In):
     vial_id: int = Field(description="an open vial of the session's product")
+
+
+class AcknowledgementIn(In):
+    warning: str = Field(
+        min_length=1, max_length=60, description="a warning id of the session's plan check, e.g. `off_label`"
+    )
+    reason: str = Field(
+        max_length=1000,
+        description="why the plan is signed despite the warning: 3 to 300 characters once trimmed",
+    )
+
+
+class SessionSignIn(In):
+    acknowledgements: list[AcknowledgementIn] = Field(
+        default_factory=list,
+        max_length=50,
+        description="one reason per warning of the plan check; a warned plan is signed only when each of "
+        "its warnings has one (409 `warnings_not_acknowledged` otherwise). Ids that are not warnings of "
+        "the plan are ignored.",
+    )
 
 
 class FollowUpOut(Schema):

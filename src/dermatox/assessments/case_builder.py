@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from dermatox.assessments.models import Observation
 from dermatox.clinical.observations import observation_types
+from dermatox.clinical.pathways.case import TOXIN_AREAS, UNKNOWN_PRODUCT
 from dermatox.clinical.pathways.labs import RESULT_MAX_AGE_DAYS
 from dermatox.clinical.reference import by_id
 from dermatox.clinical.toxin_safety import RETREATMENT_DAYS
@@ -61,10 +62,13 @@ def _latest(patient: Patient, as_of: dt.date) -> dict[str, Observation]:
 
 
 def _toxin_history(patient: Patient, as_of: dt.date) -> list[dict]:
-    """Doses charted in Dermatox (signed sessions), one entry per day and product."""
+    """Doses charted in Dermatox (signed sessions): one entry per day, product and protocol, with the
+    protocol's area and indication, so the plan check sees a second session for the same area on the same
+    day (and the label counts every dose of the day) while another area at the same visit stays allowed."""
     from django.db.models import Sum
     from django.db.models.functions import TruncDate
 
+    from dermatox.clinical.toxin.protocols import load_protocols
     from dermatox.inventory.models import Withdrawal
 
     rows = (
@@ -76,19 +80,25 @@ def _toxin_history(patient: Patient, as_of: dt.date) -> list[dict]:
             at__date__gte=as_of - dt.timedelta(days=LOOKBACK_DAYS),
         )
         .annotate(day=TruncDate("at"))
-        .values("day", "vial__lot__product")
+        .values("day", "vial__lot__product", "point__session__protocol")
         .annotate(units=Sum("units"))
-        .order_by("day")
+        .order_by("day", "vial__lot__product", "point__session__protocol")
     )
-    return [
-        {
+    protocols = load_protocols()
+    out = []
+    for r in rows:
+        dose = {
             "date": r["day"].isoformat(),
             "product": r["vial__lot__product"],
             "units": float(r["units"]),
             "indication": "charted in Dermatox",
         }
-        for r in rows
-    ]
+        protocol = protocols.get(r["point__session__protocol"])
+        if protocol is not None:  # a dose without a session (or of a retired protocol): no area known
+            dose["indication"] = protocol["indication"]
+            dose["area"] = protocol["area"]
+        out.append(dose)
+    return out
 
 
 def _intake_denied_toxin_on(patient: Patient, as_of: dt.date) -> dt.date | None:
@@ -105,8 +115,9 @@ def _intake_denied_toxin_on(patient: Patient, as_of: dt.date) -> dt.date | None:
 
 
 def _external_toxin(patient: Patient, as_of: dt.date, built: BuiltCase) -> list[dict]:
-    """Doses given elsewhere as reported at intake. The rules need a product and units; a dose without
-    them cannot be counted, so it is named in the missing data with the date the interval ends."""
+    """Doses given elsewhere as reported at intake, every one of them: its date starts the 12-week interval
+    whatever is unknown about it. An unknown product is "unknown" and unknown units are left out (the rules
+    then cannot count it toward a maximum), and the missing data say so with the date the interval ends."""
     doses = list(
         ExternalToxinDose.objects.current().filter(
             patient=patient, given_on__lte=as_of, given_on__gte=as_of - dt.timedelta(days=LOOKBACK_DAYS)
@@ -125,19 +136,27 @@ def _external_toxin(patient: Patient, as_of: dt.date, built: BuiltCase) -> list[
     out = []
     products = by_id("toxin_products.toml")
     for dose in doses:
-        if dose.product in products and dose.units:
-            out.append(
-                {
-                    "date": dose.given_on.isoformat(),
-                    "product": dose.product,
-                    "units": float(dose.units),
-                    "indication": f"given elsewhere ({dose.area})",
-                }
-            )
-        else:
+        product = dose.product if dose.product in products else UNKNOWN_PRODUCT
+        entry = {
+            "date": dose.given_on.isoformat(),
+            "product": product,
+            "indication": f"given elsewhere ({dose.area})",
+        }
+        if dose.units:
+            entry["units"] = float(dose.units)
+        if dose.area in TOXIN_AREAS:  # "other": somewhere the plan check has no area for
+            entry["area"] = dose.area
+        out.append(entry)
+        unknown = [
+            what
+            for what, lacking in (("product", product == UNKNOWN_PRODUCT), ("units", not dose.units))
+            if lacking
+        ]
+        if unknown:
             built.missing.append(
-                f"Botulinum toxin given elsewhere on {dose.given_on} ({dose.area}): product or units unknown, "
-                f"so the rules cannot count it; no toxin before {dose.given_on + dt.timedelta(days=RETREATMENT_DAYS)}."
+                f"Botulinum toxin given elsewhere on {dose.given_on} ({dose.area}): {' and '.join(unknown)} unknown, "
+                f"so the rules cannot count it toward a maximum; it starts the 12-week interval: "
+                f"no toxin before {dose.given_on + dt.timedelta(days=RETREATMENT_DAYS)}."
             )
     return out
 

@@ -12,8 +12,9 @@ R4B share these resources; see stack.md). What maps:
   effectiveDateTime); LOINC 82810-3 pregnancy status (SNOMED answers in codes.toml) and our `pregnant` /
   `breastfeeding` codes.
 - MedicationStatement / MedicationAdministration: our medication code system or a WHO ATC class
-  (codes.toml) -> history.medications (current ones only); our toxin-product code system -> history.toxin_history
-  (date, units from the dosage).
+  (codes.toml) -> history.medications (current ones only); our toxin-product code system, a brand name, or
+  the toxin class (ATC M03AX01: product "unknown") -> history.toxin_history (date; units from the dosage
+  when given; area and indication from the dosage's site: a protocol code or a body structure).
 Unknown codes are ignored and listed in `ignored`; data the rules need but the prefetch lacks is listed in
 `missing` (never assumed normal).
 """
@@ -36,6 +37,7 @@ from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient
 from pydantic import ValidationError
 
+from dermatox.clinical.pathways.case import UNKNOWN_PRODUCT
 from dermatox.clinical.pathways.labs import lab_tests
 from dermatox.clinical.reference import by_id
 
@@ -436,24 +438,29 @@ def _map_medication(r, as_of: dt.date, history: dict, mapped: Mapped) -> None:
         return
     if r.status in NOT_GIVEN:
         return
-    product = product_of(concept)
+    product = product_of(concept) or (UNKNOWN_PRODUCT if _is_toxin_class(concept) else None)
     if product is not None:
         when = _effective(r)
-        units = _toxin_units(r)
-        if when is None or units is None:
+        if when is None:
             mapped.missing.append(
-                f"{kind} of {product}: date or units (U) missing, so the 12-week and label-maximum rules cannot count it."
+                f"{kind} of {product} botulinum toxin: no date, so the 12-week interval cannot count it."
             )
             return
-        if when <= as_of:
-            history["toxin_history"].append(
-                {
-                    "date": when.isoformat(),
-                    "product": product,
-                    "units": units,
-                    "indication": f"reported by the EHR ({kind})",
-                }
+        if when > as_of:
+            return
+        # Every dose with a date starts the interval, whatever else is unknown about it; the units count
+        # toward a maximum only when known, and the area (from the site) for doses on the same day.
+        dose = {"date": when.isoformat(), "product": product, "indication": f"reported by the EHR ({kind})"}
+        units = _toxin_units(r)
+        if units is not None:
+            dose["units"] = units
+        else:
+            mapped.missing.append(
+                f"{kind} of {product} botulinum toxin on {when}: units (U) missing, so it cannot count toward "
+                "a maximum; it still starts the 12-week interval."
             )
+        dose.update(_toxin_site(r))
+        history["toxin_history"].append(dose)
         return
     medication = _medication_id(concept)
     if medication is None:
@@ -464,6 +471,31 @@ def _map_medication(r, as_of: dt.date, history: dict, mapped: Mapped) -> None:
         kind == "MedicationAdministration" and r.status in ("in-progress", "on-hold")
     ):
         history["medications"].add(medication)
+
+
+def _is_toxin_class(concept) -> bool:
+    """Botulinum toxin named by its class (e.g. ATC M03AX01) rather than by a product: product unknown."""
+    classes = {(row["system"], row["code"]) for row in codes()["toxin_class"]}
+    return any((c.system, c.code) in classes for c in _codings(concept))
+
+
+def _toxin_site(r) -> dict:
+    """{area, indication} of a toxin given before, from its site: our protocol codes, or a body structure."""
+    from dermatox.clinical.toxin.protocols import load_protocols
+
+    if isinstance(r, MedicationAdministration):
+        sites = [r.dosage.site] if r.dosage is not None else []
+    else:
+        sites = [d.site for d in r.dosage or []]
+    protocols = load_protocols()
+    areas = {(row["system"], row["code"]): row["area"] for row in codes()["site"]}
+    for coding in (c for site in sites for c in _codings(site)):
+        if coding.system == PROTOCOL_SYSTEM and coding.code in protocols:
+            protocol = protocols[coding.code]
+            return {"area": protocol["area"], "indication": protocol["indication"]}
+        if (coding.system, coding.code) in areas:
+            return {"area": areas[(coding.system, coding.code)]}
+    return {}
 
 
 def _quantity_units(q) -> float | None:

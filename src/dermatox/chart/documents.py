@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from dermatox.accounts.roles import Perm
 from dermatox.assessments.models import AssessmentSnapshot, Observation
@@ -32,6 +33,14 @@ class SessionSummary:
     # region, units, points; the region as a map_regions.toml id ("scalp:frontalis") where it is one
     regions: list[tuple[str, Decimal, int]]
     lot: str = ""
+    # The plan's warnings the signer went ahead despite: {warning, text, params?, reason, by_name, at}
+    acknowledgements: list[dict] = field(default_factory=list)
+
+
+def _acknowledgements(session: TreatmentSession) -> list[dict]:
+    return [
+        {**a, "at": parse_datetime(a["at"]) if a.get("at") else None} for a in session.acknowledgements or []
+    ]
 
 
 def _region_id(session: TreatmentSession, region: str) -> str:
@@ -51,7 +60,15 @@ def _session_summaries(sessions: list[TreatmentSession]) -> list[SessionSummary]
                 regions[region][1] += 1
         lot = session.vial.lot.lot_number if session.vial_id else ""
         total = sum((r[0] for r in regions.values()), Decimal(0))
-        out.append(SessionSummary(session, total, [(k, v[0], v[1]) for k, v in sorted(regions.items())], lot))
+        out.append(
+            SessionSummary(
+                session,
+                total,
+                [(k, v[0], v[1]) for k, v in sorted(regions.items())],
+                lot,
+                _acknowledgements(session),
+            )
+        )
     return out
 
 
@@ -78,11 +95,13 @@ class PlanDocument:
     planned: list[SessionSummary]
     consents: list[Consent]
     result: dict  # the snapshot's result with every engine text in the patient's language
+    given: list[SessionSummary] = field(default_factory=list)  # signed since the assessment's date
 
 
 def plan_document(*, actor: Actor, patient_id, snapshot_id=None) -> PlanDocument:
     """The treatment plan: a signed assessment (the latest, or the one named), the doses planned (draft
-    sessions) and the consents. A plan is only printed from a signed assessment."""
+    sessions), the sessions signed since the assessment's date (with the warnings acknowledged and why)
+    and the consents. A plan is only printed from a signed assessment."""
     require(actor, Perm.VIEW_CLINICAL)
     patient = patient_get(actor=actor, patient_id=patient_id, audit_as=None)
     snapshots = patient.assessment_snapshots.current().select_related("signed_by")
@@ -92,9 +111,16 @@ def plan_document(*, actor: Actor, patient_id, snapshot_id=None) -> PlanDocument
     if snapshot is None:
         raise NotFound("No signed assessment: sign one on the Assessment page first.")
     planned = _session_summaries(list(_sessions(patient).filter(status="draft").order_by("created_at")))
+    given = _session_summaries(
+        list(
+            _sessions(patient)
+            .filter(status="signed", signed_at__date__gte=snapshot.as_of)
+            .order_by("signed_at")
+        )
+    )
     audit_record(actor=actor, action="plan.export_pdf", obj=snapshot)
     result = result_in(snapshot.result, patient.preferred_language)
-    return PlanDocument(patient, snapshot, planned, _consents(patient), result)
+    return PlanDocument(patient, snapshot, planned, _consents(patient), result, given)
 
 
 @dataclass

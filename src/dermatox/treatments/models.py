@@ -82,6 +82,9 @@ class TreatmentSession(ClinicalRecord):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     note = models.CharField(_("note"), max_length=500, blank=True)
     plan_check = models.JSONField(default=dict, blank=True)
+    # The plan check's warnings the signer went ahead despite, each with their reason:
+    # [{warning, text, params, reason, by, by_name, at}] (treatments.services.session_sign).
+    acknowledgements = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )

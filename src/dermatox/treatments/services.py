@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
@@ -341,10 +342,61 @@ def session_note(*, actor: Actor, session: TreatmentSession, note: str) -> Treat
     return session
 
 
+ACK_REASON_MIN, ACK_REASON_MAX = 3, 300
+
+
+def _acknowledged(actor: Actor, warnings: list[dict], reasons, at) -> list[dict]:
+    """Each warning of the plan with the signer's reason for going ahead, or Conflict
+    `warnings_not_acknowledged` naming every warning without one (fields `acknowledgements.<id>`).
+    Reasons given for ids that are not warnings of this plan (now) are ignored: they acknowledge nothing,
+    and a warning that has gone since the page was loaded needs none."""
+    if reasons is None:
+        reasons = {}
+    if not isinstance(reasons, Mapping) or not all(isinstance(k, str) for k in reasons):
+        raise InvalidInput(
+            "acknowledgements: must map warning ids to reasons",
+            fields={"acknowledgements": ["must map each warning id to a reason"]},
+        )
+    stored, missing = [], {}
+    for warning in warnings:
+        reason = reasons.get(warning["id"])
+        reason = reason.strip() if isinstance(reason, str) else ""
+        if not ACK_REASON_MIN <= len(reason) <= ACK_REASON_MAX:
+            missing[f"acknowledgements.{warning['id']}"] = [
+                f"needs a reason of {ACK_REASON_MIN} to {ACK_REASON_MAX} characters: {warning['text']}"
+            ]
+            continue
+        user = actor.acting_user
+        stored.append(
+            {
+                "warning": warning["id"],
+                "text": warning["text"],
+                **({"params": warning["params"]} if "params" in warning else {}),
+                "reason": reason,
+                "by": user.pk if user else None,
+                "by_name": str(user) if user else "",
+                "at": at.isoformat(),
+            }
+        )
+    if missing:
+        ids = ", ".join(key.split(".", 1)[1] for key in missing)
+        raise Conflict(
+            f"Not signed: acknowledge each warning of the plan with a reason "
+            f"({ACK_REASON_MIN} to {ACK_REASON_MAX} characters): {ids}",
+            code="warnings_not_acknowledged",
+            fields=missing,
+        )
+    return stored
+
+
 @transaction.atomic
-def session_sign(*, actor: Actor, session: TreatmentSession) -> TreatmentSession:
+def session_sign(
+    *, actor: Actor, session: TreatmentSession, acknowledgements: Mapping[str, str] | None = None
+) -> TreatmentSession:
     """Sign: plan check, then in one transaction deduct the units, record each point as an administration
-    with its lot, and schedule the protocol's reviews. A blocked plan writes nothing."""
+    with its lot, and schedule the protocol's reviews. A blocked plan writes nothing; so does a warned plan
+    unless `acknowledgements` gives a reason (3 to 300 characters) for each warning, by warning id. The
+    acknowledgements are stored with the session (who, when, the warning and the reason) and audited."""
     from dermatox.inventory.services import vial_administer
 
     session = _draft(actor, session)
@@ -357,6 +409,7 @@ def session_sign(*, actor: Actor, session: TreatmentSession) -> TreatmentSession
     result = session_plan(session, now, points)
     if result["status"] == "blocked":
         raise Conflict("Not signed: " + " ".join(b["text"] for b in result["blocks"]), code="plan_blocked")
+    acknowledged = _acknowledged(actor, result["warnings"], acknowledgements, now)
     withdrawals = vial_administer(
         actor=actor, vial_id=session.vial_id, patient=session.patient, doses=[p.units for p in points], at=now
     )
@@ -367,6 +420,7 @@ def session_sign(*, actor: Actor, session: TreatmentSession) -> TreatmentSession
     session.signed_by = actor.acting_user
     session.signed_at = now
     session.plan_check = result
+    session.acknowledgements = acknowledged
     session._history_user = actor.acting_user
     session.save()
     spec = _active_protocols()[session.protocol]
@@ -380,11 +434,16 @@ def session_sign(*, actor: Actor, session: TreatmentSession) -> TreatmentSession
         )
         follow_up._history_user = actor.acting_user
         follow_up.save()
+    # The reasons are clinical text: they live on the session (and its history), the audit names the ids.
     audit_record(
         actor=actor,
         action="session.sign",
         obj=session,
-        detail={"units": str(sum(p.units for p in points)), "points": len(points)},
+        detail={
+            "units": str(sum(p.units for p in points)),
+            "points": len(points),
+            "acknowledged": [a["warning"] for a in acknowledged],
+        },
     )
     return session
 

@@ -62,6 +62,7 @@ def plan_pdf(request, patient_id):
             "critical_alerts": [a for a in alerts if a.get("severity") == "critical"],
             "recommendations": recommendations,
             "planned": doc.planned,
+            "given": doc.given,
             "consents": doc.consents,
             "level_legend": list(LEVEL_WORDS.items()),
         },

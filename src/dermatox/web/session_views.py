@@ -11,6 +11,8 @@ from django.db import transaction
 from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
@@ -24,6 +26,7 @@ from dermatox.inventory.selectors import vials_in_scope
 from dermatox.patients.selectors import patient_get
 from dermatox.treatments import services as ts
 from dermatox.treatments.models import TreatmentSession
+from dermatox.treatments.plan_text import localized_plan, plan_text
 from dermatox.web.decorators import clinic_required
 
 VIEW_LABELS = {
@@ -34,6 +37,7 @@ VIEW_LABELS = {
     "face_front": _("Face, front"),
     "axillae": _("Axillae"),
 }
+PLAN_STATUS = {"ok": _("OK"), "warn": _("Warnings"), "blocked": _("Blocked")}
 
 
 def _session(request, patient_id, session_id) -> TreatmentSession:
@@ -73,6 +77,12 @@ def session_new(request, patient_id):
 @clinic_required
 def session_detail(request, patient_id, session_id):
     session = _session(request, patient_id, session_id)
+    audit_record(actor=request.actor, action="session.view", obj=session)
+    return _detail_page(request, session)
+
+
+def _detail_page(request, session: TreatmentSession, *, reasons=None, reason_errors=None):
+    """The session page; after a refused signature, with the reasons typed and what each one lacks."""
     patient = session.patient
     protocol = load_protocols()[session.protocol]
     points = list(session.points.current().select_related("withdrawal__vial__lot").order_by("pk"))
@@ -86,6 +96,9 @@ def session_detail(request, patient_id, session_id):
             plan_error = exc.message
     else:
         plan_error = _("Choose an open vial to check the plan.")
+    language = get_language()
+    if plan:
+        plan = localized_plan(plan, language)
     per_ml = (
         (Decimal(session.vial.vial_units) / session.vial.diluent_ml)
         if session.vial and session.vial.diluent_ml
@@ -105,7 +118,25 @@ def session_detail(request, patient_id, session_id):
     vials = (
         vials_in_scope(request.actor).filter(lot__product=session.product, state="open") if editable else []
     )
-    audit_record(actor=request.actor, action="session.view", obj=session)
+    reasons, reason_errors = reasons or {}, reason_errors or {}
+    acknowledged = {
+        a["warning"]: {
+            **a,
+            "text": plan_text(a, language),
+            "at": parse_datetime(a["at"]) if a.get("at") else None,
+        }
+        for a in session.acknowledgements or []
+    }
+    warnings = [
+        {
+            **w,
+            "field": f"ack_{w['id']}",
+            "reason": reasons.get(w["id"], ""),
+            "error": reason_errors.get(w["id"], ""),
+            "ack": acknowledged.get(w["id"]),
+        }
+        for w in (plan["warnings"] if plan else [])
+    ]
     return render(
         request,
         "web/session.html",
@@ -116,6 +147,9 @@ def session_detail(request, patient_id, session_id):
             "points": points,
             "views": views,
             "plan": plan,
+            "plan_status": PLAN_STATUS.get(plan["status"], "") if plan else "",
+            "warnings": warnings,
+            "reason_limits": {"min": ts.ACK_REASON_MIN, "max": ts.ACK_REASON_MAX},
             "plan_error": plan_error,
             "vials": vials,
             "editable": editable,
@@ -294,13 +328,39 @@ def session_points(request, patient_id, session_id):
 
 @clinic_required
 def session_sign(request, patient_id, session_id):
+    """Sign with a reason for each warning of the plan (field `ack_<warning id>`). A missing reason shows
+    the page again with the reasons typed so far and the problem next to each warning."""
     session = _session(request, patient_id, session_id)
     if request.method != "POST":  # scoped first, so another clinic's session is a 404 whatever the method
         return HttpResponseNotAllowed(["POST"])
+    reasons = {
+        key.removeprefix("ack_"): value for key, value in request.POST.items() if key.startswith("ack_")
+    }
     try:
-        ts.session_sign(actor=request.actor, session=session)
-    except (InvalidInput, Conflict) as exc:
+        ts.session_sign(actor=request.actor, session=session, acknowledgements=reasons)
+    except Conflict as exc:
+        if exc.code != "warnings_not_acknowledged":
+            messages.error(request, _sign_refused(exc))
+            return redirect("session-detail", patient_id=session.patient_id, session_id=session.pk)
+        missing = {key.split(".", 1)[1] for key in exc.fields if key.startswith("acknowledgements.")}
+        errors = {
+            rule: _("Give a reason of %(min)s to %(max)s characters to sign despite this warning.")
+            % {"min": ts.ACK_REASON_MIN, "max": ts.ACK_REASON_MAX}
+            for rule in missing
+        }
+        messages.error(request, _("Not signed: each warning needs a reason."))
+        session.refresh_from_db()
+        audit_record(actor=request.actor, action="session.view", obj=session)  # the page is shown again
+        return _detail_page(request, session, reasons=reasons, reason_errors=errors)
+    except InvalidInput as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, _("Session signed: units deducted from the vial, reviews scheduled."))
     return redirect("session-detail", patient_id=session.patient_id, session_id=session.pk)
+
+
+def _sign_refused(exc: Conflict) -> str:
+    """A refused signature in the reader's words: the plan's blocks are on the page, in their language."""
+    if exc.code == "plan_blocked":
+        return _("Not signed: the plan check blocks it (see the plan check).")
+    return exc.message

@@ -275,3 +275,13 @@ def evidence_label(evidence_id: str) -> str:
             return f"{author} {row['year']}"
     words = citation.split(":")[0].split("(")[0].split()
     return " ".join(words[:4]).rstrip(",;.") + ("…" if len(words) > 4 else "")
+
+
+@register.filter
+def plan_text(item: dict, language: str | None = None) -> str:
+    """A plan check's block, warning or acknowledged warning in the language (the reader's if not given)."""
+    from django.utils.translation import get_language
+
+    from dermatox.treatments.plan_text import plan_text as text
+
+    return text(item, language or get_language())

@@ -1,0 +1,31 @@
+"""Plan checks as CDS cards: pure, no Django. Every block and every warning makes a card, whatever its id."""
+
+from dermatox.cds.cards import plan_cards
+from dermatox.clinical.reference import by_id
+
+
+def test_every_block_and_warning_makes_a_card_even_without_evidence():
+    check = {
+        "blocks": [{"id": "a_block_the_register_does_not_know", "text": "Blocked for a new reason."}],
+        "warnings": [{"id": "a_new_warning", "text": "Warned for a new reason."}],
+    }
+    cards = plan_cards(check, order_label="onabotulinumtoxinA 150 U", rule_evidence={})
+    assert [(c["indicator"], c["summary"]) for c in cards] == [
+        ("critical", "Blocked: Blocked for a new reason."),
+        ("warning", "Warning: Warned for a new reason."),
+    ]
+    assert all(c["source"] == {"label": "Dermatox toxin plan check"} for c in cards)
+
+
+def test_the_checks_own_evidence_map_gives_the_references():
+    """The plan check names each rule's evidence (id -> evidence ids): the card cites it, so a rule added to
+    the check needs no copy of its evidence here (clinical.md §12.1b R-BoNT-4 for same_area_same_day)."""
+    check = {
+        "blocks": [{"id": "same_area_same_day", "text": "Already given in the scalp today."}],
+        "warnings": [],
+        "evidence": {"same_area_same_day": ["bont_retreatment_interval"]},
+    }
+    (card,) = plan_cards(check, order_label="onabotulinumtoxinA 150 U", rule_evidence={})
+    register = by_id("evidence.toml")["bont_retreatment_interval"]
+    assert card["indicator"] == "critical" and card["source"]["url"] == register["url"]
+    assert register["citation"] in card["detail"]
