@@ -29,3 +29,23 @@ def test_the_checks_own_evidence_map_gives_the_references():
     register = by_id("evidence.toml")["bont_retreatment_interval"]
     assert card["indicator"] == "critical" and card["source"]["url"] == register["url"]
     assert register["citation"] in card["detail"]
+
+
+def test_a_pregnant_woman_already_on_isotretinoin_gets_a_critical_card_first():
+    """Issue 11 §1 / clinical.md §12.3: the alert about what the patient already takes leads the cards."""
+    from dermatox.cds.cards import recommendation_cards
+    from dermatox.clinical.pathways import assess
+
+    result = assess(
+        {
+            "as_of": "2026-11-21",
+            "patient": {"sex": "female", "birth_date": "1996-01-01", "pregnant": True},
+            "history": {"medications": ["isotretinoin", "oral_tetracycline"]},
+        }
+    )
+    cards = recommendation_cards(result, seed="hook-1")
+    alerts = [c for c in cards if "Pregnant and taking" in c["summary"] or "together" in c["summary"]]
+    assert len(alerts) == 3  # isotretinoin and tetracycline in pregnancy, and the pair together
+    assert all(c["indicator"] == "critical" for c in alerts)
+    assert cards[0] in alerts and len(cards[0]["summary"]) <= 140
+    assert "Isotretinoin (oral)" in cards[0]["detail"] and cards[0]["source"].get("url")

@@ -171,6 +171,7 @@ def test_supplements_only_for_a_documented_deficiency():
         ("female", [lab("tsh", 2.0, "mIU/L")], False),
         ("female", [lab("testosterone_total", 160, "ng/dL")], True),  # §2.2: > 150 ng/dL in a woman
         ("female", [lab("testosterone_total", 45, "ng/dL")], False),  # §12.6: within 8 ng/dL-1.7 nmol/L
+        ("female", [lab("testosterone_total", 150, "ng/dL")], True),  # §12.6: above the 1.7 nmol/L ULN
         ("female", [lab("dhea_s", 701, "ug/dL")], True),  # §2.2: > 700 ug/dL
         ("male", [lab("testosterone_total", 700, "ng/dL")], False),  # the thresholds are for women
     ],

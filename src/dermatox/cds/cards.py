@@ -1,7 +1,8 @@
 """Pathways results and toxin plan checks -> CDS Hooks 2.0 cards. Pure: no Django.
 
-Rules: one card per treatment that is recommended, an option (info), not yet / deferred (warning) or
-contraindicated (critical); one critical card per safety contraindication not already carried by a
+Rules: one card per alert about a medicine the patient already takes (critical or warning, issue 11); one
+card per treatment that is recommended, an option (info), not yet / deferred (warning) or contraindicated
+(critical); one critical card per safety contraindication not already carried by a
 contraindicated treatment's card (e.g. pregnancy for toxin that is not offered anyway); one warning card per
 toxin caution. `summary` is at most 140 characters; `detail` is markdown with the reasons and the evidence
 level in words; `source` cites the first evidence id (label, its URL, topic = the treatment). No links into
@@ -129,6 +130,7 @@ def recommendation_cards(result: dict, *, seed: str = "") -> list[dict]:
             )
         )
     safety = result.get("safety", {})
+    cards += alert_cards(safety.get("alerts", []), seed=seed)
     for kind, rules in (
         ("contraindication", safety.get("contraindications", [])),
         ("caution", safety.get("cautions", [])),
@@ -139,6 +141,28 @@ def recommendation_cards(result: dict, *, seed: str = "") -> list[dict]:
             cards.append(_safety_card(kind, rule, treatments, seed))
     order = {"critical": 0, "warning": 1, "info": 2}
     return sorted(cards, key=lambda c: order[c["indicator"]])
+
+
+def alert_cards(alerts: list[dict], *, seed: str = "") -> list[dict]:
+    """One card per alert about what the patient already takes (issue 11: a teratogen in pregnancy, an
+    interacting pair): critical or warning as the engine grades it, the medicines named, first in the list."""
+    register = by_id("medications.toml")
+    cards = []
+    for alert in alerts:
+        names = ", ".join(register[m]["display"] if m in register else m for m in alert["medications"])
+        lines = [f"**{alert['text']}**", "", f"Current medicines: {names}.", "", "References:"]
+        lines += _references(alert["evidence"])
+        lines += ["", DISCLAIMER]
+        cards.append(
+            card(
+                summary=alert["text"],
+                indicator="critical" if alert["severity"] == "critical" else "warning",
+                detail="\n".join(lines),
+                source=source_for(alert["evidence"]),
+                seed=f"{seed}|alert|{alert['id']}" if seed else None,
+            )
+        )
+    return cards
 
 
 def data_card(*, missing: list[str], ignored: list[str]) -> dict | None:
@@ -168,7 +192,7 @@ def data_card(*, missing: list[str], ignored: list[str]) -> dict | None:
 # Plan-check ids that are not toxin-safety rules -> evidence ids in the register (the rule's own source).
 PLAN_EVIDENCE = {
     "retreatment_interval": ["bont_retreatment_interval"],
-    "label_maximum": ["bont_label_safety"],
+    "above_label_maximum": ["bont_label_safety"],
     "off_label": ["bont_label_safety"],
     "units_not_interchangeable": ["bont_products"],
     "conversion_applied": ["bont_products"],

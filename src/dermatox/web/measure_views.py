@@ -351,7 +351,7 @@ def lab_flag(request, patient_id):
                 sex,
                 age=age_on(patient.birth_date, today),
                 pregnant=pregnant,
-                trimester=getattr(status, "trimester", None) if pregnant else None,
+                trimester=status.trimester if pregnant else None,
                 lang="tr" if is_turkish() else "en",
             )
         except ValueError as exc:

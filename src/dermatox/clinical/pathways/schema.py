@@ -252,6 +252,10 @@ def output_schema() -> dict:
             "action": {"type": ["string", "null"]},
             "refer": {"oneOf": [{"enum": treatment_ids}, {"type": "null"}]},
             "urgent": BOOL,
+            "limit": {
+                "type": ["string", "null"],
+                "description": "the lab_limits.toml row that gave the meaning",
+            },
             "reported": _obj({"value": {"type": "number"}, "unit": {"type": "string"}}, ("value", "unit")),
             "interval": {
                 "type": "object",
@@ -260,6 +264,7 @@ def output_schema() -> dict:
                     "high": {"type": ["number", "null"]},
                     "source": {"type": "string"},
                     "confidence": {"enum": ["C", "S", "U", "X"]},
+                    "population": {"type": ["string", "null"], "description": "who the interval is for"},
                 },
                 "required": ["low", "high", "source", "confidence"],
             },
