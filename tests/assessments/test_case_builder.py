@@ -173,3 +173,24 @@ def test_a_trimester_without_pregnancy_is_refused_naming_the_field(physician, pa
         )
     assert "trimester" in info.value.fields
     assert not patient.pregnancy_statuses.exists()
+
+
+def test_missing_data_notes_read_in_the_readers_language_and_are_kept_with_ids(physician, patient):
+    """Issue 11 §3: nothing a Turkish reader sees is English; a signed assessment keeps the notes' ids so
+    they read in the language of whoever opens it later."""
+    from django.utils import translation
+
+    from dermatox.assessments.case_builder import missing_text
+
+    built = build_case(patient, TODAY)
+    with translation.override("tr"):
+        turkish = build_case(patient, TODAY).missing
+    assert (
+        "Gebelik ve emzirme kaydedilmemiş: ikisi de yok olarak değerlendirildi; her tedaviden önce sorun."
+        in turkish
+    )
+    assert not set(turkish) & set(built.missing)
+    stored = built.missing_items()
+    assert all({"id", "params", "text"} <= set(item) for item in stored)
+    assert [missing_text(item, "tr") for item in stored] == turkish
+    assert missing_text("An old plain note", "tr") == "An old plain note"

@@ -16,8 +16,9 @@ from dermatox.chart import assessment as chart_assessment
 from dermatox.clinical.pathways import assess as real_assess
 from dermatox.patients.models import MedicationStatement
 from dermatox.patients.services import encounter_create, patient_create
-from dermatox.treatments.services import session_create, session_sign
+from dermatox.treatments.services import session_create
 from tests.pdf import pdf_text
+from tests.signing import sign
 
 pytestmark = pytest.mark.django_db
 
@@ -280,10 +281,7 @@ def scalp_session(physician, nurse, receive_and_open):
         },
     )
     vial = receive_and_open("L-MAP-1")
-    session = session_sign(
-        actor=nurse,
-        session=session_create(actor=nurse, patient=man, protocol="hair_scalp_im", vial_id=vial.pk),
-    )
+    session = sign(nurse, session_create(actor=nurse, patient=man, protocol="hair_scalp_im", vial_id=vial.pk))
     visit = encounter_create(
         actor=physician, patient=man, data={"kind": "consultation", "start": timezone.now()}
     )

@@ -10,8 +10,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.utils import timezone
+from django.utils.translation import get_language
 
 from dermatox.assessments.models import Observation
+from dermatox.clinical.messages import Msg, render
 from dermatox.clinical.observations import observation_types
 from dermatox.clinical.pathways.case import TOXIN_AREAS, UNKNOWN_PRODUCT
 from dermatox.clinical.pathways.labs import RESULT_MAX_AGE_DAYS
@@ -43,8 +45,32 @@ TRIGGER_WINDOW_DAYS = 90
 @dataclass
 class BuiltCase:
     case: dict | None
-    missing: list[str] = field(default_factory=list)
+    notes: list[Msg] = field(default_factory=list)  # what the record lacks (catalogue kind "missing")
     sources: dict[str, str] = field(default_factory=dict)  # input path -> "value (date)" for the page
+
+    def note(self, key: str, **params) -> None:
+        self.notes.append(Msg(f"missing.{key}", params))
+
+    @property
+    def missing(self) -> list[str]:
+        """The notes in the active language (what a page or a message shows)."""
+        lang = reader_lang()
+        return [m.text(lang) for m in self.notes]
+
+    def missing_items(self) -> list[dict]:
+        """The notes as stored with a signed assessment: id and parameters, so they read in any language."""
+        return [{**m.as_dict(), "text": m.text("en")} for m in self.notes]
+
+
+def reader_lang() -> str:
+    return "tr" if (get_language() or "").lower().startswith("tr") else "en"
+
+
+def missing_text(item, lang: str) -> str:
+    """A stored note ({id, params, text}, or a plain text from before) in the language."""
+    if isinstance(item, dict) and "id" in item:
+        return render(item["id"], item.get("params", {}), lang)
+    return str(item)
 
 
 def _latest(patient: Patient, as_of: dt.date) -> dict[str, Observation]:
@@ -126,13 +152,9 @@ def _external_toxin(patient: Patient, as_of: dt.date, built: BuiltCase) -> list[
     if not doses:
         denied_on = _intake_denied_toxin_on(patient, as_of)
         if denied_on is None:
-            built.missing.append(
-                "Botulinum toxin given outside this clinic is not recorded: ask about doses in the last 12 weeks."
-            )
+            built.note("toxin_elsewhere_unrecorded")
         elif denied_on < as_of:
-            built.missing.append(
-                f"No botulinum toxin elsewhere, as the patient said at intake on {denied_on}: ask about doses since."
-            )
+            built.note("toxin_denied_since", date=denied_on.isoformat())
     out = []
     products = by_id("toxin_products.toml")
     for dose in doses:
@@ -153,10 +175,12 @@ def _external_toxin(patient: Patient, as_of: dt.date, built: BuiltCase) -> list[
             if lacking
         ]
         if unknown:
-            built.missing.append(
-                f"Botulinum toxin given elsewhere on {dose.given_on} ({dose.area}): {' and '.join(unknown)} unknown, "
-                f"so the rules cannot count it toward a maximum; it starts the 12-week interval: "
-                f"no toxin before {dose.given_on + dt.timedelta(days=RETREATMENT_DAYS)}."
+            built.note(
+                "toxin_elsewhere_unknown",
+                date=dose.given_on.isoformat(),
+                term=dose.area if dose.area in TOXIN_AREAS else "other_area",
+                terms=unknown,
+                not_before=(dose.given_on + dt.timedelta(days=RETREATMENT_DAYS)).isoformat(),
             )
     return out
 
@@ -164,9 +188,7 @@ def _external_toxin(patient: Patient, as_of: dt.date, built: BuiltCase) -> list[
 def build_case(patient: Patient, as_of: dt.date) -> BuiltCase:
     built = BuiltCase(case=None)
     if patient.sex_at_birth not in ("male", "female"):
-        built.missing.append(
-            "Sex at birth is not male or female: the pathways' rules are written for those two."
-        )
+        built.note("sex_not_male_or_female")
         return built
     case: dict = {
         "as_of": as_of.isoformat(),
@@ -177,9 +199,7 @@ def build_case(patient: Patient, as_of: dt.date) -> BuiltCase:
     if patient.sex_at_birth == "female":
         status = patient.pregnancy_statuses.current().filter(recorded_on__lte=as_of).first()
         if status is None:
-            built.missing.append(
-                "Pregnancy and breastfeeding not recorded: assessed as neither; ask before any treatment."
-            )
+            built.note("pregnancy_unrecorded")
         else:
             case["patient"]["pregnant"] = status.pregnant == "yes"
             case["patient"]["breastfeeding"] = status.breastfeeding == "yes"
@@ -188,13 +208,9 @@ def build_case(patient: Patient, as_of: dt.date) -> BuiltCase:
             if status.pregnant == "yes" and status.trimester:
                 case["patient"]["pregnancy_trimester"] = status.trimester
             if "unknown" in (status.pregnant, status.breastfeeding):
-                built.missing.append(
-                    "Pregnancy or breastfeeding recorded as unknown: assessed as no; confirm."
-                )
+                built.note("pregnancy_unknown")
             if (as_of - status.recorded_on).days > PREGNANCY_STATEMENT_MAX_DAYS:
-                built.missing.append(
-                    f"Pregnancy status last stated on {status.recorded_on}: confirm it today."
-                )
+                built.note("pregnancy_stale", date=status.recorded_on.isoformat())
 
     conditions = by_id("conditions.toml")
     active = list(patient.conditions.current().filter(clinical_status="active").order_by("-recorded_at"))
@@ -235,9 +251,7 @@ def build_case(patient: Patient, as_of: dt.date) -> BuiltCase:
     if trigger is not None and (as_of - trigger.effective_at.date()).days > TRIGGER_WINDOW_DAYS:
         # "A trigger in the last 3 months" was true of the day it was asked, not of today.
         hair.pop("trigger_last_3_months", None)
-        built.missing.append(
-            f"Hair: the question about a trigger in the last 3 months was last asked on {trigger.effective_at.date()}: ask again."
-        )
+        built.note("trigger_stale", date=trigger.effective_at.date().isoformat())
     diagnosis = next((c.code for c in active if c.category == "diagnosis" and c.code in HAIR_DIAGNOSES), None)
     if diagnosis:
         hair["diagnosis"] = diagnosis
@@ -245,7 +259,7 @@ def build_case(patient: Patient, as_of: dt.date) -> BuiltCase:
         case["hair"] = hair
         for code in ("daily_shedding", "pull_test_hairs", *HAIR_YES_NO):
             if code not in latest:
-                built.missing.append(f"Hair: {types[code].display} not recorded.")
+                built.note("hair_item", observation=code)
 
     skin: dict = {}
     acne = {}
@@ -275,11 +289,9 @@ def build_case(patient: Patient, as_of: dt.date) -> BuiltCase:
     if skin:
         case["skin"] = skin
         if "acne" in skin and "seborrhea" not in skin:
-            built.missing.append("Skin: seborrhoea grade not recorded.")
+            built.note("seborrhoea_unrecorded")
         if "acne" in skin and not courses:
-            built.missing.append(
-                "Skin: no prior acne treatment courses recorded (needed to judge what has failed)."
-            )
+            built.note("acne_courses_unrecorded")
 
     labs = []
     for code, obs in latest.items():

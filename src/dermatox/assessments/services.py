@@ -152,7 +152,7 @@ def assessment_sign(*, actor: Actor, patient: Patient, as_of) -> AssessmentSnaps
         as_of=as_of,
         case=built.case,
         result=result,
-        missing=built.missing,
+        missing=built.missing_items(),
         engine_version=result["engine_version"],
         content_hash=hashlib.sha256(payload.encode()).hexdigest(),
         signed_by=actor.user,

@@ -4,7 +4,7 @@ turns them into the reader's language, so a stored result can be shown in anothe
 
 Catalogue id = `<kind>.<id>` (the file name is the kind: reason, finding, safety, alert, lab, plan,
 follow_up, assumption, term). Parameters are plain JSON values. A parameter is translated by its name:
-`treatment(s)`, `test(s)`, `medication(s)`, `condition(s)`, `allergen(s)`, `product(s)`, `region(s)` and
+`treatment(s)`, `test(s)`, `medication(s)`, `condition(s)`, `allergen(s)`, `product(s)`, `region(s)`, `observation(s)` and
 `term(s)` (or any name ending in `_<that>`) hold ids that print as their display name in the language; a
 value `{"id": "<kind>.<id>", "params": {...}}` is a nested message; a list prints its items joined.
 """
@@ -31,6 +31,7 @@ _VOCABULARIES = {
     "allergen": "allergens.toml",
     "product": "toxin_products.toml",
     "region": "map_regions.toml",
+    "observation": "observation_types.toml",
 }
 _JOIN = {"en": (", ", " and "), "tr": (", ", " ve ")}
 

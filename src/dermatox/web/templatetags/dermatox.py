@@ -285,3 +285,12 @@ def plan_text(item: dict, language: str | None = None) -> str:
     from dermatox.treatments.plan_text import plan_text as text
 
     return text(item, language or get_language())
+
+
+@register.filter
+def missing_text(item) -> str:
+    """A "missing data" note of the case builder (or of a signed assessment) in the active language."""
+    from dermatox.assessments.case_builder import missing_text as text
+    from dermatox.assessments.case_builder import reader_lang
+
+    return text(item, reader_lang())
