@@ -300,6 +300,10 @@ def test_region_names_on_the_session_page_in_the_readers_language(login, staff, 
     assert 'aria-label="Oksipital kas: ' in page
     assert not [i for i in REGION_IDS if i in page]
     assert "<td>occipitalis</td>" not in page and "<td>frontalis</td>" not in page
+    # views, depths and the product by name too: no ids on the screen
+    assert "<td>Saçlı deri, üstten</td>" in page or "<td>Saçlı deri, arka</td>" in page
+    assert "Kas içi" in page and ">intramuscular<" not in page and "<td>scalp_top</td>" not in page
+    assert "onabotulinumtoxinA ·" not in page
     login(staff[Role.PHYSICIAN])
     page = client.get(f"/patients/{man.pk}/sessions/{session.pk}/").content.decode()
     assert "<td>Temporalis, left</td>" in page and "<td>Periauricular region, right</td>" in page
@@ -330,6 +334,7 @@ def test_region_names_on_the_plan_pdf_for_a_planned_session(
     )
     assert "Proserus kası" in text and "Korrugator kası, sol" in text
     assert not [i for i in REGION_IDS if i in text] and "procerus" not in text.lower()
+    assert "onabotulinumtoxinA ·" not in text
 
 
 def test_fhir_injection_site_text_is_the_region_name(scalp_session):

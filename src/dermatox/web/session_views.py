@@ -38,6 +38,11 @@ VIEW_LABELS = {
     "axillae": _("Axillae"),
 }
 PLAN_STATUS = {"ok": _("OK"), "warn": _("Warnings"), "blocked": _("Blocked")}
+DEPTH_LABELS = {
+    "intramuscular": _("Intramuscular"),
+    "intradermal": _("Intradermal"),
+    "subcutaneous": _("Subcutaneous"),
+}
 
 
 def _session(request, patient_id, session_id) -> TreatmentSession:
@@ -156,6 +161,8 @@ def _detail_page(request, session: TreatmentSession, *, reasons=None, reason_err
             "volumes": volumes,
             "total_units": sum(p.units for p in points),
             "depths": DEPTHS,
+            "depth_labels": DEPTH_LABELS,
+            "view_labels": VIEW_LABELS,
         },
     )
 
