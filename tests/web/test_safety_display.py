@@ -304,6 +304,8 @@ def test_region_names_on_the_session_page_in_the_readers_language(login, staff, 
     assert "<td>Saçlı deri, üstten</td>" in page or "<td>Saçlı deri, arka</td>" in page
     assert "Kas içi" in page and ">intramuscular<" not in page and "<td>scalp_top</td>" not in page
     assert "onabotulinumtoxinA ·" not in page
+    assert "150 U onabotulinumtoksinA, 5 U/0,1 mL ile 30 noktaya" in page  # the published protocol too
+    assert ">{% translate" not in page and ">back of the head<" not in page
     login(staff[Role.PHYSICIAN])
     page = client.get(f"/patients/{man.pk}/sessions/{session.pk}/").content.decode()
     assert "<td>Temporalis, left</td>" in page and "<td>Periauricular region, right</td>" in page

@@ -291,6 +291,7 @@ SCHEMAS: dict[str, tuple] = {
             "review_weeks": FieldSpec(list),
             "clinic_choices": FieldSpec(list),
             "published": FieldSpec(str),
+            "published_tr": FieldSpec(str, required=False),
             "source": FieldSpec(str),
             "confidence": FieldSpec(str),
         },
