@@ -34,6 +34,10 @@ ensure_tools
 banner "tests on SQLite"
 env -u DATABASE_URL $BIN/pytest "$@"
 
+# No date bombs: the same suite (without the browser tests) with the clock moved 400 days ahead.
+banner "tests on SQLite with the clock moved 400 days ahead"
+env -u DATABASE_URL DERMATOX_TEST_CLOCK_AHEAD_DAYS=400 $BIN/pytest --ignore=tests/e2e "$@"
+
 if [ -n "${DERMATOX_TEST_POSTGRES_URL:-}" ]; then
   banner "tests on PostgreSQL at DERMATOX_TEST_POSTGRES_URL"
   DATABASE_URL="$DERMATOX_TEST_POSTGRES_URL" $BIN/pytest "$@"

@@ -8,6 +8,7 @@ from dermatox.accounts.roles import Role
 from dermatox.common.context import Actor
 from dermatox.inventory.services import lot_receive, vial_open
 from dermatox.patients.services import patient_create
+from tests.dates import FAR_EXPIRY
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # pytest-django live_server + sync Playwright
 
@@ -84,7 +85,7 @@ def receive_and_open(nurse):
             actor=nurse,
             product="onabotulinumtoxinA",
             lot_number=lot_number,
-            expiry=dt.date(2027, 12, 31),
+            expiry=FAR_EXPIRY,
             vial_units=vial_units,
             vials=vials,
         )
@@ -153,3 +154,17 @@ def pytest_configure(config):
     directory = Path(os.environ.get("DERMATOX_SCREENSHOTS", "/tmp/dermatox-screenshots"))
     directory.mkdir(parents=True, exist_ok=True)
     pytest.screenshot_dir = directory
+
+
+@pytest.fixture(autouse=True)
+def _clock_moved_ahead():
+    """`make test` runs the suite a second time with the clock moved ahead (DERMATOX_TEST_CLOCK_AHEAD_DAYS):
+    a test that only passes today, e.g. one with a fixed future date, fails there."""
+    days = int(os.environ.get("DERMATOX_TEST_CLOCK_AHEAD_DAYS", "0") or 0)
+    if not days:
+        yield
+        return
+    import time_machine
+
+    with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=days), tick=True):
+        yield

@@ -20,6 +20,7 @@ from dermatox.scheduling.services import appointment_book, appointment_cancel, f
 from dermatox.treatments.models import FollowUp, InjectionPoint, TreatmentSession
 from dermatox.treatments.services import follow_up_create, session_create
 from tests.api.helpers import is_error
+from tests.dates import FAR_EXPIRY
 
 pytestmark = pytest.mark.django_db
 
@@ -436,7 +437,7 @@ def test_bad_toxin_session_input_names_the_field(api, nurse, patient):
         actor=nurse,
         product="abobotulinumtoxinA",
         lot_number="ABO-1",
-        expiry=dt.date(2027, 12, 31),
+        expiry=FAR_EXPIRY,
         vial_units=300,
         vials=1,
     )
@@ -547,7 +548,7 @@ def test_set_vial(api, nurse, records):
         actor=nurse,
         product="onabotulinumtoxinA",
         lot_number="SHUT-1",
-        expiry=dt.date(2027, 12, 31),
+        expiry=FAR_EXPIRY,
         vial_units=100,
         vials=1,
     ).vials.get()

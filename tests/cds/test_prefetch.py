@@ -1,7 +1,5 @@
 """The prefetch mapping alone: pure, no Django."""
 
-import datetime as dt
-
 import pytest
 
 from dermatox.cds.cards import truncate
@@ -19,8 +17,7 @@ from tests.cds.helpers import (
     toxin_administration,
     toxin_statement,
 )
-
-TODAY = dt.date.today()
+from tests.dates import TODAY
 
 
 def mapped(**kw):

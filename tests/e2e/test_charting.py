@@ -1,13 +1,12 @@
 """Charting toxin points on the maps in Chromium: mouse, keyboard, then signing."""
 
-import datetime as dt
-
 import pytest
 from playwright.sync_api import Page, expect
 
 from dermatox.accounts.roles import Role
 from dermatox.inventory.services import lot_receive, vial_open
 from dermatox.treatments.models import TreatmentSession
+from tests.dates import FAR_EXPIRY
 from tests.e2e.test_browser import sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -19,7 +18,7 @@ def test_chart_and_sign_a_hair_session(page: Page, live_server, staff, actor_for
         actor=nurse,
         product="onabotulinumtoxinA",
         lot_number="E2E-1",
-        expiry=dt.date(2027, 12, 31),
+        expiry=FAR_EXPIRY,
         vial_units=200,
         vials=1,
     )

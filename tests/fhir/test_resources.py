@@ -22,6 +22,7 @@ from dermatox.fhir import systems as S
 from dermatox.patients.services import condition_add, consent_record
 from dermatox.scheduling.services import appointment_book
 from dermatox.treatments.services import adverse_event_record, session_create
+from tests.dates import FAR_EXPIRY
 from tests.signing import sign
 
 pytestmark = pytest.mark.django_db
@@ -117,7 +118,7 @@ def test_procedure_and_medication_administrations(get, client, token, signed_ses
     assert m.status == "completed" and m.partOf[0].reference == f"Procedure/{signed_session.pk}"
     medication = m.contained[0]
     assert m.medicationReference.reference == f"#{medication.id}"
-    assert medication.batch.lotNumber == "HAIR1" and medication.batch.expirationDate == dt.date(2027, 12, 31)
+    assert medication.batch.lotNumber == "HAIR1" and medication.batch.expirationDate == FAR_EXPIRY
     assert medication.code.coding[0].code == "onabotulinumtoxinA"
     assert float(m.dosage.dose.value) == float(point.units)
     assert m.dosage.dose.unit == "U (onabotulinumtoxinA)" and m.dosage.dose.system == S.TOXIN_UNIT

@@ -1,6 +1,5 @@
 """Cases from review: each fails if its safeguard is removed."""
 
-import datetime as dt
 import json
 import threading
 
@@ -18,6 +17,7 @@ from dermatox.inventory.services import lot_receive, vial_administer, vial_open
 from dermatox.patients.services import patient_create
 from dermatox.treatments import services as ts
 from dermatox.treatments.models import FollowUp, TreatmentSession
+from tests.dates import FAR_EXPIRY
 from tests.signing import reasons_for, sign
 
 
@@ -91,7 +91,7 @@ def test_implausible_saline_volumes_are_refused(nurse, diluent):
         actor=nurse,
         product="onabotulinumtoxinA",
         lot_number="RV-2",
-        expiry=dt.date(2027, 12, 31),
+        expiry=FAR_EXPIRY,
         vial_units=100,
         vials=1,
     )
@@ -109,7 +109,7 @@ def test_vials_of_other_clinics_sealed_vials_and_other_patients_sessions_are_ref
         actor=other,
         product="onabotulinumtoxinA",
         lot_number="B-1",
-        expiry=dt.date(2027, 12, 31),
+        expiry=FAR_EXPIRY,
         vial_units=100,
         vials=1,
     )

@@ -20,6 +20,7 @@ from dermatox.treatments.services import (
     session_plan,
     session_sign,
 )
+from tests.dates import FAR_EXPIRY
 from tests.signing import sign
 
 pytestmark = pytest.mark.django_db
@@ -127,7 +128,7 @@ def test_a_vial_of_another_product_is_refused(nurse, patient):
         actor=nurse,
         product="abobotulinumtoxinA",
         lot_number="D1",
-        expiry=dt.date(2027, 12, 31),
+        expiry=FAR_EXPIRY,
         vial_units=300,
         vials=1,
     )

@@ -15,8 +15,9 @@ from dermatox.common.errors import Conflict, InvalidInput, NotFound, PermissionD
 from dermatox.inventory.models import InventoryPolicy, Vial, Withdrawal
 from dermatox.inventory.selectors import lot_recall
 from dermatox.inventory.services import lot_receive, vial_deduct, vial_discard, vial_open
+from tests.dates import FAR_EXPIRY
 
-NEXT_YEAR = dt.date(2027, 12, 31)
+NEXT_YEAR = FAR_EXPIRY
 
 
 @pytest.fixture
@@ -99,7 +100,7 @@ def test_never_after_beyond_use_or_expiry(nurse, open_vial, patient):
             vial_id=open_vial.pk,
             units=5,
             patient=patient,
-            at=timezone.make_aware(dt.datetime(2028, 1, 2)),
+            at=timezone.make_aware(dt.datetime.combine(NEXT_YEAR + dt.timedelta(days=2), dt.time(9))),
         )
 
 

@@ -24,6 +24,7 @@ from dermatox.treatments.services import (
     external_toxin_dose_record,
     treatment_course_record,
 )
+from tests.dates import TODAY
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +43,7 @@ def test_create_assigns_clinic_record_numbers_in_sequence(physician):
 @pytest.mark.parametrize(
     ("change", "field", "words"),
     [
-        ({"birth_date": (timezone.localdate() + dt.timedelta(days=1)).isoformat()}, "birth_date", "future"),
+        ({"birth_date": (TODAY + dt.timedelta(days=1)).isoformat()}, "birth_date", "future"),
         ({"birth_date": "1880-01-01"}, "birth_date", "over 130"),
         ({"birth_date": "31/01/1985"}, "birth_date", "valid date"),
         ({"sex_at_birth": "x"}, "sex_at_birth", "not a valid choice"),

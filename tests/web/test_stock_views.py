@@ -2,6 +2,7 @@ import pytest
 
 from dermatox.accounts.roles import Role
 from dermatox.inventory.models import InventoryPolicy, Lot, Vial
+from tests.dates import FAR_EXPIRY
 
 pytestmark = pytest.mark.django_db
 
@@ -13,7 +14,7 @@ def test_receive_reconstitute_and_discard_from_the_stock_page(login, staff, clie
         {
             "product": "onabotulinumtoxinA",
             "lot_number": "ST-1",
-            "expiry": "2027-06-30",
+            "expiry": FAR_EXPIRY.isoformat(),
             "vial_units": 100,
             "vials": 2,
         },
@@ -37,7 +38,7 @@ def test_bad_delivery_keeps_input_and_names_the_field(login, staff, client):
         {
             "product": "onabotulinumtoxinA",
             "lot_number": "ST-2",
-            "expiry": "2027-06-30",
+            "expiry": FAR_EXPIRY.isoformat(),
             "vial_units": 150,
             "vials": 1,
         },
