@@ -9,7 +9,7 @@ def test_every_block_and_warning_makes_a_card_even_without_evidence():
         "blocks": [{"id": "a_block_the_register_does_not_know", "text": "Blocked for a new reason."}],
         "warnings": [{"id": "a_new_warning", "text": "Warned for a new reason."}],
     }
-    cards = plan_cards(check, order_label="onabotulinumtoxinA 150 U", rule_evidence={})
+    cards = plan_cards(check, order_label="onabotulinumtoxinA 150 U")
     assert [(c["indicator"], c["summary"]) for c in cards] == [
         ("critical", "Blocked: Blocked for a new reason."),
         ("warning", "Warning: Warned for a new reason."),
@@ -25,7 +25,7 @@ def test_the_checks_own_evidence_map_gives_the_references():
         "warnings": [],
         "evidence": {"same_area_same_day": ["bont_retreatment_interval"]},
     }
-    (card,) = plan_cards(check, order_label="onabotulinumtoxinA 150 U", rule_evidence={})
+    (card,) = plan_cards(check, order_label="onabotulinumtoxinA 150 U")
     register = by_id("evidence.toml")["bont_retreatment_interval"]
     assert card["indicator"] == "critical" and card["source"]["url"] == register["url"]
     assert register["citation"] in card["detail"]

@@ -199,21 +199,16 @@ PLAN_EVIDENCE = {
 }
 
 
-def plan_cards(
-    check: dict, *, order_label: str, rule_evidence: dict[str, list[str]], seed: str = ""
-) -> list[dict]:
+def plan_cards(check: dict, *, order_label: str, seed: str = "") -> list[dict]:
     """Cards for a `check_plan` result: every block is a critical card, every warning a warning card,
     whatever its id (one with no evidence found still makes its card, citing the plan check).
 
-    Evidence: the check's own `evidence` map (id -> evidence ids) when it gives one; else `rule_evidence`
-    (the shared safety rules' ids) and PLAN_EVIDENCE."""
+    Evidence: the check's own `evidence` map (id -> evidence ids), else PLAN_EVIDENCE."""
     cards = []
     given = check.get("evidence") or {}
     for kind, indicator in (("blocks", "critical"), ("warnings", "warning")):
         for item in check[kind]:
-            evidence = (
-                given.get(item["id"]) or rule_evidence.get(item["id"]) or PLAN_EVIDENCE.get(item["id"], [])
-            )
+            evidence = given.get(item["id"]) or PLAN_EVIDENCE.get(item["id"], [])
             word = "Blocked" if kind == "blocks" else "Warning"
             lines = [f"**{word}:** {order_label}.", "", f"- {item['text']}"]
             if evidence:

@@ -26,10 +26,8 @@ from dermatox.cds.prefetch import (
     parse_resources,
     product_of,
 )
-from dermatox.clinical.pathways.case import parse_case
 from dermatox.clinical.reference import by_id
 from dermatox.clinical.toxin.protocols import expand_points, load_protocols
-from dermatox.clinical.toxin_safety import toxin_safety_by_area
 
 VIAL_CHECKS = {"exceeds_vial", "vial_expired", "vial_beyond_use"}  # not knowable at order time
 
@@ -117,23 +115,3 @@ def _order(request: MedicationRequest, product: str, case: dict) -> ToxinOrder:
         per_0_1 = protocol["units_per_0_1_ml"] if protocol else 4.0
         plan["vial"] = {"vial_units": vial_units, "diluent_ml": round(vial_units / (per_0_1 * 10), 4)}
     return ToxinOrder(label, plan)
-
-
-def rule_evidence(case: dict) -> dict[str, list[str]]:
-    """The toxin safety rules that apply to this case, id -> evidence ids (check_plan returns id and text)."""
-    parsed = parse_case({k: case[k] for k in ("as_of", "patient", "history") if k in case})
-    by_area = toxin_safety_by_area(
-        as_of=parsed.as_of,
-        pregnant=parsed.pregnant,
-        breastfeeding=parsed.breastfeeding,
-        conditions=parsed.conditions,
-        medications=parsed.medications,
-        allergies=parsed.allergies,
-        last_toxin_dates=[d.date for d in parsed.toxin_history],
-        areas=("scalp", "face", "axilla"),
-    )
-    return {
-        rule.id: list(rule.evidence)
-        for safety in by_area.values()
-        for rule in [*safety.contraindications, *safety.cautions]
-    }

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from dermatox.cds.cards import data_card, plan_cards, recommendation_cards
-from dermatox.cds.orders import VIAL_CHECKS, draft_toxin_orders, rule_evidence
+from dermatox.cds.orders import VIAL_CHECKS, draft_toxin_orders
 from dermatox.cds.prefetch import PrefetchError, map_prefetch
 from dermatox.cds.trust import ClientsFileError, Untrusted, check_client, load_clients
 from dermatox.clinical.pathways import CaseError, assess
@@ -210,14 +210,12 @@ def _order_select(body: dict) -> list[dict]:
     orders = draft_toxin_orders(context, mapped.case)
     if not orders:
         return []
-    evidence = rule_evidence(mapped.case)
     cards = []
     for order in orders:
         if order.plan is None:
             cards += plan_cards(
                 {"blocks": [], "warnings": [{"id": "order_incomplete", "text": order.problem}]},
                 order_label=order.label,
-                rule_evidence={},
             )
             continue
         check = check_plan(order.plan)
@@ -226,7 +224,6 @@ def _order_select(body: dict) -> list[dict]:
         cards += plan_cards(
             check,
             order_label=order.label,
-            rule_evidence=evidence,
             seed=f"{body['hookInstance']}|{order.label}",
         )
     notes = data_card(missing=mapped.missing, ignored=mapped.ignored)

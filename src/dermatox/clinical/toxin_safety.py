@@ -122,3 +122,19 @@ def toxin_safety_by_area(
             own.append(rule(infection, ("bont_label_safety",)))
         out[area] = ToxinSafety(own, list(cautions), not_before, last)
     return out
+
+
+def toxin_safety_for_case(case, areas: tuple[str, ...], product: str | None = None) -> dict[str, ToxinSafety]:
+    """The toxin rules for a parsed case (pathways.case.Case): the one call the pathways, the plan check and
+    CDS share, so they read the same fields of the case."""
+    return toxin_safety_by_area(
+        as_of=case.as_of,
+        pregnant=case.pregnant,
+        breastfeeding=case.breastfeeding,
+        conditions=case.conditions,
+        medications=case.medications,
+        allergies=case.allergies,
+        last_toxin_dates=[dose.date for dose in case.toxin_history],
+        areas=areas,
+        product=product,
+    )

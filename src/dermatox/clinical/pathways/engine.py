@@ -15,7 +15,7 @@ from dermatox.clinical.pathways.eligibility import outside_age
 from dermatox.clinical.pathways.localize import localize
 from dermatox.clinical.pathways.recommendation import AVAILABLE, R, Rec
 from dermatox.clinical.reference import by_id, load
-from dermatox.clinical.toxin_safety import toxin_safety_by_area
+from dermatox.clinical.toxin_safety import toxin_safety_for_case
 
 ENGINE_VERSION = "2.0.0"
 TOXIN_AREAS = {"botulinum_scalp": "scalp", "botulinum_intradermal": "face"}
@@ -87,16 +87,7 @@ def _apply_toxin_safety(case: Case, recs: dict[str, Rec]):
     contraindications: dict[str, dict] = {}
     cautions: dict[str, dict] = {}
     not_before = None
-    by_area = toxin_safety_by_area(
-        as_of=case.as_of,
-        pregnant=case.pregnant,
-        breastfeeding=case.breastfeeding,
-        conditions=case.conditions,
-        medications=case.medications,
-        allergies=case.allergies,
-        last_toxin_dates=[dose.date for dose in case.toxin_history],
-        areas=tuple(TOXIN_AREAS.values()),
-    )
+    by_area = toxin_safety_for_case(case, tuple(TOXIN_AREAS.values()))
     for treatment, area in TOXIN_AREAS.items():
         safety = by_area[area]
         rec = recs[treatment]

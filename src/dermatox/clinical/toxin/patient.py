@@ -16,7 +16,7 @@ from dermatox.clinical.pathways.eligibility import pathway_eligibility
 from dermatox.clinical.toxin.findings import BLOCK, WARNING, Finding, sentences
 from dermatox.clinical.toxin.limits import ages
 from dermatox.clinical.toxin.plan_input import PlanInput
-from dermatox.clinical.toxin_safety import toxin_safety_by_area
+from dermatox.clinical.toxin_safety import toxin_safety_for_case
 
 TREATMENT_OF_INDICATION = {"hair": "botulinum_scalp", "sebum": "botulinum_intradermal"}
 AGE_EVIDENCE = ("bont_label_safety",)
@@ -26,16 +26,8 @@ def shared_safety(plan: PlanInput):
     """(findings, last dose date, not-before date) from the rule set the pathways use too; an unknown
     area checks both injection-area infections."""
     case = plan.case
-    by_area = toxin_safety_by_area(
-        as_of=case.as_of,
-        pregnant=case.pregnant,
-        breastfeeding=case.breastfeeding,
-        conditions=case.conditions,
-        medications=case.medications,
-        allergies=case.allergies,
-        last_toxin_dates=[d.date for d in case.toxin_history],
-        areas=(plan.area,) if plan.area else ("scalp", "face"),
-        product=plan.product["id"],
+    by_area = toxin_safety_for_case(
+        case, (plan.area,) if plan.area else ("scalp", "face"), product=plan.product["id"]
     )
     findings: dict[str, Finding] = {}
     for safety in by_area.values():
