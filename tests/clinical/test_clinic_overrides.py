@@ -25,14 +25,18 @@ def run(tmp_path, override: str, raw: dict):
 
 
 def test_a_clinic_may_change_an_unconfirmed_age_limit(tmp_path):
-    """§12.5 PRP < 18 is U: a clinic sets 16; a 17-year-old man with AGA is then offered PRP."""
-    raw = case(birth_date="2009-01-01", hair={"norwood": "IV"})  # 17
-    done = run(tmp_path, '[[limit]]\nid = "prp_min_age"\nvalue = 16\n', raw)
+    """§12.5 scar microneedling < 18 is U: a clinic sets 16; a 17-year-old with acne scars and no active
+    acne is then offered it."""
+    raw = case(birth_date="2009-01-01", skin={"acne": {"gags": 0}, "scars": {"goodman_baron": 3}})  # 17
+    done = run(tmp_path, '[[limit]]\nid = "scar_microneedling_min_age"\nvalue = 16\n', raw)
     assert done.returncode == 0, done.stderr
-    prp = next(r for r in json.loads(done.stdout)["recommendations"] if r["treatment"] == "prp")
-    assert prp["status"] == "option"
+
+    def pick(out):
+        return next(r for r in json.loads(out)["recommendations"] if r["treatment"] == "scar_microneedling")
+
+    assert pick(done.stdout)["status"] == "option"
     default = run(tmp_path, "", raw)
-    prp = next(r for r in json.loads(default.stdout)["recommendations"] if r["treatment"] == "prp")
+    prp = pick(default.stdout)
     assert prp["status"] == "not_indicated" and prp["reason_ids"][0] == "age_range"
     assert "unconfirmed default that the clinic may change" in prp["reasons"][0]
 
@@ -46,5 +50,5 @@ def test_a_confirmed_limit_is_not_clinic_editable(tmp_path):
 
 def test_an_override_of_an_unknown_row_or_key_is_refused(tmp_path):
     assert run(tmp_path, '[[limit]]\nid = "nope"\nvalue = 5\n', case()).returncode == 2
-    bad_key = run(tmp_path, '[[limit]]\nid = "prp_min_age"\nsource = "mine"\n', case())
+    bad_key = run(tmp_path, '[[limit]]\nid = "scar_microneedling_min_age"\nsource = "mine"\n', case())
     assert bad_key.returncode == 2 and "not a clinic-editable key" in bad_key.stderr

@@ -102,3 +102,43 @@ def test_alopecia_areata_alone_does_not_produce_shedding_within_normal():
     result = cli("assess", payload=case(sex="female", hair={"diagnosis": "alopecia_areata"}))
     assert "hair_within_normal" not in {f["id"] for f in result["findings"]}
     assert status(result, "referral_dermatology") == "recommended"
+
+
+def _plan_cli(payload: dict):
+    return subprocess.run(
+        [sys.executable, "-m", "dermatox", "toxin", "plan", "-"],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_a_plan_with_a_free_text_or_no_indication_is_refused():
+    """§12.1 R-BoNT-1: 200 U typed as 'glabellar' must not lose the dose checks: exit 2 naming the field."""
+    plan = glabellar("onabotulinumtoxinA", 200)
+    plan.pop("protocol")
+    done = _plan_cli({**plan, "indication": "glabellar"})
+    assert done.returncode == 2 and "indication: unknown indication 'glabellar'" in done.stderr
+    plan.pop("indication")
+    done = _plan_cli(plan)
+    assert done.returncode == 2 and "indication: required" in done.stderr
+    done = _plan_cli({**plan, "indication": "glabellar_lines", "area": "axilla"})
+    assert done.returncode == 2 and "area: glabellar_lines is treated in the face area" in done.stderr
+
+
+def test_a_second_glabellar_session_today_blocks_even_when_the_first_has_no_area():
+    """Issue 11 §2: same_area_same_day; a dose without an area takes its indication's area."""
+    plan = glabellar("onabotulinumtoxinA", 20)
+    plan["history"] = {
+        "toxin_history": [
+            {
+                "date": "2026-11-21",
+                "product": "onabotulinumtoxinA",
+                "units": 20,
+                "indication": "glabellar_lines",
+            }
+        ]
+    }
+    result = cli("toxin", "plan", payload=plan)
+    assert "same_area_same_day" in {b["id"] for b in result["blocks"]}

@@ -184,7 +184,8 @@ def test_intradermal_toxin_after_failures_is_an_honest_option():
     ("grade", "gags", "expected"),
     [
         (1, 10, "not_indicated"),  # §5.6 Goodman-Baron 1: colour, not contour
-        (2, 10, "option"),  # §7: microneedling RCT, MFR series
+        (2, 0, "option"),  # §7: microneedling RCT, MFR series
+        (2, 10, "not_yet"),  # §12.9 expert review: active acne, mild too, contraindicates microneedling
         (4, 0, "option"),
         (3, 20, "not_yet"),  # §7: active acne contraindicates microneedling
     ],

@@ -34,7 +34,6 @@ def test_baseline_candidate_gets_both_options():
         {"conditions": ["lambert_eaton"]},
         {"conditions": ["als"]},
         {"allergies": ["botulinum_toxin"]},  # §8.3 label: hypersensitivity
-        {"allergies": ["human_albumin"]},  # §8.1/§8.3: excipient
     ],
 )
 def test_contraindications_for_both_toxin_treatments(history):
@@ -74,6 +73,7 @@ def test_infection_counts_only_at_the_injection_area():
         ({"medications": ["anticoagulant"]}, "anticoagulant"),  # §8.3: precaution (X)
         ({"medications": ["antiplatelet"]}, "antiplatelet"),
         ({"allergies": ["cow_milk_protein"]}, "allergy_cow_milk_protein"),  # §8.1 abobotulinumtoxinA
+        ({"allergies": ["human_albumin"]}, "allergy_human_albumin"),  # §12.1b R-BoNT-3: daxi is albumin-free
     ],
 )
 def test_cautions_do_not_block(history, caution):

@@ -358,7 +358,7 @@ def test_no_message_repeats_the_seed_age_range():
 
 def test_keloid_tendency_contraindicates_scar_microneedling_unless_a_specialist_overrides():
     """§12.9 rule: contraindication for RF microneedling, and for microneedling by default."""
-    skin = {"acne": {"gags": 5}, "scars": {"goodman_baron": 3}}
+    skin = {"acne": {"gags": 0}, "scars": {"goodman_baron": 3}}
     keloid = {"conditions": ["keloid_tendency"]}
     result = assess(case(skin=skin, history=keloid))
     assert status(result, "scar_microneedling") == "contraindicated"
@@ -478,6 +478,7 @@ def _rule_applies(raw, rule) -> bool:
         "breastfeeding": p.get("breastfeeding", False),
         "pregnancy_potential": potential and not p.get("pregnant", False),
         "taking": bool(meds & set(rule.get("taking", []))),
+        "condition": bool(set(raw["history"]["conditions"]) & set(rule.get("having", []))),
     }[rule["when"]]
 
 
@@ -540,3 +541,85 @@ def test_a_stored_english_result_reads_in_turkish_as_if_assessed_in_turkish():
     )
     stored = json.loads(json.dumps(assess(raw, "en")))
     assert localize(stored, "tr") == assess(raw, "tr")
+
+
+# --- found by the adversarial review -----------------------------------------------------------------------
+
+
+def test_no_minoxidil_adjunct_is_offered_when_minoxidil_and_finasteride_are_not():
+    """§12.3 topical minoxidil row + §12.9 SkinPen: in pregnancy no scalp microneedling, and PRP or
+    mesotherapy (adjuncts to minoxidil/finasteride) not as a back door."""
+    result = assess(woman(30, pregnant=True, hair={"ludwig": "II"}))
+    assert status(result, "microneedling_scalp") == "contraindicated"
+    for treatment in ("prp", "mesotherapy"):
+        assert rec(result, treatment)["reason_ids"][0] == "adjunct_without_first_line"
+        assert status(result, treatment) == "not_indicated"
+
+
+def test_local_infection_stops_needling_in_that_area():
+    """§12.9 expert review: local infection contraindicates microneedling (and injections there)."""
+    raw = case(
+        hair={"norwood": "IV"},
+        skin={"acne": {"gags": 0}, "scars": {"goodman_baron": 3}},
+        history={"conditions": ["active_infection_scalp", "active_infection_face"]},
+    )
+    result = assess(raw)
+    for treatment in (
+        "prp",
+        "microneedling_scalp",
+        "mesotherapy",
+        "scar_microneedling",
+        "scar_microneedling_rf",
+    ):
+        assert status(result, treatment) == "contraindicated", treatment
+
+
+def test_alopecia_areata_with_aga_withholds_scalp_toxin_and_prp():
+    """§12.7 AA row: withhold scalp BoNT; PRP outside trials (U)."""
+    raw = case(
+        hair={"norwood": "IV", "diagnosis": ["alopecia_areata", "androgenetic_alopecia"]},
+        history={"medications": ["minoxidil_topical"]},
+    )
+    result = assess(raw)
+    assert status(result, "botulinum_scalp") == "not_indicated"
+    assert status(result, "prp") == "not_indicated"
+    assert status(result, "referral_dermatology") == "recommended"
+
+
+def test_a_hair_diagnosis_among_the_conditions_is_a_stated_diagnosis():
+    """§12.7 row 1: never 'shedding within normal' for a stated diagnosis, wherever it is given."""
+    result = assess(case(history={"conditions": ["alopecia_areata"]}, hair={"daily_shedding": 50}))
+    assert "hair_within_normal" not in finding_ids(result)
+    assert status(result, "referral_dermatology") == "recommended"
+
+
+def test_scalp_toxin_is_not_offered_the_day_a_scalp_session_was_given():
+    """Issue 11 §2: not the same area twice in a day (one rule set for the pathway and the plan)."""
+    dose = {
+        "date": AS_OF,
+        "product": "onabotulinumtoxinA",
+        "units": 150,
+        "indication": "hair",
+        "area": "scalp",
+    }
+    raw = case(hair={"norwood": "IV"}, history={"medications": ["finasteride"], "toxin_history": [dose]})
+    entry = rec(assess(raw), "botulinum_scalp")
+    assert entry["status"] == "defer" and entry["reason_ids"][0] == "toxin_same_area_today"
+
+
+def test_renal_impairment_asks_for_a_potassium_check_on_spironolactone():
+    """§12.4: a K/renal check when renal impairment is present."""
+    raw = woman(
+        25, can_become_pregnant=False, skin=MODERATE, history={"conditions": ["chronic_kidney_disease"]}
+    )
+    assert "spironolactone_renal" in rec(assess(raw), "hormonal_therapy_acne")["reason_ids"]
+
+
+def test_an_albumin_allergy_leaves_the_albumin_free_product_possible():
+    """§12.1b R-BoNT-3: offer only albumin-free daxibotulinumtoxinA: a caution in the pathway, a block per
+    product in the plan."""
+    result = assess(
+        case(hair={"norwood": "IV"}, history={"allergies": ["human_albumin"], "medications": ["finasteride"]})
+    )
+    assert status(result, "botulinum_scalp") == "option"
+    assert "allergy_human_albumin" in {c["id"] for c in result["safety"]["cautions"]}

@@ -12,7 +12,13 @@ from dermatox.clinical.toxin.plan import check_plan
 from tests.clinical.toxin_helpers import AS_OF, GL_DOSE, VIALS, day, ids, plan, points
 
 PRODUCTS = sorted(GL_DOSE)
-INDICATIONS = [None, "glabellar_lines", "forehead_lines", "lateral_canthal_lines", "hair", "sebum"]
+INDICATIONS = [
+    "glabellar_lines",
+    "forehead_lines",
+    "lateral_canthal_lines",
+    "hair",
+    "sebum",
+]  # required: a plan without one is refused
 AREA = {"hair": "scalp", "sebum": "face", None: None}
 MAXIMA = [row for row in load("toxin_limits.toml") if row["item"] == "max_units"]
 

@@ -47,14 +47,18 @@ def test_500_u_abo_glabellar_is_blocked():
 
 def test_5000_u_abo_is_blocked():
     """§12.1b R-BoNT-1: 5,000 U abo -> block (above the 1,000 U largest single-indication figure)."""
-    result = check_plan(plan("abobotulinumtoxinA", indication="spasticity", points=points(5000, count=10)))
+    result = check_plan(
+        plan("abobotulinumtoxinA", indication="axillary_hyperhidrosis", points=points(5000, count=10))
+    )
     assert result["status"] == "blocked" and "above_label_maximum" in ids(result["blocks"])
     assert item(result, "above_label_maximum")["params"]["limit_units"] == 1000
 
 
 def test_800_u_inco_is_blocked():
     """§12.1b R-BoNT-1: 800 U inco -> block (above the label's 400 U per session)."""
-    result = check_plan(plan("incobotulinumtoxinA", indication="spasticity", points=points(800, count=4)))
+    result = check_plan(
+        plan("incobotulinumtoxinA", indication="axillary_hyperhidrosis", points=points(800, count=4))
+    )
     maximum = item(result, "above_label_maximum")
     assert result["status"] == "blocked" and maximum["params"]["limit_id"] == "inco_max_session"
     assert "800 U" in maximum["text"] and "400 U" in maximum["text"]

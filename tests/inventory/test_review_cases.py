@@ -162,7 +162,7 @@ def test_beyond_use_is_checked_to_the_minute_when_the_time_is_known():
     [
         ({"conversion": {"ratio": float("nan"), "acknowledged": True}}, "conversion.ratio"),
         ({"conversion": {"ratio": 10**400, "acknowledged": True}}, "conversion.ratio"),
-        ({"indication": ["hair"]}, "indication: must be a text"),
+        ({"indication": ["hair"]}, "indication: unknown indication"),
         ({"vial": {"vial_units": 10**400, "diluent_ml": 2}}, "vial.vial_units"),
     ],
 )

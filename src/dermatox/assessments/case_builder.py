@@ -15,7 +15,7 @@ from django.utils.translation import get_language
 from dermatox.assessments.models import Observation
 from dermatox.clinical.messages import Msg, render
 from dermatox.clinical.observations import observation_types
-from dermatox.clinical.pathways.case import TOXIN_AREAS, UNKNOWN_PRODUCT
+from dermatox.clinical.pathways.case import HAIR_DIAGNOSES, TOXIN_AREAS, UNKNOWN_PRODUCT
 from dermatox.clinical.pathways.labs import RESULT_MAX_AGE_DAYS
 from dermatox.clinical.reference import by_id
 from dermatox.clinical.toxin_safety import RETREATMENT_DAYS
@@ -37,7 +37,7 @@ HAIR_YES_NO = {
     "hyperandrogenism_signs": "hyperandrogenism_signs",
     "hair_loss_trigger_3m": "trigger_last_3_months",
 }
-HAIR_DIAGNOSES = ("androgenetic_alopecia", "telogen_effluvium", "alopecia_areata")
+
 LOOKBACK_DAYS = 3 * 365
 TRIGGER_WINDOW_DAYS = 90
 
@@ -252,7 +252,8 @@ def build_case(patient: Patient, as_of: dt.date) -> BuiltCase:
         # "A trigger in the last 3 months" was true of the day it was asked, not of today.
         hair.pop("trigger_last_3_months", None)
         built.note("trigger_stale", date=trigger.effective_at.date().isoformat())
-    diagnosis = next((c.code for c in active if c.category == "diagnosis" and c.code in HAIR_DIAGNOSES), None)
+    # every active hair diagnosis: several may hold at once (clinical.md §12.7)
+    diagnosis = sorted({c.code for c in active if c.category == "diagnosis" and c.code in HAIR_DIAGNOSES})
     if diagnosis:
         hair["diagnosis"] = diagnosis
     if hair:

@@ -37,7 +37,7 @@ from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient
 from pydantic import ValidationError
 
-from dermatox.clinical.pathways.case import UNKNOWN_PRODUCT
+from dermatox.clinical.pathways.case import HAIR_DIAGNOSES, UNKNOWN_PRODUCT
 from dermatox.clinical.pathways.labs import lab_tests
 from dermatox.clinical.reference import by_id
 
@@ -64,7 +64,7 @@ RESOURCES = {
     "MedicationRequest": MedicationRequest,
     "Bundle": Bundle,
 }
-HAIR_DIAGNOSES = ("androgenetic_alopecia", "telogen_effluvium", "alopecia_areata")
+
 # our observation code -> (section, key, kind); kind: int | code | yes_no | number
 OBSERVATIONS = {
     "daily_shedding": ("hair", "daily_shedding", "int"),
@@ -363,7 +363,7 @@ def _map_condition(r: Condition, conditions: dict, history: dict, hair: dict, ma
         if cid is None:
             continue
         if cid in HAIR_DIAGNOSES:
-            hair.setdefault("diagnosis", cid)
+            hair["diagnosis"] = sorted({*hair.get("diagnosis", []), cid})  # several may hold at once
         elif conditions[cid]["kind"] == "history":
             history["conditions"].add(cid)
         else:

@@ -54,6 +54,7 @@ SCHEMAS: dict[str, tuple] = {
             **THRESHOLD,
             "when": FieldSpec(str),
             "taking": FieldSpec(list, required=False),
+            "having": FieldSpec(list, required=False),
             "treatments": FieldSpec(list),
             "cautions": FieldSpec(list, required=False),
             "medications": FieldSpec(list),

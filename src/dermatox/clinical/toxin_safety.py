@@ -100,8 +100,10 @@ def toxin_safety_by_area(
         contraindications.append(rule("allergy_botulinum_toxin", ("bont_label_safety", "bont_products")))
     cautions = [rule(drug, (evidence,)) for drug, evidence in _INTERACTIONS.items() if drug in medications]
     if product is None:
-        if "human_albumin" in allergies:
-            contraindications.append(rule("allergy_human_albumin", ("bont_label_safety", "bont_products")))
+        if (
+            "human_albumin" in allergies
+        ):  # R-BoNT-3: offer only albumin-free daxibotulinumtoxinA, so a caution
+            cautions.append(rule("allergy_human_albumin", ("bont_label_safety", "bont_products")))
         if "cow_milk_protein" in allergies:
             cautions.append(rule("allergy_cow_milk_protein", ("bont_products",)))
     else:

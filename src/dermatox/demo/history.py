@@ -28,11 +28,11 @@ HISTORY_LOT = "C8124B"  # onabotulinumtoxinA 200 U (see loader._demo_stock)
 
 
 def _protocol_for(patient: Patient, codes: set[str], on: dt.date) -> str | None:
-    """Scalp toxin only for men 18-65 (clinical.md §3.1); intradermal sebum toxin when sebum was measured."""
+    """Scalp toxin only for men 19-63, the ages studied (clinical.md §12.8c); intradermal sebum toxin when sebum was measured."""
     if (
         "daily_shedding" in codes
         and patient.sex_at_birth == "male"
-        and 18 <= age_on(patient.birth_date, on) <= 65
+        and 19 <= age_on(patient.birth_date, on) <= 63
     ):
         return "hair_scalp_im"
     if "sebum_casual" in codes:

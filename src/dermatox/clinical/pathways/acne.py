@@ -236,7 +236,7 @@ def assess_scars(case: Case, level: str | None, findings: list, cautions: list, 
                 rec.note(R(f"caution_{rule_id}"), evidence)
         if case.age < 22 and case.age >= 18:
             rec.note(R("microneedling_device_age", age=case.age), "age_limits_12_5")
-        if at_least(level, "moderate"):
+        if at_least(level, "mild"):  # §12.9 expert review: active acne contraindicates microneedling
             acne_first = [
                 t
                 for t in ("topical_first_line", "oral_antibiotic", "isotretinoin", "hormonal_therapy_acne")

@@ -474,6 +474,12 @@ def parse_case(raw) -> Case:
             labs.append(LabResult(i, test, value, unit, when, refs.get("ref_low"), refs.get("ref_high")))
     fields["labs"] = tuple(labs)
 
+    # A hair diagnosis given among the history's conditions is a stated diagnosis too (never ignored)
+    stated = [d for d in HAIR_DIAGNOSES if d in fields.get("conditions", ())]
+    if stated:
+        hair = dict(fields.get("hair") or {})
+        hair["diagnoses"] = tuple(dict.fromkeys([*hair.get("diagnoses", ()), *stated]))
+        fields["hair"] = hair
     if c.problems:
         raise CaseError(c.problems)
     return Case(as_of=as_of, **{k: v for k, v in fields.items() if v is not None})

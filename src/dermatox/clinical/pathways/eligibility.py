@@ -69,7 +69,13 @@ def outside_age(treatment: str, age: int, sex: str) -> tuple[str, Msg] | None:
         lim = hard[0]
         return "contraindicated", Msg(
             "reason.age_contraindicated",
-            {"age": age, "limit": lim.value, "treatment": treatment, "source": lim.source},
+            {
+                "age": age,
+                "limit": lim.value,
+                "treatment": treatment,
+                "bound": {"id": f"part.age_{lim.bound}", "params": {}},
+                "note": {"id": "part.clinic_default", "params": {}} if lim.confidence in ("U", "X") else "",
+            },
         )
     low, high = age_range(treatment, sex)
     unconfirmed = any(lim.confidence in ("U", "X") for lim in hits)
@@ -99,6 +105,10 @@ def pathway_eligibility(case, treatment: str) -> list[Msg]:
         diagnoses = case.hair_diagnoses
         # telogen effluvium with a pattern stage is also androgenetic alopecia (§12.7: both may coexist)
         staged = set(diagnoses) <= {"telogen_effluvium"} and case.hair and pattern_stage(case.hair)
+        from dermatox.clinical.pathways.hair import scarring_suspected
+
+        if scarring_suspected(case):  # stated or signs: no procedures until the specialist has seen it
+            reasons.append(Msg("reason.scarring_no_procedures", {}))
         if diagnoses and "androgenetic_alopecia" not in diagnoses and not staged:
             reasons.append(Msg("reason.scalp_bont_aga_only", {"terms": list(diagnoses)}))
     if not reasons:

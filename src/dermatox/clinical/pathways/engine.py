@@ -8,6 +8,8 @@ are kept to treatments this patient can have. Texts are rendered last, in the re
 
 from __future__ import annotations
 
+import datetime as dt
+
 from dermatox.clinical.messages import Msg, check_lang
 from dermatox.clinical.pathways import acne, hair, labs
 from dermatox.clinical.pathways.case import PREGNANCY_POTENTIAL_AGES, Case, parse_case
@@ -15,7 +17,7 @@ from dermatox.clinical.pathways.eligibility import outside_age
 from dermatox.clinical.pathways.localize import localize
 from dermatox.clinical.pathways.recommendation import AVAILABLE, R, Rec
 from dermatox.clinical.reference import by_id, load
-from dermatox.clinical.toxin_safety import toxin_safety_for_case
+from dermatox.clinical.toxin_safety import RETREATMENT_DAYS, toxin_safety_for_case
 
 ENGINE_VERSION = "2.0.0"
 TOXIN_AREAS = {"botulinum_scalp": "scalp", "botulinum_intradermal": "face"}
@@ -42,6 +44,7 @@ def assess_case(case: Case, lang: str = "en") -> dict:
     contraindications, toxin_cautions, not_before = _apply_toxin_safety(case, recs)
     alerts, drug_contraindications, drug_cautions = _apply_drug_safety(case, recs)
     _apply_ages(case, recs)
+    _procedures(case, recs)
     _keep_after_available(recs)
     contraindications += drug_contraindications + _other_contraindications(recs, contraindications)
     result = {
@@ -104,6 +107,14 @@ def _apply_toxin_safety(case: Case, recs: dict[str, Rec]):
             cautions.setdefault(rule.id, _entry(rule.id, msg, [], rule.evidence))["treatments"].append(
                 treatment
             )
+        same_day = [d for d in case.toxin_history if d.date == case.as_of and d.area == area]
+        if same_day and not safety.not_before:
+            # a session in this area was given today: not the same area twice in a day (issue 11 §2)
+            until = case.as_of + dt.timedelta(days=RETREATMENT_DAYS)
+            rec.defer(
+                until, R("toxin_same_area_today", not_before=until.isoformat()), "bont_retreatment_interval"
+            )
+            not_before = max(not_before or until, until)
         if safety.not_before:
             not_before = safety.not_before
             rec.defer(
@@ -128,6 +139,8 @@ def _rule_applies(case: Case, rule: dict) -> bool:
         return case.pregnancy_potential and not case.pregnant
     if when == "taking":
         return any(m in case.medications for m in rule["taking"])
+    if when == "condition":
+        return any(c in case.conditions for c in rule["having"])
     raise ValueError(f"drug_safety.toml {rule['id']}: unknown when {when!r}")
 
 
@@ -179,6 +192,26 @@ def _apply_ages(case: Case, recs: dict[str, Rec]) -> None:
             rec.contraindicate(reason, "age_limits_12_5")
         elif reason not in rec.reasons:
             rec.withhold(reason, "age_limits_12_5")
+
+
+ADJUNCTS = ("prp", "microneedling_scalp", "mesotherapy")
+INFECTED_AREA = {
+    "active_infection_scalp": ("prp", "microneedling_scalp", "mesotherapy"),
+    "active_infection_face": ("scar_microneedling", "scar_microneedling_rf"),
+}
+
+
+def _procedures(case: Case, recs: dict[str, Rec]) -> None:
+    """Needling and injections not into an infected area (§12.9: local infection); the hair adjuncts only
+    beside minoxidil or finasteride the patient can have (so none in pregnancy through the back door)."""
+    for condition, treatments in INFECTED_AREA.items():
+        if condition in case.conditions:
+            for t in treatments:
+                recs[t].contraindicate(R("infection_no_procedures"), "microneedling_precautions")
+    if not any(recs[t].status in AVAILABLE for t in ("minoxidil_topical", "finasteride")):
+        for t in ADJUNCTS:
+            if recs[t].base in ("recommended", "option"):
+                recs[t].withhold(R("adjunct_without_first_line"), "kanti_2018")
 
 
 def _coc_after_endocrinology(case: Case, latest: dict, recs: dict[str, Rec]) -> None:

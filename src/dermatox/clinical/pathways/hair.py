@@ -178,6 +178,9 @@ def assess_hair(
         for t in (*AGA_TREATMENTS, "hormonal_therapy"):
             recs[t].indicate("not_indicated", why_not)
     _scalp_toxin(case, recs, aga=aga)
+    if areata:  # §12.7 AA row: withhold scalp BoNT, and PRP outside trials (U), even with AGA stated too
+        for t in ("botulinum_scalp", "prp"):
+            recs[t].withhold(R("areata_no_procedures"), "stated_hair_diagnoses")
     if scarring:
         for t in PROCEDURES:
             recs[t].withhold(R("scarring_no_procedures"), "scarring_alopecia_procedures")

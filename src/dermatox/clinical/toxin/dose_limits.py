@@ -38,14 +38,25 @@ class Reference:
     source: str
 
 
-def reference_for(plan: PlanInput, ratio_ok: bool) -> Reference | None:
-    """The plan's reference dose in the plan product's units, or None when nothing fair compares."""
+def reference_for(plan: PlanInput, ratio_ok: bool, protocols: dict | None = None) -> Reference | None:
+    """The plan's reference dose in the plan product's units, or None when nothing fair compares. Without
+    a label dose or a chosen protocol, a protocol of the same indication and product stands in (points
+    charted freehand for hair or sebum still meet the published total)."""
     product = plan.product["id"]
     label = label_dose(product, plan.indication)
     if label is not None:
         basis = nested("plan.basis_label", indication=indication_text(plan.indication))
         return Reference(label.value, basis, label.confidence, label.source)
     protocol = plan.protocol
+    if protocol is None:
+        protocol = next(
+            (
+                p
+                for p in (protocols or {}).values()
+                if p["indication"] == plan.indication and p["product"] == product
+            ),
+            None,
+        )
     if protocol is None or not ratio_ok:
         return None
     if protocol["product"] == product:

@@ -73,7 +73,8 @@ def check_plan(raw, *, protocols: dict | None = None, lang: str = "en") -> dict:
     points = plan.points if plan.points is not None else converted.reference_points
     total = round(sum(p["units"] for p in points), 4)
     safety, last_dose, not_before = shared_safety(plan)
-    reference = reference_for(plan, converted.ratio_ok)
+    reference = reference_for(plan, converted.ratio_ok, protocols)
+    no_reference = [] if reference is not None else [Finding("no_reference_dose", WARNING, {}, ())]
     findings = [
         *safety,
         *age_rules(plan),
@@ -81,6 +82,7 @@ def check_plan(raw, *, protocols: dict | None = None, lang: str = "en") -> dict:
         *same_day(plan, known),
         *above_label_maximum(plan, total, known),
         *reference_dose(plan, total, reference),
+        *no_reference,
         *converted.findings,
         *vial_rules(plan, total),
         *other_product_recent(plan),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from dermatox.clinical.pathways.case import Case, CaseError, parse_case
 from dermatox.clinical.toxin.protocols import AREAS, DEPTHS
@@ -34,6 +34,18 @@ ALLOWED = (
 )
 # The area of an indication when the plan does not say; protocols add theirs (a clinic's own too).
 AREA_OF_INDICATION = {"hair": "scalp", "sebum": "face"}
+
+
+def _with_areas(case: Case, areas: dict[str, str], product_id: str, plan_area: str | None) -> Case:
+    """Doses without an area take their indication's area; a same-day dose of this product whose area is
+    still unknown counts as this plan's area (a second session the same day must not slip through)."""
+    doses = []
+    for dose in case.toxin_history:
+        area = dose.area or areas.get(dose.indication)
+        if area is None and dose.date == case.as_of and dose.product in (product_id, "unknown"):
+            area = plan_area
+        doses.append(dose if area == dose.area else replace(dose, area=area))
+    return replace(case, toxin_history=tuple(doses))
 
 
 @dataclass(frozen=True)
@@ -171,18 +183,25 @@ def parse_plan(raw, protocols: dict) -> PlanInput:
     vial = _vial(raw.get("vial"), info, problems)
     conversion = _conversion(raw.get("conversion"), problems)
     indication = raw.get("indication", protocol["indication"] if protocol else None)
-    if indication is not None and (not isinstance(indication, str) or not indication.strip()):
-        problems.append("indication: must be a text")
-        indication = None
     areas = {**{p["indication"]: p["area"] for p in protocols.values()}, **AREA_OF_INDICATION}
+    # A free-text or missing indication would lose every dose check (label dose, maxima): refuse it.
+    if indication is None:
+        problems.append("indication: required (give a protocol or one of " + ", ".join(sorted(areas)) + ")")
+    elif not isinstance(indication, str) or indication.strip() not in areas:
+        problems.append(f"indication: unknown indication {indication!r} (one of {', '.join(sorted(areas))})")
+        indication = None
+    else:
+        indication = indication.strip()
     area = raw.get("area", protocol["area"] if protocol else areas.get(indication))
     if area is not None and (not isinstance(area, str) or area not in AREAS):
         problems.append(f"area: must be one of {', '.join(AREAS)}")
+    elif area is not None and indication in areas and area != areas[indication]:
+        problems.append(f"area: {indication} is treated in the {areas[indication]} area, not {area}")
     at = _date_or_datetime(raw["at"], "at", problems) if "at" in raw else None
     if problems:
         raise CaseError(problems)
     return PlanInput(
-        case=case,
+        case=_with_areas(case, areas, info["id"], area),
         product=info,
         protocol=protocol,
         points=parsed,
