@@ -87,10 +87,14 @@ def test_case_is_built_from_the_latest_record(recorded):
         next(r for r in result["recommendations"] if r["treatment"] == "oral_supplements")["status"]
         == "recommended"
     )
-    assert (
-        next(r for r in result["recommendations"] if r["treatment"] == "botulinum_intradermal")["status"]
-        == "contraindicated"
+    # an albumin allergy leaves the albumin-free product (R-BoNT-3): a caution here, a block per product
+    assert next(r for r in result["recommendations"] if r["treatment"] == "botulinum_intradermal")[
+        "status"
+    ] in (
+        "option",
+        "not_yet",
     )
+    assert "allergy_human_albumin" in {c["id"] for c in result["safety"]["cautions"]}
 
 
 def test_missing_data_is_listed_not_assumed(patient):

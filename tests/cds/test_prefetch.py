@@ -47,7 +47,7 @@ def test_codes_map_to_the_case_contract():
     case = m.case
     assert case["patient"]["sex"] == "female" and case["patient"]["pregnant"] is False
     assert case["hair"] == {
-        "diagnosis": "androgenetic_alopecia",
+        "diagnosis": ["androgenetic_alopecia"],  # a list: several may hold at once (§12.7)
         "daily_shedding": 90,
         "hyperandrogenism_signs": True,
     }
