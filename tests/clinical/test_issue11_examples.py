@@ -142,3 +142,11 @@ def test_a_second_glabellar_session_today_blocks_even_when_the_first_has_no_area
     }
     result = cli("toxin", "plan", payload=plan)
     assert "same_area_same_day" in {b["id"] for b in result["blocks"]}
+
+
+def test_a_beyond_use_time_without_the_injections_time_zone_is_refused():
+    """Found by the review: mixed time zones fell back to comparing days, so a vial past its time passed."""
+    plan = {**glabellar("onabotulinumtoxinA", 20), "at": "2026-11-21T10:00+03:00"}
+    plan["vial"] = {**plan["vial"], "beyond_use": "2026-11-21T08:00"}
+    done = _plan_cli(plan)
+    assert done.returncode == 2 and "vial.beyond_use: give a time zone" in done.stderr

@@ -623,3 +623,44 @@ def test_an_albumin_allergy_leaves_the_albumin_free_product_possible():
     )
     assert status(result, "botulinum_scalp") == "option"
     assert "allergy_human_albumin" in {c["id"] for c in result["safety"]["cautions"]}
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        (
+            case(
+                history={
+                    "toxin_history": [
+                        {"date": AS_OF, "product": "onabotulinumtoxinA", "units": 1e300, "indication": "hair"}
+                    ]
+                }
+            ),
+            "history.toxin_history[0].units: must be at most 10000",
+        ),
+        (
+            case(labs=[{"test": "ferritin", "value": 1e308, "unit": "ng/mL", "date": AS_OF}]),
+            "labs[0].value: must be at most",
+        ),
+        (
+            case(
+                labs=[
+                    {
+                        "test": "ferritin",
+                        "value": 50,
+                        "unit": "ng/mL",
+                        "date": AS_OF,
+                        "ref_low": 300,
+                        "ref_high": 20,
+                    }
+                ]
+            ),
+            "labs[0].ref_low: must not be above ref_high",
+        ),
+    ],
+)
+def test_absurd_numbers_are_refused_not_turned_into_infinity(raw, problem):
+    """Found by the adversarial review: 1e300 units gave "Infinity" in the JSON output."""
+    with pytest.raises(CaseError) as info:
+        assess(raw)
+    assert any(problem in p for p in info.value.problems), info.value.problems

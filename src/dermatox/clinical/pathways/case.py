@@ -25,6 +25,8 @@ UNKNOWN_PRODUCT = "unknown"
 # Pregnancy potential when the case does not say (clinical.md §12.3: iPLEDGE counts a female from her first
 # period until menopause; the age band is a design default, §12.10 item 16, U).
 PREGNANCY_POTENTIAL_AGES = (12, 55)
+MAX_TOXIN_UNITS = 10_000  # above any product's largest labelled figure (1,000 U abo): a typing error
+MAX_LAB_VALUE = 1e6  # no analyte here comes near it in any listed unit
 SEBORRHEA = ("none", "mild", "marked")
 OUTCOMES = ("inadequate", "partial", "good", "not_tolerated")
 GAGS_REGIONS = {"forehead": 2, "right_cheek": 2, "left_cheek": 2, "nose": 1, "chin": 1, "chest_back": 3}
@@ -327,6 +329,9 @@ def parse_case(raw) -> Case:
             units = None
             if d.get("units") is not None:  # null or absent: reported without units
                 units = c.number(d["units"], f"{path}.units", 0, strictly_above=True)
+                if units is not None and units > MAX_TOXIN_UNITS:
+                    c.fail(f"{path}.units", f"must be at most {MAX_TOXIN_UNITS} (units of one day's dose)")
+                    units = None
                 if units is None:
                     continue
             area = d.get("area")
@@ -459,11 +464,16 @@ def parse_case(raw) -> Case:
         if "test" in d and test is None:
             c.fail(f"{path}.test", f"unknown test {d.get('test')!r} (a Dermatox test id or its LOINC code)")
         value = c.number(d["value"], f"{path}.value", 0) if "value" in d else None
+        if value is not None and value > MAX_LAB_VALUE:
+            c.fail(f"{path}.value", f"must be at most {MAX_LAB_VALUE:g}")
+            value = None
         when = c.date(d["date"], f"{path}.date") if "date" in d else None
         if when and as_of and when > as_of:
             c.fail(f"{path}.date", "must not be after as_of")
         unit = d.get("unit")
         refs = {k: c.number(d[k], f"{path}.{k}", 0) for k in ("ref_low", "ref_high") if k in d}
+        if None not in refs.values() and refs.get("ref_low", 0) > refs.get("ref_high", float("inf")):
+            c.fail(f"{path}.ref_low", "must not be above ref_high")
         if test and "unit" in d:
             try:
                 to_canonical(known[test], 1.0, unit)

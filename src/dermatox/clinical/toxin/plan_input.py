@@ -198,6 +198,13 @@ def parse_plan(raw, protocols: dict) -> PlanInput:
     elif area is not None and indication in areas and area != areas[indication]:
         problems.append(f"area: {indication} is treated in the {areas[indication]} area, not {area}")
     at = _date_or_datetime(raw["at"], "at", problems) if "at" in raw else None
+    beyond = vial.get("beyond_use") if isinstance(vial, dict) else None
+    if (
+        isinstance(at, dt.datetime)
+        and isinstance(beyond, dt.datetime)
+        and (at.tzinfo is None) != (beyond.tzinfo is None)
+    ):  # compared by day otherwise: an expired vial could pass the same day
+        problems.append("vial.beyond_use: give a time zone on both at and beyond_use, or on neither")
     if problems:
         raise CaseError(problems)
     return PlanInput(
