@@ -20,7 +20,7 @@ from dermatox.scheduling.services import appointment_book, appointment_cancel, f
 from dermatox.treatments.models import FollowUp, InjectionPoint, TreatmentSession
 from dermatox.treatments.services import follow_up_create, session_create
 from tests.api.helpers import is_error
-from tests.dates import FAR_EXPIRY
+from tests.dates import FAR_EXPIRY, NEXT_YEAR
 
 pytestmark = pytest.mark.django_db
 
@@ -238,13 +238,15 @@ def test_bad_consent_input_names_the_field(api, patient):
 
 def test_follow_up_create_and_set_status(api, token, patient, staff):
     made = api(
-        "post", f"/api/patients/{patient.pk}/follow-ups", {"due_date": "2030-03-04", "reason": " Labs "}
+        "post",
+        f"/api/patients/{patient.pk}/follow-ups",
+        {"due_date": NEXT_YEAR.isoformat(), "reason": " Labs "},
     )
     assert made.status_code == 201, made.json()
     stored = FollowUp.objects.get(pk=made.json()["id"])
     assert (stored.patient_id, stored.due_date, stored.reason, stored.status, stored.source) == (
         patient.pk,
-        dt.date(2030, 3, 4),
+        NEXT_YEAR,
         "Labs",
         "open",
         "",
