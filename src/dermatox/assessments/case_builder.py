@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 
 from dermatox.assessments.models import Observation
-from dermatox.clinical.messages import Msg, render
+from dermatox.clinical.messages import Msg, engine_lang, render
 from dermatox.clinical.observations import observation_types
 from dermatox.clinical.pathways.case import HAIR_DIAGNOSES, TOXIN_AREAS, UNKNOWN_PRODUCT
 from dermatox.clinical.pathways.labs import RESULT_MAX_AGE_DAYS
@@ -63,7 +63,7 @@ class BuiltCase:
 
 
 def reader_lang() -> str:
-    return "tr" if (get_language() or "").lower().startswith("tr") else "en"
+    return engine_lang(get_language())
 
 
 def missing_text(item, lang: str) -> str:

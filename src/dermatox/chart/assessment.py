@@ -9,6 +9,7 @@ from dermatox.accounts.roles import Perm
 from dermatox.assessments.case_builder import BuiltCase, build_case
 from dermatox.assessments.models import AssessmentSnapshot
 from dermatox.audit.services import audit_record
+from dermatox.clinical.messages import engine_lang
 from dermatox.clinical.pathways import assess, localize
 from dermatox.common.context import Actor
 from dermatox.common.errors import NotFound, PermissionDenied
@@ -22,7 +23,7 @@ def result_in(result: dict | None, language: str) -> dict | None:
     carries; the texts of results from before engine 2.0 stay as they were stored."""
     if result is None:
         return None
-    return localize(result, "tr" if (language or "").lower().startswith("tr") else "en")
+    return localize(result, engine_lang(language))
 
 
 @dataclass

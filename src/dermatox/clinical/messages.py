@@ -75,6 +75,12 @@ def placeholders(template: str) -> set[str]:
     return {name.split(".")[0].split("[")[0] for _, name, _, _ in string.Formatter().parse(template) if name}
 
 
+def engine_lang(language: str | None) -> str:
+    """A Django language code ("tr", "tr-tr", "en-us", None) as one of the engine's languages."""
+    code = (language or DEFAULT_LANG).split("-")[0].lower()
+    return code if code in LANGS else DEFAULT_LANG
+
+
 def check_lang(lang: str) -> str:
     if lang not in LANGS:
         raise ValueError(f"lang: must be one of {', '.join(LANGS)}")
@@ -141,10 +147,3 @@ def _value(key: str, value, lang: str):
     if kind and isinstance(value, str):
         return display(kind, value, lang)
     return value
-
-
-def localize_items(items: list[dict], kind: str, lang: str, text_key: str = "text") -> list[dict]:
-    """Re-render `text` of entries shaped {id, params, ...} in another language."""
-    return [
-        {**item, text_key: render(f"{kind}.{item['id']}", item.get("params", {}), lang)} for item in items
-    ]

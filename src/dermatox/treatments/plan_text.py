@@ -7,28 +7,19 @@ in the language asked for. Older entries, or ones without parameters, keep their
 
 from __future__ import annotations
 
-from dermatox.clinical.messages import LANGS, MessageError, catalogue, render
-
-MESSAGE_KINDS = ("plan", "safety")  # the plan's own rules first, then the shared toxin safety rules
-
-
-def lang_of(language: str | None) -> str:
-    """A Django language code ("tr", "tr-tr", "en-us", None) as one of the engine's languages."""
-    code = (language or "en").split("-")[0].lower()
-    return code if code in LANGS else "en"
+from dermatox.clinical.messages import MessageError, catalogue, engine_lang, render
+from dermatox.clinical.toxin.findings import message_id
 
 
 def plan_text(item: dict, language: str | None) -> str:
     """One block, warning or acknowledgement (`{id or warning, text, params?}`) in the language."""
     rule_id = item.get("id") or item.get("warning")
-    if "params" in item and isinstance(item["params"], dict):
-        for kind in MESSAGE_KINDS:
-            message = f"{kind}.{rule_id}"
-            if message in catalogue():
-                try:
-                    return render(message, item["params"], lang_of(language))
-                except (KeyError, ValueError, IndexError, MessageError):
-                    break  # parameters from an older wording: the stored text still says it
+    message = message_id(rule_id) if rule_id else None
+    if message in catalogue() and isinstance(item.get("params"), dict):
+        try:
+            return render(message, item["params"], engine_lang(language))
+        except (KeyError, ValueError, IndexError, MessageError):
+            pass  # parameters from an older wording: the stored text still says it
     return item.get("text", "")
 
 
