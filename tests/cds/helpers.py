@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from django.utils import timezone
+
 from dermatox.cds.prefetch import MEDICATION_SYSTEM, OBSERVATION_SYSTEM, PRODUCT_SYSTEM, PROTOCOL_SYSTEM
 
 PATIENT_ID = "1288992"
@@ -17,7 +19,8 @@ def years_ago(years: int, today: dt.date | None = None) -> str:
 
 
 def days_ago(days: int) -> str:
-    return (dt.date.today() - dt.timedelta(days=days)).isoformat()
+    """A day `days` before the clinic's today, as the service counts days (not UTC's)."""
+    return (timezone.localdate() - dt.timedelta(days=days)).isoformat()
 
 
 def patient(gender: str, age: int) -> dict:
