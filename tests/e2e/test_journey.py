@@ -27,6 +27,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def sign_in(page: Page, base: str, username: str) -> None:
+    # Leave the previous user's page first: a response still in flight (a form's redirect) would otherwise
+    # set that user's session cookie again after the cookies are cleared (seen once on a busy CI machine).
+    page.wait_for_load_state("load")
+    page.goto("about:blank")
     page.context.clear_cookies()
     page.goto(f"{base}/login/")
     page.locator("#id_username").fill(username)
