@@ -4,6 +4,7 @@ from django.urls import include, path
 from dermatox.api import bulk_views, fhir_openapi
 from dermatox.api.rest import api as rest_api
 from dermatox.cds import views as cds_views
+from dermatox.ops.health import healthz
 from dermatox.web import (
     document_views,
     intake_views,
@@ -17,6 +18,7 @@ from dermatox.web import (
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("healthz", healthz, name="healthz"),  # for the load balancer: no sign-in, no patient data
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("clinic/", views.clinic_choose, name="clinic-choose"),

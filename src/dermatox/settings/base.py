@@ -14,6 +14,10 @@ Environment variables:
   DERMATOX_CLINICAL_OVERRIDES  a folder with the clinic's values for unconfirmed clinical defaults
   DERMATOX_CDS_OPEN     1: CDS services take calls without a JWT (default 1 only while no clients file is set;
                         production default 0)
+  DERMATOX_LOG_FORMAT   json (default: one JSON object a line) or text
+  DERMATOX_LOG_LEVEL    WARNING (default), INFO, ...
+  DERMATOX_ACCESS_LOG   0 turns the access log (one line a request, route and status only) off
+  DERMATOX_HEALTH_MAX_QUEUE_MINUTES, DERMATOX_HEALTH_MIN_FREE_MB  /healthz limits (30 minutes, 500 MB)
 """
 
 import os
@@ -23,6 +27,7 @@ from pathlib import Path
 import dj_database_url
 
 from dermatox.clinical import reference as _clinical_reference
+from dermatox.ops.logs import logging_config
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("DERMATOX_VAR_DIR", "var")).resolve()
@@ -60,6 +65,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "dermatox.ops.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -178,12 +184,16 @@ STORAGES = {
 
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 500
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("DERMATOX_LOG_LEVEL", "WARNING")},
-}
+# Logs: JSON lines with a request id and no patient data (dermatox/ops/logs.py, docs/operations.md).
+DERMATOX_ACCESS_LOG = os.environ.get("DERMATOX_ACCESS_LOG", "1") != "0"
+LOGGING = logging_config(
+    level=os.environ.get("DERMATOX_LOG_LEVEL", "WARNING"),
+    fmt=os.environ.get("DERMATOX_LOG_FORMAT", "json"),
+    access=DERMATOX_ACCESS_LOG,
+)
+# /healthz answers 503 when the oldest due task waited longer than this, or the disk is this full.
+DERMATOX_HEALTH_MAX_QUEUE_MINUTES = int(os.environ.get("DERMATOX_HEALTH_MAX_QUEUE_MINUTES", "30"))
+DERMATOX_HEALTH_MIN_FREE_MB = int(os.environ.get("DERMATOX_HEALTH_MIN_FREE_MB", "500"))
 
 TRUST_X_FORWARDED_FOR = os.environ.get("DERMATOX_TRUST_X_FORWARDED_FOR", "") == "1"
 

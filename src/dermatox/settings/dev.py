@@ -1,9 +1,10 @@
 """Local use (`make run`): debug pages, a secret key kept in var/, loopback hosts."""
 
+import os
 import secrets
 
 from .base import *  # noqa: F403
-from .base import ALLOWED_HOSTS, SECRET_KEY, VAR_DIR
+from .base import ALLOWED_HOSTS, DERMATOX_ACCESS_LOG, SECRET_KEY, VAR_DIR, logging_config
 
 DEBUG = True
 ALLOWED_HOSTS = ALLOWED_HOSTS or ["127.0.0.1", "localhost", "[::1]"]
@@ -28,3 +29,10 @@ SECRET_KEY = SECRET_KEY or _local_secret_key()
 # Reminder emails are written as files, one per message, to var/mail/ (nothing leaves the machine).
 EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
 EMAIL_FILE_PATH = VAR_DIR / "mail"
+
+# A developer reads the log in a terminal: scrubbed text lines unless DERMATOX_LOG_FORMAT says json.
+LOGGING = logging_config(
+    level=os.environ.get("DERMATOX_LOG_LEVEL", "WARNING"),
+    fmt=os.environ.get("DERMATOX_LOG_FORMAT", "text"),
+    access=DERMATOX_ACCESS_LOG,
+)

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from .base import *  # noqa: F403
-from .base import database_from_env
+from .base import database_from_env, logging_config
 
 SECRET_KEY = "test-only-not-secret"  # noqa: S105
 DEBUG = False
@@ -38,3 +38,6 @@ WHITENOISE_USE_FINDERS = True
 # Reminder windows fixed here so the environment cannot change what the tests expect.
 DERMATOX_REMINDER_HOURS = 24
 DERMATOX_RECALL_LEAD_DAYS = 7
+
+# The access log stays quiet in tests (tests of the log raise its level themselves).
+LOGGING = logging_config(level="WARNING", fmt="json", access=False)
