@@ -25,6 +25,9 @@ from dermatox.treatments.models import InjectionPoint, TreatmentSession
 from dermatox.treatments.services import protocol_points
 
 HISTORY_LOT = "C8124B"  # onabotulinumtoxinA 200 U (see loader._demo_stock)
+# Charted sessions and signed assessments go through the real services (tens of ms each), so a
+# benchmark-sized demo (100,000 patients) gets them for this many patients, not for every one.
+HISTORY_PATIENTS = 400
 
 
 def _protocol_for(patient: Patient, codes: set[str], on: dt.date) -> str | None:
@@ -58,7 +61,7 @@ def demo_treatment_history(*, clinic: Clinic, physician: User, nurse: User, as_o
     ):
         first_treatment.setdefault(encounter.patient_id, encounter)
     sessions = 0
-    for patient_id, encounter in first_treatment.items():
+    for patient_id, encounter in list(first_treatment.items())[:HISTORY_PATIENTS]:
         patient = encounter.patient
         at = encounter.start + dt.timedelta(minutes=10)
         protocol = _protocol_for(patient, codes_by_patient[patient_id], timezone.localdate(at))
@@ -103,7 +106,9 @@ def demo_treatment_history(*, clinic: Clinic, physician: User, nurse: User, as_o
 
     actor = Actor(user=physician, clinic=clinic, role="physician", channel="cli")
     signed = 0
-    for patient in Patient.objects.filter(clinic=clinic, sex_at_birth__in=("male", "female")).order_by("mrn"):
+    for patient in Patient.objects.filter(clinic=clinic, sex_at_birth__in=("male", "female")).order_by("mrn")[
+        :HISTORY_PATIENTS
+    ]:
         assessment_sign(actor=actor, patient=patient, as_of=as_of)
         signed += 1
     return {"past_sessions": sessions, "signed_assessments": signed}

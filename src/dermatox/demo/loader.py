@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history
 
 from dermatox.accounts.models import Chain, Clinic, Membership, User
 from dermatox.accounts.roles import Role
@@ -22,6 +21,7 @@ from dermatox.clinical.observations import check_observation_value, observation_
 from dermatox.clinical.reference import by_id
 from dermatox.common.context import Actor
 from dermatox.common.text import fold
+from dermatox.demo.bulk_write import write_new
 from dermatox.demo.generator import generate
 from dermatox.demo.history import demo_treatment_history
 from dermatox.demo.schedule import demo_appointments
@@ -159,7 +159,7 @@ def demo_load(*, seed: int = 2026, patients: int = 60, as_of: dt.date | None = N
         ):
             rows = buffers.pop(model, [])
             if rows:
-                bulk_create_with_history(rows, model, batch_size=500, default_user=physician)
+                write_new(model, rows, user=physician)
 
     for demo in generate(seed=seed, count=patients, as_of=as_of, clinics=len(clinics)):
         clinic = clinics[demo.clinic_index % len(clinics)]
