@@ -84,7 +84,9 @@ def test_the_grant_widens_no_list_or_search(doctor_b, patient):
         (REASON, "soon", "minutes"),
     ],
 )
-def test_a_missing_reason_or_a_bad_duration_is_refused_naming_the_field(doctor_b, patient, reason, minutes, field):
+def test_a_missing_reason_or_a_bad_duration_is_refused_naming_the_field(
+    doctor_b, patient, reason, minutes, field
+):
     with pytest.raises(InvalidInput) as caught:
         begin(doctor_b, patient, reason=reason, minutes=minutes)
     assert list(caught.value.fields) == [field]
@@ -106,7 +108,9 @@ def test_only_a_physician_may_break_the_glass(clinics, actor_for, patient, role)
 
 
 def test_another_chain_or_no_chain_is_refused_without_telling_whether_the_patient_exists(actor_for, patient):
-    elsewhere = Clinic.objects.create(name="Rival", code="riv", chain=Chain.objects.create(name="Rival chain"))
+    elsewhere = Clinic.objects.create(
+        name="Rival", code="riv", chain=Chain.objects.create(name="Rival chain")
+    )
     Clinic.objects.create(name="Rival 2", code="riv2", chain=elsewhere.chain)
     rival = actor_for(make_user("rival_doc", elsewhere, Role.PHYSICIAN))
     with pytest.raises(NotFound) as existing:
@@ -127,9 +131,9 @@ def test_another_chain_or_no_chain_is_refused_without_telling_whether_the_patien
 def test_access_ends_when_the_grant_runs_out(doctor_b, patient):
     begin(doctor_b, patient, minutes=60)
     assert patient_get(actor=doctor_b, patient_id=patient.pk, emergency_read=True) == patient
-    with time_machine.travel(timezone.now() + dt.timedelta(minutes=61), tick=False):
-        with pytest.raises(NotFound):
-            patient_get(actor=doctor_b, patient_id=patient.pk, emergency_read=True)
+    later = timezone.now() + dt.timedelta(minutes=61)
+    with time_machine.travel(later, tick=False), pytest.raises(NotFound):
+        patient_get(actor=doctor_b, patient_id=patient.pk, emergency_read=True)
 
 
 def test_a_grant_created_already_over_gives_nothing(doctor_b, patient):

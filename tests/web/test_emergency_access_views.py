@@ -106,7 +106,9 @@ def test_another_chain_is_refused_like_a_missing_patient(login, patient):
     Clinic.objects.create(name="Rival 2", code="riv2", chain=rival.chain)
     client = login(make_user("rival_doc", rival, Role.PHYSICIAN))
     existing = open_grant(client, patient).content.decode()
-    missing = client.post(URL, {"patient_ref": "aaa-424242", "reason": REASON, "minutes": 30}).content.decode()
+    missing = client.post(
+        URL, {"patient_ref": "aaa-424242", "reason": REASON, "minutes": 30}
+    ).content.decode()
     assert "No patient with this record number or national ID" in existing
 
     def answer(page, ref):  # the page without what differs by design: the number typed, the CSRF token
@@ -126,7 +128,9 @@ def test_every_write_is_refused_under_the_grant(staff, physician, patient, as_do
             continue
         for method in (as_doctor_b.get, as_doctor_b.post):
             response = method(url, {"reason": "probe", "text": "probe", "given_name": "X"})
-            assert response.status_code in (403, 404, 405), f"{method.__name__} {url} -> {response.status_code}"
+            assert response.status_code in (403, 404, 405), (
+                f"{method.__name__} {url} -> {response.status_code}"
+            )
             tried += 1
     assert tried >= 60
     patient.refresh_from_db()
@@ -138,7 +142,9 @@ def test_once_the_grant_is_over_the_chart_is_404_again(as_doctor_b, patient):
     open_grant(as_doctor_b, patient)
     assert as_doctor_b.get(f"/patients/{patient.pk}/").status_code == 200
     now = timezone.now()
-    EmergencyAccess.objects.update(started_at=now - dt.timedelta(hours=1), ends_at=now - dt.timedelta(seconds=1))
+    EmergencyAccess.objects.update(
+        started_at=now - dt.timedelta(hours=1), ends_at=now - dt.timedelta(seconds=1)
+    )
     assert as_doctor_b.get(f"/patients/{patient.pk}/").status_code == 404
 
 

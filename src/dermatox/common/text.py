@@ -11,7 +11,6 @@ def fold(text: str) -> str:
     return " ".join(stripped.split())
 
 
-
 def without_control_chars(text: str) -> str:
     """One line of free text (a reason) as it may reach the database, an audit entry or a page: control and
     format characters (bidi overrides, escapes, NUL) removed, line breaks and tabs turned into single spaces."""

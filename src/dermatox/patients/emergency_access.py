@@ -107,7 +107,9 @@ def emergency_access_begin(
         )
         if not found:
             # The same answer whether the patient is in another chain or does not exist.
-            raise NotFound(_("No patient with this record number or national ID in the other clinics of your chain."))
+            raise NotFound(
+                _("No patient with this record number or national ID in the other clinics of your chain.")
+            )
         raise InvalidInput.from_fields(
             {"patient_ref": [_("Several patients have this national ID; enter the record number instead.")]}
         )

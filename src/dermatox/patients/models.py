@@ -321,7 +321,8 @@ class EmergencyAccess(models.Model):
         indexes = [models.Index(fields=["user", "patient", "ends_at"], name="emergency_access_grant")]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(ends_at__gt=models.F("started_at")), name="emergency_access_ends_after_start"
+                condition=models.Q(ends_at__gt=models.F("started_at")),
+                name="emergency_access_ends_after_start",
             )
         ]
 

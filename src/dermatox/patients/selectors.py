@@ -107,7 +107,9 @@ def patient_get(
         if grant is None:
             raise NotFound("No such patient")
         if not emergency_read:
-            raise PermissionDenied(_("Emergency access opens this record read-only, on its chart pages only."))
+            raise PermissionDenied(
+                _("Emergency access opens this record read-only, on its chart pages only.")
+            )
         patient = grant.patient
     patient.emergency_access = grant
     if audit_as:
@@ -130,7 +132,12 @@ def read_detail(patient: Patient, detail: dict | None = None) -> dict | None:
 def emergency_access_available(actor: Actor) -> bool:
     """May the actor ask for emergency access at all: a physician whose clinic has sister clinics."""
     clinic = actor.clinic
-    if not actor.can(Perm.EMERGENCY_ACCESS) or actor.role == "system" or clinic is None or not clinic.chain_id:
+    if (
+        not actor.can(Perm.EMERGENCY_ACCESS)
+        or actor.role == "system"
+        or clinic is None
+        or not clinic.chain_id
+    ):
         return False
     return Clinic.objects.filter(chain_id=clinic.chain_id).exclude(pk=clinic.pk).exists()
 

@@ -42,7 +42,9 @@ def emergency_access(request):
         except NotFound as exc:
             form.add_error("patient_ref", exc.message)
         else:
-            messages.warning(request, _("Emergency access opened. It is read-only and recorded in the audit trail."))
+            messages.warning(
+                request, _("Emergency access opened. It is read-only and recorded in the audit trail.")
+            )
             return redirect("patient-detail", patient_id=grant.patient_id)
     return render(
         request,
