@@ -7,6 +7,7 @@ from dermatox.cds import views as cds_views
 from dermatox.ops.health import healthz
 from dermatox.web import (
     document_views,
+    emergency_views,
     intake_views,
     inventory_views,
     measure_views,
@@ -25,6 +26,14 @@ urlpatterns = [
     path("me/language/", views.user_language, name="user-language"),
     path("patients/", views.patient_list, name="patient-list"),
     path("patients/new/", views.patient_create, name="patient-create"),
+    # Break-the-glass (docs/security/emergency-access.md): a physician's request, ending it, the manager's list.
+    path("patients/emergency-access/", emergency_views.emergency_access, name="emergency-access"),
+    path(
+        "patients/emergency-access/<int:access_id>/end/",
+        emergency_views.emergency_access_stop,
+        name="emergency-access-end",
+    ),
+    path("clinic/emergency-access/", emergency_views.emergency_access_list, name="emergency-access-list"),
     path("patients/<uuid:patient_id>/", views.patient_detail, name="patient-detail"),
     path("patients/<uuid:patient_id>/edit/", views.patient_edit, name="patient-edit"),
     path("patients/<uuid:patient_id>/timeline/", views.patient_timeline, name="patient-timeline"),

@@ -28,13 +28,17 @@ class Perm:
     CHART_ADMINISTRATION = "chart_administration"
     VIEW_AUDIT = "view_audit"
     MANAGE_STAFF = "manage_staff"
+    # Break-the-glass: read a patient of another clinic of the same chain, with a reason, for a while.
+    EMERGENCY_ACCESS = "emergency_access"
 
 
 _FRONT = {Perm.VIEW_DEMOGRAPHICS, Perm.EDIT_DEMOGRAPHICS, Perm.VIEW_APPOINTMENTS, Perm.EDIT_APPOINTMENTS}
 _CLINICAL = {Perm.VIEW_CLINICAL, Perm.EDIT_CLINICAL, Perm.RECORD_CONSENT}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    Role.PHYSICIAN: frozenset(_FRONT | _CLINICAL | {Perm.SIGN_PLAN, Perm.CHART_ADMINISTRATION}),
+    Role.PHYSICIAN: frozenset(
+        _FRONT | _CLINICAL | {Perm.SIGN_PLAN, Perm.CHART_ADMINISTRATION, Perm.EMERGENCY_ACCESS}
+    ),
     Role.NURSE: frozenset(_FRONT | _CLINICAL | {Perm.CHART_ADMINISTRATION}),
     Role.FRONT_DESK: frozenset(_FRONT | {Perm.RECORD_CONSENT}),
     Role.MANAGER: frozenset(

@@ -24,7 +24,8 @@ def audit_entries(
     date_to: dt.date | None = None,
     sort: str = "-seq",
 ) -> QuerySet[AuditEntry]:
-    """The audit trail of the actor's clinic: its entries, plus sign-ins (and failed sign-ins) of its staff."""
+    """The audit trail of the actor's clinic: its entries, plus sign-ins (and failed sign-ins) of its staff, plus
+    other clinics' emergency accesses into its patients (flagged with `patient_clinic_id` by the selectors)."""
     if not actor.can(Perm.VIEW_AUDIT):
         raise PermissionDenied("Your role may not read the audit trail")
     staff = Membership.objects.filter(clinic=actor.clinic)
@@ -34,6 +35,7 @@ def audit_entries(
         Q(clinic_id=actor.clinic.pk)
         | Q(clinic_id__isnull=True, actor_id__in=staff_ids)
         | Q(action="auth.login_failed", detail__username__in=staff_names)
+        | Q(action__startswith="patient.", detail__patient_clinic_id=actor.clinic.pk)
     )
     if patient_id:
         qs = qs.filter(patient_id=patient_id)

@@ -16,7 +16,7 @@ from dermatox.assessments.models import Observation
 from dermatox.audit.services import audit_record
 from dermatox.common.context import Actor
 from dermatox.patients.models import Consent, Encounter, Note, Patient, PregnancyStatus
-from dermatox.patients.selectors import patient_get
+from dermatox.patients.selectors import patient_get, read_detail
 from dermatox.scheduling.selectors import patient_upcoming
 from dermatox.treatments.models import FollowUp
 
@@ -133,7 +133,7 @@ def _window(time_field: str, upper: dt.datetime | None, lower: dt.datetime | Non
 def chart_get(*, actor: Actor, patient_id, cursor: str | None = None) -> Chart:
     """The chart page's data. Audited as one read of the record, naming the sections it showed."""
     clinical = actor.can(Perm.VIEW_CLINICAL)
-    patient = patient_get(actor=actor, patient_id=patient_id, audit_as=None)
+    patient = patient_get(actor=actor, patient_id=patient_id, audit_as=None, emergency_read=True)
     chart = Chart(patient=patient, clinical=clinical)
     sections = ["demographics", "identifiers", "visits", "follow_ups"]
     chart.identifiers = list(patient.identifiers.current())
@@ -164,5 +164,7 @@ def chart_get(*, actor: Actor, patient_id, cursor: str | None = None) -> Chart:
         sections.append("appointments")
         chart.appointments = patient_upcoming(actor=actor, patient=patient)
     chart.timeline = timeline_page(actor=actor, patient=patient, cursor=cursor)
-    audit_record(actor=actor, action="patient.view", obj=patient, detail={"sections": sections})
+    audit_record(
+        actor=actor, action="patient.view", obj=patient, detail=read_detail(patient, {"sections": sections})
+    )
     return chart

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -295,3 +296,39 @@ class Note(ClinicalRecord):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.written_at:%Y-%m-%d %H:%M}"
+
+
+class EmergencyAccess(models.Model):
+    """Break-the-glass: a physician reads a patient of another clinic of the same chain, for a stated reason
+    and a limited time (docs/security/emergency-access.md).
+
+    Append-only in spirit: rows are created by `emergency_access_begin` and only ever touched again to
+    end a grant early (`ended_at`); the reason is never edited. The audit entry written with each grant
+    (hash-chained) is the tamper-evident copy."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    from_clinic = models.ForeignKey(
+        Clinic, on_delete=models.PROTECT, related_name="+", help_text=_("The physician's clinic")
+    )
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="emergency_accesses")
+    reason = models.TextField(_("reason"), max_length=500)
+    started_at = models.DateTimeField(_("started at"))
+    ends_at = models.DateTimeField(_("ends at"))
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        indexes = [models.Index(fields=["user", "patient", "ends_at"], name="emergency_access_grant")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("started_at")),
+                name="emergency_access_ends_after_start",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.patient_id} ({self.started_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def running(self) -> bool:
+        return self.ended_at is None and self.started_at <= timezone.now() < self.ends_at

@@ -6,13 +6,16 @@ import datetime as dt
 import uuid
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from dermatox.accounts.models import Clinic
 from dermatox.accounts.roles import Perm
 from dermatox.audit.services import audit_record
 from dermatox.common.context import Actor
 from dermatox.common.errors import NotFound, PermissionDenied
 from dermatox.common.text import fold
-from dermatox.patients.models import Patient, PatientIdentifier
+from dermatox.patients.models import EmergencyAccess, Patient, PatientIdentifier
 
 
 def patients_in_scope(actor: Actor) -> QuerySet[Patient]:
@@ -82,16 +85,111 @@ def _parse_uuid(value) -> uuid.UUID:
 
 
 def patient_get(
-    *, actor: Actor, patient_id, audit_as: str | None = "patient.view", detail: dict | None = None
+    *,
+    actor: Actor,
+    patient_id,
+    audit_as: str | None = "patient.view",
+    detail: dict | None = None,
+    emergency_read: bool = False,
 ):
-    """One patient of the actor's clinic, or NotFound (also for another clinic's patient)."""
+    """One patient of the actor's clinic, or NotFound (also for another clinic's patient).
+
+    `emergency_read=True` is for pages that only read (chart, timeline, outcomes, versions): there a
+    physician's running emergency grant (`emergency_access_active`) widens the scope to that one patient of
+    another clinic of the chain. Every other caller, and so every write, gets the clinic's own patients only;
+    the grant holder is told the grant is read-only instead of "not found". The patient comes back with
+    `emergency_access` set (the grant, or None): pages show the banner from it, and reads audit it."""
     pid = _parse_uuid(patient_id)
     patient = patients_in_scope(actor).select_related("clinic").filter(pk=pid).first()
+    grant = None
     if patient is None:
-        raise NotFound("No such patient")
+        grant = emergency_access_active(actor=actor, patient_id=pid)
+        if grant is None:
+            raise NotFound("No such patient")
+        if not emergency_read:
+            raise PermissionDenied(
+                _("Emergency access opens this record read-only, on its chart pages only.")
+            )
+        patient = grant.patient
+    patient.emergency_access = grant
     if audit_as:
-        audit_record(actor=actor, action=audit_as, obj=patient, detail=detail)
+        audit_record(actor=actor, action=audit_as, obj=patient, detail=read_detail(patient, detail))
     return patient
+
+
+def read_detail(patient: Patient, detail: dict | None = None) -> dict | None:
+    """The audit detail of a read, flagged when the read went through an emergency grant: the grant, and the
+    patient's clinic (whose manager sees the entry in the audit trail)."""
+    grant = getattr(patient, "emergency_access", None)
+    if grant is None:
+        return detail
+    return {**(detail or {}), "emergency_access_id": grant.pk, "patient_clinic_id": patient.clinic_id}
+
+
+# --- emergency access (break-the-glass) -------------------------------------------------------------------
+
+
+def emergency_access_available(actor: Actor) -> bool:
+    """May the actor ask for emergency access at all: a physician whose clinic has sister clinics."""
+    clinic = actor.clinic
+    if (
+        not actor.can(Perm.EMERGENCY_ACCESS)
+        or actor.role == "system"
+        or clinic is None
+        or not clinic.chain_id
+    ):
+        return False
+    return Clinic.objects.filter(chain_id=clinic.chain_id).exclude(pk=clinic.pk).exists()
+
+
+def _grants_running(actor: Actor) -> QuerySet[EmergencyAccess]:
+    """The actor's own grants that work now: same user, issued from the clinic they work in now, not ended
+    and not run out, into a patient still in another clinic of the same chain, while they are a physician."""
+    if not emergency_access_available(actor) or actor.acting_user is None:
+        return EmergencyAccess.objects.none()
+    now = timezone.now()
+    return (
+        EmergencyAccess.objects.filter(
+            user=actor.acting_user,
+            from_clinic=actor.clinic,
+            ended_at__isnull=True,
+            started_at__lte=now,
+            ends_at__gt=now,
+            patient__clinic__chain_id=actor.clinic.chain_id,
+        )
+        .exclude(patient__clinic_id=actor.clinic.pk)
+        .select_related("patient", "patient__clinic")
+    )
+
+
+def emergency_access_active(*, actor: Actor, patient_id) -> EmergencyAccess | None:
+    """The actor's running grant for this patient, if any (the latest ending, if several)."""
+    return _grants_running(actor).filter(patient_id=patient_id).order_by("-ends_at").first()
+
+
+def emergency_accesses_mine(actor: Actor) -> list[EmergencyAccess]:
+    """The physician's running grants, for the emergency access page (names they were granted: not audited
+    again as a read)."""
+    return list(_grants_running(actor).order_by("ends_at"))
+
+
+def emergency_accesses_for_clinic(*, actor: Actor, limit: int = 200) -> list[EmergencyAccess]:
+    """For the manager: emergency accesses into the clinic's patients and by the clinic's physicians,
+    newest first. Audited as a read naming the patients listed."""
+    if not actor.can(Perm.MANAGE_STAFF):
+        raise PermissionDenied(_("Your role may not do this."))
+    clinic = actor.clinic
+    grants = list(
+        EmergencyAccess.objects.filter(Q(patient__clinic=clinic) | Q(from_clinic=clinic))
+        .select_related("user", "from_clinic", "patient", "patient__clinic")
+        .order_by("-started_at", "-pk")[:limit]
+    )
+    audit_record(
+        actor=actor,
+        action="patient.emergency_access_list",
+        detail={"results": len(grants), "patient_ids": sorted({str(g.patient_id) for g in grants})},
+    )
+    return grants
 
 
 def record_get(*, actor: Actor, patient: Patient, model, pk):

@@ -12,6 +12,8 @@ Environment variables:
   DERMATOX_BULK_EXPORT_HOURS bulk export files are deleted this many hours after the export (default 24)
   DERMATOX_CDS_CLIENTS  JSON file of the EHRs (issuer + public keys) that may call the CDS Hooks services
   DERMATOX_CLINICAL_OVERRIDES  a folder with the clinic's values for unconfirmed clinical defaults
+  DERMATOX_EMERGENCY_ACCESS_MINUTES  how long a physician's emergency access (break-the-glass) lasts by default
+                        (default 60); DERMATOX_EMERGENCY_ACCESS_MAX_MINUTES the longest one may ask for (240)
   DERMATOX_CDS_OPEN     1: CDS services take calls without a JWT (default 1 only while no clients file is set;
                         production default 0)
   DERMATOX_LOG_FORMAT   json (default: one JSON object a line) or text
@@ -218,6 +220,10 @@ CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "shared": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "dermatox_cache"},
 }
+# Emergency access (break-the-glass, docs/security/emergency-access.md): how long a grant lasts by default,
+# and the longest a physician may ask for.
+DERMATOX_EMERGENCY_ACCESS_MINUTES = int(os.environ.get("DERMATOX_EMERGENCY_ACCESS_MINUTES", "60"))
+DERMATOX_EMERGENCY_ACCESS_MAX_MINUTES = int(os.environ.get("DERMATOX_EMERGENCY_ACCESS_MAX_MINUTES", "240"))
 # CDS Hooks callers (docs/cds_hooks.md): EHRs with a signed JWT; open on a development machine.
 DERMATOX_CDS_CLIENTS = os.environ.get("DERMATOX_CDS_CLIENTS", "")
 DERMATOX_CDS_OPEN = os.environ.get("DERMATOX_CDS_OPEN", "0" if DERMATOX_CDS_CLIENTS else "1") == "1"

@@ -38,6 +38,8 @@ WHITENOISE_USE_FINDERS = True
 # Reminder windows fixed here so the environment cannot change what the tests expect.
 DERMATOX_REMINDER_HOURS = 24
 DERMATOX_RECALL_LEAD_DAYS = 7
+DERMATOX_EMERGENCY_ACCESS_MINUTES = 60
+DERMATOX_EMERGENCY_ACCESS_MAX_MINUTES = 240
 
 # The access log stays quiet in tests (tests of the log raise its level themselves).
 LOGGING = logging_config(level="WARNING", fmt="json", access=False)

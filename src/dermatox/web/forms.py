@@ -270,3 +270,23 @@ class AuditFilterForm(forms.Form):
     action = forms.CharField(label=_("Action"), required=False, max_length=60)
     date_from = forms.DateField(label=_("From"), required=False, widget=DATE)
     date_to = forms.DateField(label=_("To"), required=False, widget=DATE)
+
+
+class EmergencyAccessForm(forms.Form):
+    """Break-the-glass request. The rules (reason length, duration bounds) are the service's; the form only
+    shapes the input, so every field is optional here and the service names what is missing."""
+
+    patient_ref = forms.CharField(
+        label=_("Record no. or national ID"),
+        required=False,
+        max_length=64,
+        help_text=_("The exact number: other clinics' patients cannot be browsed or searched by name."),
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Why you need this record now. It is kept in the audit trail and shown to the managers."),
+    )
+    minutes = forms.IntegerField(label=_("Duration (minutes)"), required=False, min_value=1)

@@ -45,7 +45,11 @@ def outcome_plots(outcomes, language: str) -> list[dict]:
 @clinic_required
 def patient_outcomes_view(request, patient_id):
     patient = patient_get(
-        actor=request.actor, patient_id=patient_id, audit_as="patient.view", detail={"sections": ["outcomes"]}
+        actor=request.actor,
+        patient_id=patient_id,
+        audit_as="patient.view",
+        detail={"sections": ["outcomes"]},
+        emergency_read=True,
     )
     _require(request, Perm.VIEW_CLINICAL)
     outcomes = patient_outcomes(actor=request.actor, patient=patient)

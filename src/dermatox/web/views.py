@@ -40,7 +40,13 @@ from dermatox.patients.models import (
     PatientIdentifier,
     PregnancyStatus,
 )
-from dermatox.patients.selectors import patient_get, patient_search, patients_recent, record_get
+from dermatox.patients.selectors import (
+    emergency_access_available,
+    patient_get,
+    patient_search,
+    patients_recent,
+    record_get,
+)
 from dermatox.treatments.models import AdverseEvent, FollowUp, TreatmentCourse, TreatmentSession
 from dermatox.treatments.services import adverse_event_record, follow_up_create, treatment_course_record
 from dermatox.web import forms
@@ -117,8 +123,22 @@ def patient_list(request):
         )
     elif not form.errors:
         patients = patients_recent(actor=request.actor)
+    # A number that matches nobody here may be a patient of a sister clinic: offer break-the-glass by that
+    # exact number (never a search across clinics).
+    emergency = emergency_access_available(request.actor)
+    emergency_ref = form.cleaned_data["identifier"] if searched and not patients and emergency else ""
     template = "web/_patient_rows.html" if request.htmx else "web/patient_list.html"
-    return render(request, template, {"form": form, "patients": patients, "searched": searched})
+    return render(
+        request,
+        template,
+        {
+            "form": form,
+            "patients": patients,
+            "searched": searched,
+            "emergency_available": emergency,
+            "emergency_ref": emergency_ref,
+        },
+    )
 
 
 @clinic_required
@@ -166,7 +186,11 @@ def patient_detail(request, patient_id):
 @clinic_required
 def patient_timeline(request, patient_id):
     patient = patient_get(
-        actor=request.actor, patient_id=patient_id, audit_as="patient.view", detail={"sections": ["timeline"]}
+        actor=request.actor,
+        patient_id=patient_id,
+        audit_as="patient.view",
+        detail={"sections": ["timeline"]},
+        emergency_read=True,
     )
     page = timeline_page(actor=request.actor, patient=patient, cursor=request.GET.get("cursor"))
     return render(
@@ -178,7 +202,9 @@ def patient_timeline(request, patient_id):
 
 @clinic_required
 def patient_versions(request, patient_id):
-    patient = patient_get(actor=request.actor, patient_id=patient_id, audit_as="patient.view_versions")
+    patient = patient_get(
+        actor=request.actor, patient_id=patient_id, audit_as="patient.view_versions", emergency_read=True
+    )
     versions = list(patient.history.select_related("history_user").order_by("-history_date")[:100])
     return render(request, "web/patient_versions.html", {"patient": patient, "versions": versions})
 
