@@ -141,10 +141,17 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 
-# Lockout: 5 failed logins for one user name from one address lock it for 15 minutes.
-AXES_FAILURE_LIMIT = 5
+# Lockout (django-axes, docs/security/headers-and-throttling.md): failed sign-ins within 15 minutes, counted
+# three ways, each with its own limit; reaching one locks for 15 minutes (dermatox.accounts.sign_in_limits).
+DERMATOX_SIGN_IN_LIMITS = [
+    (("username", "ip_address"), int(os.environ.get("DERMATOX_SIGN_IN_LIMIT_ACCOUNT_ADDRESS", "5"))),
+    (("username",), int(os.environ.get("DERMATOX_SIGN_IN_LIMIT_ACCOUNT", "10"))),  # from any address
+    (("ip_address",), int(os.environ.get("DERMATOX_SIGN_IN_LIMIT_ADDRESS", "20"))),  # over any accounts
+]
+AXES_LOCKOUT_PARAMETERS = [list(fields) for fields, _limit in DERMATOX_SIGN_IN_LIMITS]
+AXES_FAILURE_LIMIT = DERMATOX_SIGN_IN_LIMITS[0][1]
+AXES_HANDLER = "dermatox.accounts.sign_in_limits.SignInLimitsHandler"
 AXES_COOLOFF_TIME = timedelta(minutes=15)
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
