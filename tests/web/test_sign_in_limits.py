@@ -19,7 +19,7 @@ def address(n: int) -> str:
     return f"203.0.113.{n}"  # TEST-NET-3: documentation addresses, never contacted
 
 
-def sign_in(client, username, password="wrong-password", ip="198.51.100.7", **headers):
+def sign_in(client, username, password="wrong-password", ip="198.51.100.7", **headers):  # noqa: S107
     return client.post("/login/", {"username": username, "password": password}, REMOTE_ADDR=ip, **headers)
 
 
@@ -78,5 +78,7 @@ def test_even_a_wrongly_trusted_forwarded_for_cannot_get_past_the_per_account_li
     settings.TRUST_X_FORWARDED_FOR = True
     user = staff[Role.NURSE]
     for n in range(PER_ACCOUNT - 1):
-        assert sign_in(client, user.username, HTTP_X_FORWARDED_FOR=f"10.9.9.9, {address(n)}").status_code == 200
+        assert (
+            sign_in(client, user.username, HTTP_X_FORWARDED_FOR=f"10.9.9.9, {address(n)}").status_code == 200
+        )
     assert sign_in(client, user.username, HTTP_X_FORWARDED_FOR=address(150)).status_code == 429

@@ -190,9 +190,22 @@ CONTENT_SECURITY_POLICY = {
 DERMATOX_PERMISSIONS_POLICY = {
     feature: []
     for feature in (
-        "accelerometer", "autoplay", "camera", "display-capture", "geolocation", "gyroscope", "hid",
-        "magnetometer", "microphone", "midi", "payment", "publickey-credentials-get", "screen-wake-lock",
-        "serial", "usb", "xr-spatial-tracking",
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
     )
 }
 
@@ -248,6 +261,14 @@ CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "shared": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "dermatox_cache"},
 }
+# Request limits (django-ratelimit; docs/security/headers-and-throttling.md), counted in the "shared" cache so
+# that every gunicorn worker sees the same counts. The database cache's increment is a read then a write: under
+# concurrent requests a few may get past a limit (a limit, not an exact quota; use Redis/memcached for that).
+RATELIMIT_USE_CACHE = "shared"
+# Requests per API token (REST, FHIR, bulk export) -> 429 with Retry-After.
+DERMATOX_API_TOKEN_RATE = os.environ.get("DERMATOX_API_TOKEN_RATE", "600/m")
+# Wrong intake-link tokens per address before the intake pages answer that address 429.
+DERMATOX_INTAKE_GUESS_RATE = os.environ.get("DERMATOX_INTAKE_GUESS_RATE", "10/15m")
 # CDS Hooks callers (docs/cds_hooks.md): EHRs with a signed JWT; open on a development machine.
 DERMATOX_CDS_CLIENTS = os.environ.get("DERMATOX_CDS_CLIENTS", "")
 DERMATOX_CDS_OPEN = os.environ.get("DERMATOX_CDS_OPEN", "0" if DERMATOX_CDS_CLIENTS else "1") == "1"

@@ -38,3 +38,6 @@ WHITENOISE_USE_FINDERS = True
 # Reminder windows fixed here so the environment cannot change what the tests expect.
 DERMATOX_REMINDER_HOURS = 24
 DERMATOX_RECALL_LEAD_DAYS = 7
+
+# One token makes thousands of requests in the contract tests (schemathesis); the throttle tests set small rates.
+DERMATOX_API_TOKEN_RATE = "1000000/m"  # noqa: S105 (a rate, not a secret)
