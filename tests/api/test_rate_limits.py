@@ -44,7 +44,9 @@ def test_writes_count_too_and_a_limited_token_writes_nothing(api, frozen, three_
     assert not Patient.objects.filter(given_name="Ada").exists()
 
 
-def test_a_fhir_token_over_its_limit_gets_an_operation_outcome_429(client, fhir_token, frozen, three_a_minute):
+def test_a_fhir_token_over_its_limit_gets_an_operation_outcome_429(
+    client, fhir_token, frozen, three_a_minute
+):
     headers = {"HTTP_AUTHORIZATION": f"Bearer {fhir_token}"}
     for _ in range(3):
         assert client.get("/fhir/Patient", **headers).status_code == 200
@@ -106,7 +108,9 @@ def test_guessing_intake_links_from_one_address_gets_429(client, settings, froze
     assert page.status_code == 200
 
 
-def test_a_valid_link_used_repeatedly_is_not_counted_as_guessing(client, settings, frozen, physician, patient):
+def test_a_valid_link_used_repeatedly_is_not_counted_as_guessing(
+    client, settings, frozen, physician, patient
+):
     settings.DERMATOX_INTAKE_GUESS_RATE = "3/15m"
     from dermatox.intake import services
 

@@ -14,8 +14,12 @@ from dermatox.bulk.models import BulkExportJob
 from dermatox.bulk.services import export_run
 from dermatox.common.context import Actor
 from dermatox.patients.services import encounter_create
-from tests.scheduling.helpers import at, book, days
-from tests.scheduling.helpers import clock  # noqa: F401 (fixture: booking needs the scheduling clock)
+from tests.scheduling.helpers import (
+    at,
+    book,
+    clock,  # noqa: F401 (fixture: booking needs the scheduling clock)
+    days,
+)
 from tests.web.test_outcomes_and_documents import treated_man  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +43,12 @@ def assert_private(response):
 
 def bearer(user, clinic, scopes):
     _token, secret = api_token_create(
-        actor=Actor.system(clinic=clinic), clinic=clinic, user=user, name="h", role=Role.PHYSICIAN, scopes=scopes
+        actor=Actor.system(clinic=clinic),
+        clinic=clinic,
+        user=user,
+        name="h",
+        role=Role.PHYSICIAN,
+        scopes=scopes,
     )
     return {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
 
@@ -58,7 +67,12 @@ def test_a_page_has_a_nonce_policy_and_no_store(login, staff, patient, client):
 
 
 def test_the_nonce_in_the_header_is_the_one_on_the_pages_inline_style(
-    login, staff, physician, patient, client, clock  # noqa: F811
+    login,
+    staff,
+    physician,
+    patient,
+    client,
+    clock,  # noqa: F811
 ):
     book(physician, patient, at(days(1), 10))
     login(staff[Role.PHYSICIAN])
@@ -73,7 +87,9 @@ def test_the_nonce_in_the_header_is_the_one_on_the_pages_inline_style(
 
 def test_a_pdf_is_not_stored(login, staff, physician, client, treated_man):  # noqa: F811
     man, _session, _later = treated_man
-    visit = encounter_create(actor=physician, patient=man, data={"kind": "consultation", "start": timezone.now()})
+    visit = encounter_create(
+        actor=physician, patient=man, data={"kind": "consultation", "start": timezone.now()}
+    )
     login(staff[Role.PHYSICIAN])
     pdf = client.get(f"/patients/{man.pk}/visits/{visit.pk}/summary.pdf")
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
@@ -99,7 +115,9 @@ def test_rest_and_fhir_answers_are_not_stored(client, staff, clinics, patient):
     assert_private(client.get("/api/patients"))  # errors too (401)
 
 
-def test_a_bulk_export_file_is_not_stored(client, staff, clinics, patient, django_capture_on_commit_callbacks):
+def test_a_bulk_export_file_is_not_stored(
+    client, staff, clinics, patient, django_capture_on_commit_callbacks
+):
     auth = {
         **bearer(staff[Role.PHYSICIAN], clinics[0], ["read", "export"]),
         "HTTP_PREFER": "respond-async",
@@ -168,7 +186,9 @@ def test_no_page_template_has_a_style_attribute_or_a_style_element_without_the_n
 
 def test_the_scans_catch_what_they_look_for():
     assert HANDLER.search('<input onclick="this.select()">') and not HANDLER.search('<a data-on="x">')
-    assert STYLE_ATTRIBUTE.search('<div class="x"\n style="top:1%">') and not STYLE_ATTRIBUTE.search("<style>")
+    assert STYLE_ATTRIBUTE.search('<div class="x"\n style="top:1%">') and not STYLE_ATTRIBUTE.search(
+        "<style>"
+    )
     assert SCRIPT.findall("<script>alert(1)</script>") == [""]
 
 
