@@ -32,7 +32,9 @@ def test_one_account_is_locked_after_failures_from_many_addresses(client, staff)
     user = staff[Role.NURSE]
     for n in range(PER_ACCOUNT - 1):
         assert sign_in(client, user.username, ip=address(n)).status_code == 200
-    assert sign_in(client, user.username, ip=address(200)).status_code == 429  # the limit-th failure
+    locked = sign_in(client, user.username, ip=address(200))  # the limit-th failure
+    assert locked.status_code == 429 and b"Account locked" in locked.content
+    assert locked["Retry-After"] == str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
     # Locked everywhere now, even with the right password from an address that never failed.
     assert sign_in(client, user.username, PASSWORD, ip=address(201)).status_code == 429
     # Another account from one of those addresses is not affected.

@@ -12,10 +12,11 @@ locks exactly when one of the three counts reaches its own limit; everything els
 from __future__ import annotations
 
 from axes.handlers.database import AxesDatabaseHandler
-from axes.helpers import get_client_username, get_failure_limit
+from axes.helpers import get_client_username, get_cool_off, get_failure_limit
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.db.models import Sum
+from django.shortcuts import render
 
 
 class SignInLimitsHandler(AxesDatabaseHandler):
@@ -35,3 +36,10 @@ class SignInLimitsHandler(AxesDatabaseHandler):
         an account of their own."""
         deleted, _ = AccessAttempt.objects.filter(username=get_client_username(request, credentials)).delete()
         return deleted
+
+
+def lockout_response(request, original_response=None, credentials: dict | None = None):
+    """axes' lockout page (429), plus `Retry-After`: the cool-off, counted from the last failure."""
+    response = render(request, settings.AXES_LOCKOUT_TEMPLATE, status=settings.AXES_HTTP_RESPONSE_CODE)
+    response["Retry-After"] = str(int(get_cool_off(request).total_seconds()))
+    return response

@@ -153,6 +153,7 @@ AXES_FAILURE_LIMIT = DERMATOX_SIGN_IN_LIMITS[0][1]
 AXES_HANDLER = "dermatox.accounts.sign_in_limits.SignInLimitsHandler"
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "dermatox.accounts.sign_in_limits.lockout_response"  # the template + Retry-After
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 # Lockout and audit must agree on who the client is (see dermatox.common.http.client_ip).
