@@ -56,6 +56,7 @@ def test_the_main_pages_load_without_csp_violations(
     block = page.locator(".cal-block").first
     expect(block).to_be_visible()
     assert float(block.evaluate("b => parseFloat(getComputedStyle(b).top)")) > 0
+    page.screenshot(path=str(pytest.screenshot_dir / "csp-calendar-week.png"), full_page=True)
     for path in (
         f"/schedule/?date={tomorrow.isoformat()}",
         f"/schedule/book/?patient={patient.pk}",
