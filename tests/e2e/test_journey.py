@@ -21,6 +21,7 @@ from dermatox.patients.models import Patient
 from dermatox.scheduling.models import Appointment
 from dermatox.treatments.models import TreatmentSession
 from tests.conftest import PASSWORD
+from tests.e2e import csp
 from tests.pdf import pdf_text
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -51,7 +52,7 @@ def pick(page: Page, name: str, value: str) -> None:
 
 @pytest.mark.parametrize("lang", ["en", "tr"])
 def test_a_new_patient_from_booking_to_printed_plan(
-    page: Page, live_server, staff, receive_and_open, lang, browser
+    page: Page, live_server, staff, receive_and_open, lang, browser, csp_violations
 ):
     base = live_server.url
     with translation.override(lang):
@@ -91,6 +92,7 @@ def test_a_new_patient_from_booking_to_printed_plan(
 
         # The patient, on the tablet: no staff session, the patient's language.
         tablet_context = browser.new_context(viewport={"width": 820, "height": 1180}, has_touch=True)
+        csp.watch(tablet_context, into=csp_violations)  # checked with the staff pages' at the end (conftest)
         tablet = tablet_context.new_page()
         tablet.goto(link)
         expect(tablet.locator("html")).to_have_attribute("lang", lang)

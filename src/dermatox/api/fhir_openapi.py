@@ -9,7 +9,13 @@ from django.http import JsonResponse
 from dermatox.fhir.selectors import SPECS
 
 FHIR_JSON = "application/fhir+json"
-ERRORS = {"400": "Bad search parameter", "401": "No valid token", "403": "Scope or role", "404": "Not found"}
+ERRORS = {
+    "400": "Bad search parameter",
+    "401": "No valid token",
+    "403": "Scope or role",
+    "404": "Not found",
+    "429": "Over the token's rate limit; see Retry-After",
+}
 
 
 def _resource(type_name: str) -> dict:

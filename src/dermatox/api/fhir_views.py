@@ -22,8 +22,9 @@ from fhir.resources.R4B.operationoutcome import OperationOutcome
 from dermatox.accounts.tokens import bearer_secret, token_actor
 from dermatox.assessments.services import observation_record
 from dermatox.audit.services import audit_record
-from dermatox.common.errors import DermatoxError, InvalidInput, NotFound
+from dermatox.common.errors import DermatoxError, InvalidInput, NotFound, TooManyRequests
 from dermatox.common.http import client_ip
+from dermatox.common.throttle import token_throttle
 from dermatox.fhir import inbound
 from dermatox.fhir import resources as R
 from dermatox.fhir.selectors import SPECS, Spec, patient_ids_of, record_id_lookup
@@ -77,7 +78,13 @@ def outcome(status: int, code: str, problems: list[tuple[str | None, str]], head
     )
 
 
-ISSUE_CODES = {401: "login", 403: "forbidden", 404: "not-found", 409: "conflict"}  # else "invalid"
+ISSUE_CODES = {
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    409: "conflict",
+    429: "throttled",
+}  # else "invalid"
 
 
 def error_outcome(exc: Exception) -> HttpResponse | None:
@@ -91,6 +98,8 @@ def error_outcome(exc: Exception) -> HttpResponse | None:
     status = exc.http_status
     issues = [(k, " ".join(v)) for k, v in exc.fields.items()] if isinstance(exc, InvalidInput) else []
     headers = {"WWW-Authenticate": 'Bearer realm="fhir"'} if status == 401 else None
+    if isinstance(exc, TooManyRequests):
+        headers = {"Retry-After": str(exc.retry_after)}
     return outcome(status, ISSUE_CODES.get(status, "invalid"), issues or [(None, exc.message)], headers)
 
 
@@ -110,6 +119,7 @@ def fhir_endpoint(view=None, *, scope: str | None = None):
                     ip=client_ip(request),
                     user_agent=request.headers.get("User-Agent", ""),
                 )
+                token_throttle(request, actor.token_id)
                 return view(request, actor, *args, **kwargs)
             except (DermatoxError, BadRequest, inbound.InvalidResource) as exc:
                 return error_outcome(exc)

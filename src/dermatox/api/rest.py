@@ -12,7 +12,7 @@ import uuid
 from typing import Literal
 
 from django.http import Http404, HttpRequest
-from ninja import NinjaAPI, Query, Status
+from ninja import NinjaAPI, Query, Status, Swagger
 from ninja.errors import HttpError, ValidationError
 from ninja.security import HttpBearer
 
@@ -21,8 +21,9 @@ from dermatox.api import reads
 from dermatox.api import schemas as s
 from dermatox.assessments.services import observation_record
 from dermatox.common.context import Actor
-from dermatox.common.errors import DermatoxError, InvalidInput, summarise
+from dermatox.common.errors import DermatoxError, InvalidInput, TooManyRequests, summarise
 from dermatox.common.http import client_ip
+from dermatox.common.throttle import token_throttle
 from dermatox.patients import services as patient_services
 from dermatox.scheduling import services as scheduling_services
 from dermatox.scheduling.selectors import appointment_get, follow_up_get
@@ -43,12 +44,14 @@ class TokenAuth(HttpBearer):
 
     def authenticate(self, request: HttpRequest, token: str) -> Actor:
         scope = "read" if request.method in READ_METHODS else "write"
-        return token_actor(
+        actor = token_actor(
             token,
             scope=scope,
             ip=client_ip(request),
             user_agent=request.headers.get("User-Agent", ""),
         )
+        token_throttle(request, actor.token_id)
+        return actor
 
 
 api = NinjaAPI(
@@ -63,11 +66,13 @@ api = NinjaAPI(
     auth=TokenAuth(),
     openapi_url="/openapi.json",
     docs_url="/docs",
+    # ninja's local Swagger UI (ninja is in INSTALLED_APPS); no validator badge fetched from swagger.io.
+    docs=Swagger(settings={"validatorUrl": None}),
 )
 
 # --- errors: mapped once ---------------------------------------------------------------------------------
 
-ERRORS = {status: s.Error for status in (400, 401, 403, 404, 409, 422)}
+ERRORS = {status: s.Error for status in (400, 401, 403, 404, 409, 422, 429)}
 STATUS_CODES = {400: "bad_request", 401: "unauthenticated", 403: "permission_denied", 404: "not_found"}
 
 
@@ -82,7 +87,10 @@ def _error(request, status: int, message: str, code: str, fields: dict | None = 
 
 @api.exception_handler(DermatoxError)
 def _dermatox_error(request, exc: DermatoxError):
-    return _error(request, exc.http_status, exc.message, exc.code, exc.fields)
+    response = _error(request, exc.http_status, exc.message, exc.code, exc.fields)
+    if isinstance(exc, TooManyRequests):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def _location(loc) -> str:

@@ -66,3 +66,14 @@ def summarise(fields: Mapping[str, list[str]]) -> str:
 class Conflict(DermatoxError):
     code = "conflict"
     http_status = 409
+
+
+class TooManyRequests(DermatoxError):
+    """Over a rate limit; the edge answers 429 with `Retry-After: <retry_after>` (seconds)."""
+
+    code = "rate_limited"
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))

@@ -19,6 +19,8 @@ matplotlib.use("Agg")
 from matplotlib import dates as mdates
 from matplotlib.figure import Figure
 
+from dermatox.documents.svg_style import styles_to_attributes
+
 matplotlib.rcParams.update(
     {
         "svg.fonttype": "none",  # text stays text: smaller, selectable, printed by the PDF's own font
@@ -79,7 +81,7 @@ def series_svg(
     fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     svg = buffer.getvalue()
     # Inline in HTML: drop the XML prolog and DOCTYPE, scale with the container.
-    svg = svg[svg.index("<svg") :]
+    svg = styles_to_attributes(svg[svg.index("<svg") :])  # no style=""/<style>: the page's CSP forbids them
     svg = _unique_ids(svg, hashlib.sha256(svg.encode()).hexdigest()[:8])
     label = html.escape(title, quote=True)
     head = re.compile(r'<svg([^>]*?) width="[^"]+" height="[^"]+"')

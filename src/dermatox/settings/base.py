@@ -27,6 +27,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 
 from dermatox.clinical import reference as _clinical_reference
 from dermatox.ops.logs import logging_config
@@ -49,6 +50,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "csp",
+    "ninja",  # the API docs page uses ninja's own copy of Swagger UI (its static files), not a CDN
     "simple_history",
     "axes",
     "django_tasks",
@@ -70,6 +73,9 @@ MIDDLEWARE = [
     "dermatox.ops.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise: static files keep their own caching headers and carry no policy.
+    "csp.middleware.CSPMiddleware",
+    "dermatox.common.security_headers.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -143,11 +149,19 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 
-# Lockout: 5 failed logins for one user name from one address lock it for 15 minutes.
-AXES_FAILURE_LIMIT = 5
+# Lockout (django-axes, docs/security/headers-and-throttling.md): failed sign-ins within 15 minutes, counted
+# three ways, each with its own limit; reaching one locks for 15 minutes (dermatox.accounts.sign_in_limits).
+DERMATOX_SIGN_IN_LIMITS = [
+    (("username", "ip_address"), int(os.environ.get("DERMATOX_SIGN_IN_LIMIT_ACCOUNT_ADDRESS", "5"))),
+    (("username",), int(os.environ.get("DERMATOX_SIGN_IN_LIMIT_ACCOUNT", "10"))),  # from any address
+    (("ip_address",), int(os.environ.get("DERMATOX_SIGN_IN_LIMIT_ADDRESS", "20"))),  # over any accounts
+]
+AXES_LOCKOUT_PARAMETERS = [list(fields) for fields, _limit in DERMATOX_SIGN_IN_LIMITS]
+AXES_FAILURE_LIMIT = DERMATOX_SIGN_IN_LIMITS[0][1]
+AXES_HANDLER = "dermatox.accounts.sign_in_limits.SignInLimitsHandler"
 AXES_COOLOFF_TIME = timedelta(minutes=15)
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "dermatox.accounts.sign_in_limits.lockout_response"  # the template + Retry-After
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 # Lockout and audit must agree on who the client is (see dermatox.common.http.client_ip).
@@ -163,6 +177,46 @@ CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+# Content-Security-Policy (django-csp 4; docs/security/headers-and-throttling.md). Scripts and styles only from
+# our own static files, or inline with this response's nonce (`nonce="{{ request.csp_nonce }}"`); no inline
+# event handlers, no style="" attributes, no eval, nothing from another host.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],  # data: for the icons inside Swagger UI's stylesheet
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+# Browser features no page of ours uses (there is no photo capture yet: camera too), refused to every origin.
+DERMATOX_PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("tr", "Türkçe")]
@@ -224,6 +278,14 @@ CACHES = {
 # and the longest a physician may ask for.
 DERMATOX_EMERGENCY_ACCESS_MINUTES = int(os.environ.get("DERMATOX_EMERGENCY_ACCESS_MINUTES", "60"))
 DERMATOX_EMERGENCY_ACCESS_MAX_MINUTES = int(os.environ.get("DERMATOX_EMERGENCY_ACCESS_MAX_MINUTES", "240"))
+# Request limits (django-ratelimit; docs/security/headers-and-throttling.md), counted in the "shared" cache so
+# that every gunicorn worker sees the same counts. The database cache's increment is a read then a write: under
+# concurrent requests a few may get past a limit (a limit, not an exact quota; use Redis/memcached for that).
+RATELIMIT_USE_CACHE = "shared"
+# Requests per API token (REST, FHIR, bulk export) -> 429 with Retry-After.
+DERMATOX_API_TOKEN_RATE = os.environ.get("DERMATOX_API_TOKEN_RATE", "600/m")
+# Wrong intake-link tokens per address before the intake pages answer that address 429.
+DERMATOX_INTAKE_GUESS_RATE = os.environ.get("DERMATOX_INTAKE_GUESS_RATE", "10/15m")
 # CDS Hooks callers (docs/cds_hooks.md): EHRs with a signed JWT; open on a development machine.
 DERMATOX_CDS_CLIENTS = os.environ.get("DERMATOX_CDS_CLIENTS", "")
 DERMATOX_CDS_OPEN = os.environ.get("DERMATOX_CDS_OPEN", "0" if DERMATOX_CDS_CLIENTS else "1") == "1"

@@ -43,3 +43,6 @@ DERMATOX_EMERGENCY_ACCESS_MAX_MINUTES = 240
 
 # The access log stays quiet in tests (tests of the log raise its level themselves).
 LOGGING = logging_config(level="WARNING", fmt="json", access=False)
+
+# One token makes thousands of requests in the contract tests (schemathesis); the throttle tests set small rates.
+DERMATOX_API_TOKEN_RATE = "1000000/m"  # noqa: S105 (a rate, not a secret)

@@ -20,7 +20,9 @@ from dermatox.clinical.intake import (
     questions_for,
 )
 from dermatox.clinical.reference import load
-from dermatox.common.errors import Conflict, InvalidInput, NotFound
+from dermatox.common.errors import Conflict, InvalidInput, NotFound, TooManyRequests
+from dermatox.common.http import client_ip
+from dermatox.common.throttle import check_throttle, count_failure
 from dermatox.intake import services
 from dermatox.intake.models import IntakeForm
 from dermatox.intake.texts import CONSENT_TEXTS, DECLARATION, RULES
@@ -127,10 +129,23 @@ def _language(request, intake: IntakeForm) -> str:
 
 @require_http_methods(["GET", "POST"])
 def intake_fill(request, token):
-    """The patient's page: no staff session needed, and nothing else of the system is reachable from it."""
+    """The patient's page: no staff session needed, and nothing else of the system is reachable from it.
+    Wrong tokens are counted per address; over settings.DERMATOX_INTAKE_GUESS_RATE that address gets 429
+    before any lookup, so links cannot be guessed by trying many."""
+    guesses = {
+        "group": "intake-link-guess",
+        "key": client_ip(request) or "-",
+        "rate_setting": "DERMATOX_INTAKE_GUESS_RATE",
+    }
     try:
+        check_throttle(request, **guesses, message="Too many wrong intake links from this address")
         intake = services.intake_by_token(token)
+    except TooManyRequests as exc:
+        response = render(request, "web/intake_throttled.html", status=429)
+        response["Retry-After"] = str(exc.retry_after)
+        return response
     except NotFound:
+        count_failure(request, **guesses)
         return render(request, "web/intake_closed.html", status=404)
     language = _language(request, intake)
     translation.activate(language)
