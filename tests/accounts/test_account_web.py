@@ -152,11 +152,18 @@ def test_an_admin_reset_ends_sessions_and_forces_a_new_password_at_next_sign_in(
     assert client.get("/patients/")["Location"] == "/account/password/?next=%2Fpatients%2F"
     form = client.get("/account/password/")
     assert form.context["forced"]
-    bad = client.post("/account/password/", {"old_password": temporary, "new_password1": "short", "new_password2": "short"})
+    bad = client.post(
+        "/account/password/", {"old_password": temporary, "new_password1": "short", "new_password2": "short"}
+    )
     assert bad.status_code == 200 and bad.context["form"].errors["new_password1"]
     done = client.post(
         "/account/password/",
-        {"old_password": temporary, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD, "next": "/patients/"},
+        {
+            "old_password": temporary,
+            "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD,
+            "next": "/patients/",
+        },
     )
     assert done["Location"] == "/patients/"
     assert client.get("/patients/").status_code == 200  # this session survives its own change
@@ -169,12 +176,14 @@ def test_the_password_change_names_each_field_and_writes_nothing_on_bad_input(st
     user = staff[Role.NURSE]
     client = signed_in(user)
     response = client.post(
-        "/account/password/", {"old_password": "wrong", "new_password1": NEW_PASSWORD, "new_password2": "other"}
+        "/account/password/",
+        {"old_password": "wrong", "new_password1": NEW_PASSWORD, "new_password2": "other"},
     )
     errors = response.context["form"].errors
     assert set(errors) == {"old_password", "new_password2"}  # every problem at once
     response = client.post(
-        "/account/password/", {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": "other"}
+        "/account/password/",
+        {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": "other"},
     )
     assert set(response.context["form"].errors) == {"new_password2"}
     user.refresh_from_db()
@@ -196,7 +205,12 @@ def test_the_second_factor_comes_before_the_forced_password_change(staff, clock,
 def test_a_deactivated_user_is_signed_out_cannot_sign_in_and_their_token_is_refused(staff, clinics):
     user = staff[Role.PHYSICIAN]
     _token, secret = api_token_create(
-        actor=Actor.system(clinic=clinics[0]), clinic=clinics[0], user=user, name="EHR", role="physician", scopes=["read"]
+        actor=Actor.system(clinic=clinics[0]),
+        clinic=clinics[0],
+        user=user,
+        name="EHR",
+        role="physician",
+        scopes=["read"],
     )
     auth = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
     assert Client().get("/api/patients", **auth).status_code == 200
@@ -258,7 +272,12 @@ def test_an_admin_second_factor_reset_sends_the_user_to_setup_again(staff, clini
 def test_api_token_requests_are_not_asked_for_a_second_factor(staff, clinics):
     require_2fa(clinics[0])
     _token, secret = api_token_create(
-        actor=Actor.system(clinic=clinics[0]), clinic=clinics[0], user=staff[Role.PHYSICIAN], name="EHR", role="physician", scopes=["read"]
+        actor=Actor.system(clinic=clinics[0]),
+        clinic=clinics[0],
+        user=staff[Role.PHYSICIAN],
+        name="EHR",
+        role="physician",
+        scopes=["read"],
     )
     client = signed_in(staff[Role.PHYSICIAN])  # even beside an unverified session cookie
     assert client.get("/api/patients", HTTP_AUTHORIZATION=f"Bearer {secret}").status_code == 200

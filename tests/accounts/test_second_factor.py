@@ -33,7 +33,9 @@ def actor(user):
         (Role.FRONT_DESK, False),
     ],
 )
-def test_required_for_clinical_and_admin_roles_only_when_the_clinic_requires_it(staff, clinics, role, required):
+def test_required_for_clinical_and_admin_roles_only_when_the_clinic_requires_it(
+    staff, clinics, role, required
+):
     user = staff[role]
     assert not second_factor.required_for(user)  # the default: not required
     clinics[0].require_second_factor = True
@@ -44,7 +46,9 @@ def test_required_for_clinical_and_admin_roles_only_when_the_clinic_requires_it(
     assert second_factor.status(user) == second_factor.Status(enrolled=False, required=required)
 
 
-def test_a_requirement_of_another_clinic_of_the_user_counts_and_an_inactive_membership_does_not(staff, clinics):
+def test_a_requirement_of_another_clinic_of_the_user_counts_and_an_inactive_membership_does_not(
+    staff, clinics
+):
     user = staff[Role.PHYSICIAN]
     Membership.objects.create(user=user, clinic=clinics[1], role=Role.PHYSICIAN)
     clinics[1].require_second_factor = True
@@ -112,8 +116,12 @@ def test_five_wrong_codes_lock_the_second_factor_for_minutes_then_it_opens_again
     device, codes = enrol(user, clock)
     for n in range(settings.DERMATOX_2FA_LOCK_AFTER):
         clock.shift(20)  # past the back-off, so every guess is really tried
-        with pytest.raises(InvalidInput if n < settings.DERMATOX_2FA_LOCK_AFTER - 1 else second_factor.SecondFactorLocked):
-            second_factor.verify(actor=actor(user), user=user, code="not-a-code" if n % 2 else wrong_code(device))
+        with pytest.raises(
+            InvalidInput if n < settings.DERMATOX_2FA_LOCK_AFTER - 1 else second_factor.SecondFactorLocked
+        ):
+            second_factor.verify(
+                actor=actor(user), user=user, code="not-a-code" if n % 2 else wrong_code(device)
+            )
     clock.shift(60)
     for right in (app_code(device), codes[0]):  # neither the app nor a recovery code gets through now
         with pytest.raises(second_factor.SecondFactorLocked) as exc:

@@ -134,6 +134,7 @@ def test_the_staff_list_shows_only_the_clinic_and_its_reasons(manager, staff, cl
     names = {r.membership.user.username for r in rows}
     assert names == {f"{role}_a" for role in Role.values}
     mine = next(r for r in rows if r.membership.user == manager.user)
-    assert mine.refusals["deactivate"] and not next(
-        r for r in rows if r.membership.user == staff[Role.PHYSICIAN]
-    ).refusals["reset_password"]
+    assert (
+        mine.refusals["deactivate"]
+        and not next(r for r in rows if r.membership.user == staff[Role.PHYSICIAN]).refusals["reset_password"]
+    )

@@ -85,7 +85,9 @@ def status(user: User) -> Status:
 
 
 def _requiring_memberships():
-    return Membership.objects.filter(active=True, clinic__require_second_factor=True, role__in=ROLES_REQUIRING)
+    return Membership.objects.filter(
+        active=True, clinic__require_second_factor=True, role__in=ROLES_REQUIRING
+    )
 
 
 def required_for(user: User, clinic: Clinic | None = None) -> bool:
@@ -150,7 +152,9 @@ def enrol_confirm(*, actor: Actor, user: User, code: str) -> tuple[TOTPDevice, l
             device.confirmed = True
             device.save(update_fields=["confirmed"])
             codes = _new_recovery_codes(user)
-            audit_record(actor=actor, action="auth.second_factor_enrolled", obj=user, detail={"replaced": replaced})
+            audit_record(
+                actor=actor, action="auth.second_factor_enrolled", obj=user, detail={"replaced": replaced}
+            )
             return device, codes
     _fail(actor, user, device, stage="enrol", refusal=refusal)
 

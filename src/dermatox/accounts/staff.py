@@ -68,7 +68,9 @@ def clinics_managed_by(actor: Actor) -> set[int]:
     """The clinics where the actor's user manages staff (an active membership with such a role)."""
     roles = [role for role, perms in ROLE_PERMISSIONS.items() if Perm.MANAGE_STAFF in perms]
     return set(
-        Membership.objects.filter(user=actor.user, active=True, role__in=roles).values_list("clinic_id", flat=True)
+        Membership.objects.filter(user=actor.user, active=True, role__in=roles).values_list(
+            "clinic_id", flat=True
+        )
     )
 
 

@@ -57,7 +57,8 @@ def login_verify(request: HttpRequest) -> HttpResponse:
                 left = second_factor.recovery_codes_left(user)
                 messages.warning(
                     request,
-                    _("You signed in with a recovery code; %(n)s left. Make new ones on My account.") % {"n": left},
+                    _("You signed in with a recovery code; %(n)s left. Make new ones on My account.")
+                    % {"n": left},
                 )
             return redirect(_next_url(request) or "clinic-choose")
     return render(
@@ -101,7 +102,9 @@ def second_factor_setup(request: HttpRequest) -> HttpResponse:
             apply_errors(form, exc)
         else:
             django_otp.login(request, device)
-            return _recovery_codes_page(request, codes, next_url=_next_url(request) or reverse("clinic-choose"))
+            return _recovery_codes_page(
+                request, codes, next_url=_next_url(request) or reverse("clinic-choose")
+            )
     device = second_factor.enrol_begin(user=user)
     return render(
         request,

@@ -46,7 +46,9 @@ def staff_reset_second_factor(request: HttpRequest, user_id: int) -> HttpRespons
     member = staff_member_get(request.actor, user_id)
     second_factor.second_factor_reset(actor=request.actor, user=member)
     messages.success(
-        request, _("%(name)s's second factor was removed; they set up a new app at their next sign-in.") % {"name": member}
+        request,
+        _("%(name)s's second factor was removed; they set up a new app at their next sign-in.")
+        % {"name": member},
     )
     return redirect("staff-list")
 
