@@ -1,4 +1,4 @@
-"""The `dermatox` command: serve, migrate, demo, createuser, check, audit verify, reminders, worker.
+"""The `dermatox` command: serve, migrate, demo, createuser, check, audit verify, reminders, worker, user, clinic.
 
 Every command honours DATABASE_URL (and DJANGO_SETTINGS_MODULE, default `dermatox.settings.dev`).
 Exit status: 0 success, 1 a check failed (e.g. the audit chain is broken), 2 invalid input.
@@ -718,6 +718,10 @@ def build_parser() -> argparse.ArgumentParser:
     audit_sub = p.add_subparsers(dest="audit_command", required=True)
     v = audit_sub.add_parser("verify", help="verify the audit hash chain; exit 1 if it was tampered with")
     v.set_defaults(func=cmd_audit_verify)
+
+    from dermatox.cli_accounts import register as register_account_commands
+
+    register_account_commands(sub)  # user reset-password|reset-2fa|deactivate|reactivate|sign-out, clinic
     return parser
 
 

@@ -6,6 +6,7 @@ from dermatox.api.rest import api as rest_api
 from dermatox.cds import views as cds_views
 from dermatox.ops.health import healthz
 from dermatox.web import (
+    account_views,
     document_views,
     emergency_views,
     intake_views,
@@ -14,6 +15,7 @@ from dermatox.web import (
     outcome_views,
     schedule_views,
     session_views,
+    staff_admin_views,
     views,
 )
 
@@ -24,6 +26,28 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("clinic/", views.clinic_choose, name="clinic-choose"),
     path("me/language/", views.user_language, name="user-language"),
+    # The user's own account and second factor (docs/security/second-factor.md).
+    path("login/verify/", account_views.login_verify, name="login-verify"),
+    path("account/", account_views.account, name="account"),
+    path("account/password/", account_views.password_change, name="password-change"),
+    path("account/2fa/setup/", account_views.second_factor_setup, name="second-factor-setup"),
+    path("account/2fa/recovery-codes/", account_views.recovery_codes_renew, name="recovery-codes-renew"),
+    path("account/sign-out-everywhere/", account_views.sign_out_everywhere, name="sign-out-everywhere"),
+    # Staff administration for managers (the list page and its actions; API tokens live under /staff/tokens/).
+    path("staff/", staff_admin_views.staff_list, name="staff-list"),
+    path("staff/second-factor/", staff_admin_views.staff_second_factor, name="staff-second-factor"),
+    path(
+        "staff/<int:user_id>/reset-password/",
+        staff_admin_views.staff_reset_password,
+        name="staff-reset-password",
+    ),
+    path(
+        "staff/<int:user_id>/reset-second-factor/",
+        staff_admin_views.staff_reset_second_factor,
+        name="staff-reset-second-factor",
+    ),
+    path("staff/<int:user_id>/deactivate/", staff_admin_views.staff_deactivate, name="staff-deactivate"),
+    path("staff/<int:user_id>/reactivate/", staff_admin_views.staff_reactivate, name="staff-reactivate"),
     path("patients/", views.patient_list, name="patient-list"),
     path("patients/new/", views.patient_create, name="patient-create"),
     # Break-the-glass (docs/security/emergency-access.md): a physician's request, ending it, the manager's list.

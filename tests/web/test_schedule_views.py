@@ -231,4 +231,4 @@ def test_pages_make_the_same_queries_for_3_or_50_appointments(
     print(f"queries with 3 and 50 appointments: {counts}")
     for name, (few, lots) in counts.items():
         assert few == lots, (name, counts)
-        assert lots <= 17, (name, counts)
+        assert lots <= 18, (name, counts)  # 18: one per request for the second-factor check (middleware)

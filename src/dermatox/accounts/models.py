@@ -1,5 +1,6 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from dermatox.accounts.roles import Role
@@ -10,9 +11,33 @@ class User(AbstractUser):
     language = models.CharField(
         _("language"), max_length=5, choices=[("en", "English"), ("tr", "Türkçe")], default="en"
     )
+    # Set when an administrator resets the password: the next sign-in must choose a new one first.
+    must_change_password = models.BooleanField(_("must change password"), default=False)
+    # Bumped to end every session of the user at once ("sign out everywhere", a reset, a deactivation):
+    # it is part of the session hash Django checks on every request (see get_session_auth_hash).
+    session_epoch = models.PositiveIntegerField(default=0, editable=False)
 
     def __str__(self) -> str:
         return self.full_name or self.username
+
+    def get_session_auth_hash(self) -> str:
+        return self._session_hash()
+
+    def get_session_auth_fallback_hash(self):
+        from django.conf import settings
+
+        for fallback_secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._session_hash(secret=fallback_secret)
+
+    def _session_hash(self, secret: str | None = None) -> str:
+        # Epoch 0 gives Django's own hash, so sessions opened before this field existed stay valid.
+        material = self.password if not self.session_epoch else f"{self.password}\x00{self.session_epoch}"
+        return salted_hmac(
+            "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash",
+            material,
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
 
 class Chain(models.Model):
@@ -34,6 +59,8 @@ class Clinic(models.Model):
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     timezone = models.CharField(_("time zone"), max_length=64, default="Europe/Istanbul")
     next_patient_number = models.PositiveIntegerField(default=1, editable=False)
+    # Clinical and administrative staff must sign in with a second factor (docs/security/second-factor.md).
+    require_second_factor = models.BooleanField(_("second factor required"), default=False)
 
     class Meta:
         ordering = ["name"]

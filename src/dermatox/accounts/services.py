@@ -3,6 +3,8 @@
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
+from django.utils.translation import gettext as _
 
 from dermatox.accounts.models import Chain, Clinic, Membership, User
 from dermatox.accounts.roles import Role
@@ -74,4 +76,47 @@ def user_set_language(*, user: User, language: str) -> User:
     if user.language != language:
         user.language = language
         user.save(update_fields=["language"])
+    return user
+
+
+def sessions_end(user: User) -> None:
+    """End every session of the user (the epoch is part of the session hash). Callers audit why."""
+    User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
+    user.refresh_from_db(fields=["session_epoch"])
+
+
+@transaction.atomic
+def user_sign_out_everywhere(*, actor: Actor, user: User) -> None:
+    """Every session of the user ends (a lost laptop, a shared computer). The web view then renews the
+    current session's hash, so only the other sessions end."""
+    sessions_end(user)
+    audit_record(actor=actor, action="auth.signed_out_everywhere", obj=user)
+
+
+@transaction.atomic
+def password_change(
+    *, actor: Actor, user: User, old_password: str, new_password1: str, new_password2: str
+) -> User:
+    """The user's own change: the current password, then the new one twice, checked by the password
+    validators. Other sessions end (Django ties them to the password hash); clears must_change_password."""
+    errors: dict[str, list[str]] = {}
+    if not user.check_password(old_password or ""):
+        errors["old_password"] = [_("is not your current password")]
+    if not new_password1:
+        errors["new_password1"] = [_("is required")]
+    elif new_password1 != new_password2:
+        errors["new_password2"] = [_("does not match the new password")]
+    elif new_password1 == old_password:
+        errors["new_password1"] = [_("must differ from the current password")]
+    else:
+        try:
+            validate_password(new_password1, user)
+        except ValidationError as exc:
+            errors["new_password1"] = list(exc.messages)
+    if errors:
+        raise InvalidInput.from_fields(errors)
+    user.set_password(new_password1)
+    user.must_change_password = False
+    user.save(update_fields=["password", "must_change_password"])
+    audit_record(actor=actor, action="auth.password_changed", obj=user)
     return user

@@ -56,6 +56,10 @@ INSTALLED_APPS = [
     "axes",
     "django_tasks",
     "django_tasks_db",
+    # Second factor (TOTP apps, one-time recovery codes): docs/security/second-factor.md
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "dermatox.accounts",
     "dermatox.audit",
     "dermatox.patients",
@@ -81,11 +85,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): second factor given this session
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
     "dermatox.web.middleware.ClinicContextMiddleware",
+    "dermatox.web.middleware.SecondFactorMiddleware",  # after the clinic context: it reads request.actor
 ]
 
 ROOT_URLCONF = "dermatox.urls"
@@ -166,6 +172,15 @@ AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 # Lockout and audit must agree on who the client is (see dermatox.common.http.client_ip).
 AXES_CLIENT_IP_CALLABLE = "dermatox.common.http.client_ip"
+
+# Second factor (dermatox.accounts.second_factor). The issuer is the name the authenticator app shows.
+# django-otp's back-off (1, 2, 4, 8 s after each wrong code) counts on the TOTP device, shared by every
+# session of the account; after DERMATOX_2FA_LOCK_AFTER wrong codes in a row (authenticator or recovery
+# code) the account's second factor is locked for DERMATOX_2FA_LOCK_MINUTES.
+OTP_TOTP_ISSUER = "Dermatox"
+OTP_STATIC_THROTTLE_FACTOR = 0  # recovery-code failures are counted on the TOTP device instead
+DERMATOX_2FA_LOCK_AFTER = 5
+DERMATOX_2FA_LOCK_MINUTES = int(os.environ.get("DERMATOX_2FA_LOCK_MINUTES", "15"))
 
 # Idle timeout: every request pushes the expiry forward; idle sessions die.
 SESSION_COOKIE_AGE = int(os.environ.get("DERMATOX_SESSION_IDLE_MINUTES", "30")) * 60

@@ -1,5 +1,8 @@
-from django.http import Http404, HttpRequest
+from urllib.parse import urlencode
+
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import Resolver404, resolve, reverse
 from django.utils import translation
 
 from dermatox.accounts.selectors import membership_get, memberships_for
@@ -49,3 +52,56 @@ class ClinicContextMiddleware:
         if isinstance(exception, PermissionDenied):
             return render(request, "web/forbidden.html", {"message": exception.message}, status=403)
         return None
+
+
+class SecondFactorMiddleware:
+    """What a signed-in user must do before anything else, in this order:
+    1. give the second factor (enrolled users always; users a clinic requires it of set it up first);
+    2. choose a new password, after an administrator reset it.
+    Until then only that page, sign-out and the language switch answer; everything else redirects there.
+    The APIs are token-only (accounts.tokens) and never pass through here."""
+
+    EXEMPT_PREFIXES = ("/static/", "/api/", "/fhir/", "/cds-services")
+    ALWAYS_OPEN = frozenset({"login", "logout", "user-language"})
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.user.is_authenticated and not request.path_info.startswith(self.EXEMPT_PREFIXES):
+            step = pending_step(request)
+            if step is not None:
+                try:
+                    here = resolve(request.path_info).url_name
+                except Resolver404:
+                    here = None
+                if here != step and here not in self.ALWAYS_OPEN:
+                    return _redirect(request, step)
+        return self.get_response(request)
+
+
+def pending_step(request: HttpRequest) -> str | None:
+    """The URL name of the page the signed-in user must go through first, or None."""
+    from dermatox.accounts import second_factor
+
+    user = request.user
+    if not user.is_verified():
+        state = second_factor.status(user)
+        if state.enrolled:
+            return "login-verify"
+        if state.required:
+            return "second-factor-setup"
+    if user.must_change_password:
+        return "password-change"
+    return None
+
+
+def _redirect(request: HttpRequest, step: str) -> HttpResponse:
+    target = reverse(step)
+    if request.method == "GET":
+        target += "?" + urlencode({"next": request.get_full_path()})
+    if getattr(request, "htmx", False):  # an HTMX swap would put the page inside the page: navigate
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = target
+        return response
+    return HttpResponseRedirect(target)

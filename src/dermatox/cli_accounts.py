@@ -1,0 +1,158 @@
+"""`dermatox user …` and `dermatox clinic second-factor`: what an administrator does on the server when the
+web page cannot help (a locked-out manager, a user in several clinics, an incident). Acts as the system;
+every action is audited by the service it calls."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def _user(username: str):
+    from dermatox.accounts.models import User
+
+    return User.objects.filter(username=username).first()
+
+
+def _clinic(code: str):
+    from dermatox.accounts.models import Clinic
+
+    return Clinic.objects.filter(code=code).first()
+
+
+def cmd_user_reset_password(args) -> int:
+    from dermatox.accounts.staff import password_reset
+    from dermatox.cli import _err
+    from dermatox.common.context import Actor
+
+    user = _user(args.username)
+    if user is None:
+        return _err(f"USERNAME: no user named {args.username!r}")
+    password = password_reset(actor=Actor.system(), user=user)
+    print(
+        f"Temporary password for {user.username} (they must change it at the next sign-in; sessions ended):"
+    )
+    print(password)
+    return 0
+
+
+def cmd_user_reset_2fa(args) -> int:
+    from dermatox.accounts.second_factor import is_enrolled, second_factor_reset
+    from dermatox.cli import _err
+    from dermatox.common.context import Actor
+
+    user = _user(args.username)
+    if user is None:
+        return _err(f"USERNAME: no user named {args.username!r}")
+    had = is_enrolled(user)
+    second_factor_reset(actor=Actor.system(), user=user)
+    state = "removed" if had else "none was set up; sessions ended anyway"
+    print(
+        f"Second factor of {user.username}: {state}. They set up a new app at the next sign-in if required."
+    )
+    return 0
+
+
+def cmd_user_deactivate(args) -> int:
+    from dermatox.accounts.staff import member_deactivate
+    from dermatox.cli import _err
+    from dermatox.common.context import Actor
+    from dermatox.common.errors import InvalidInput
+
+    user = _user(args.username)
+    if user is None:
+        return _err(f"USERNAME: no user named {args.username!r}")
+    clinic = None
+    if args.clinic:
+        clinic = _clinic(args.clinic)
+        if clinic is None:
+            return _err(f"--clinic: no clinic with code {args.clinic!r}")
+    try:
+        member_deactivate(actor=Actor.system(clinic=clinic), user=user, clinic=clinic)
+    except InvalidInput as exc:
+        return _err(f"--clinic: {' '.join(exc.fields.get('clinic', [exc.message]))}")
+    user.refresh_from_db()
+    where = f"in {clinic.code}" if clinic else "in every clinic"
+    state = "account disabled" if not user.is_active else "still active elsewhere"
+    print(f"Deactivated {user.username} {where} ({state}); their sessions ended.")
+    return 0
+
+
+def cmd_user_reactivate(args) -> int:
+    from dermatox.accounts.staff import member_reactivate
+    from dermatox.cli import _err
+    from dermatox.common.context import Actor
+    from dermatox.common.errors import InvalidInput
+
+    user = _user(args.username)
+    if user is None:
+        return _err(f"USERNAME: no user named {args.username!r}")
+    clinic = _clinic(args.clinic)
+    if clinic is None:
+        return _err(f"--clinic: no clinic with code {args.clinic!r}")
+    try:
+        member_reactivate(actor=Actor.system(clinic=clinic), user=user, clinic=clinic)
+    except InvalidInput as exc:
+        return _err(f"--clinic: {' '.join(exc.fields.get('clinic', [exc.message]))}")
+    print(f"Reactivated {user.username} in {clinic.code}.")
+    return 0
+
+
+def cmd_user_sign_out(args) -> int:
+    from dermatox.accounts.services import user_sign_out_everywhere
+    from dermatox.cli import _err
+    from dermatox.common.context import Actor
+
+    user = _user(args.username)
+    if user is None:
+        return _err(f"USERNAME: no user named {args.username!r}")
+    user_sign_out_everywhere(actor=Actor.system(), user=user)
+    print(f"Every session of {user.username} has ended.")
+    return 0
+
+
+def cmd_clinic_second_factor(args) -> int:
+    from dermatox.accounts.staff import clinic_second_factor_set
+    from dermatox.cli import _err
+    from dermatox.common.context import Actor
+
+    clinic = _clinic(args.code)
+    if clinic is None:
+        return _err(f"CODE: no clinic with code {args.code!r}")
+    required = args.state == "on"
+    clinic_second_factor_set(actor=Actor.system(clinic=clinic), clinic=clinic, required=required)
+    if required:
+        print(f"{clinic.code}: physicians, nurses, managers and system administrators need a second factor.")
+    else:
+        print(f"{clinic.code}: a second factor is no longer required (those who set one up still use it).")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("user", help="staff accounts: reset a password or second factor, deactivate, sign out")
+    user = p.add_subparsers(dest="user_command", required=True)
+    u = user.add_parser("reset-password", help="print a temporary password; it must be changed at sign-in")
+    u.add_argument("username")
+    u.set_defaults(func=cmd_user_reset_password)
+    u = user.add_parser("reset-2fa", help="remove the user's authenticator app and recovery codes")
+    u.add_argument("username")
+    u.set_defaults(func=cmd_user_reset_2fa)
+    u = user.add_parser("deactivate", help="end the user's work in one clinic, or in all (account disabled)")
+    u.add_argument("username")
+    u.add_argument("--clinic", help="clinic code (default: every clinic, and the account is disabled)")
+    u.set_defaults(func=cmd_user_deactivate)
+    u = user.add_parser("reactivate", help="give back the user's membership of a clinic")
+    u.add_argument("username")
+    u.add_argument("--clinic", required=True, help="clinic code")
+    u.set_defaults(func=cmd_user_reactivate)
+    u = user.add_parser("sign-out", help="end every session of the user (sign out everywhere)")
+    u.add_argument("username")
+    u.set_defaults(func=cmd_user_sign_out)
+
+    p = sub.add_parser("clinic", help="clinic settings")
+    clinic = p.add_subparsers(dest="clinic_command", required=True)
+    c = clinic.add_parser(
+        "second-factor", help="require a second factor of clinical and admin staff (on/off)"
+    )
+    c.add_argument("code", help="clinic code")
+    c.add_argument("state", choices=["on", "off"])
+    c.set_defaults(func=cmd_clinic_second_factor)
