@@ -3,7 +3,7 @@
 import secrets
 
 from .base import *  # noqa: F403
-from .base import ALLOWED_HOSTS, SECRET_KEY, VAR_DIR
+from .base import ALLOWED_HOSTS, DERMATOX_AUDIT_KEY, SECRET_KEY, VAR_DIR
 
 DEBUG = True
 ALLOWED_HOSTS = ALLOWED_HOSTS or ["127.0.0.1", "localhost", "[::1]"]
@@ -28,3 +28,7 @@ SECRET_KEY = SECRET_KEY or _local_secret_key()
 # Reminder emails are written as files, one per message, to var/mail/ (nothing leaves the machine).
 EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
 EMAIL_FILE_PATH = VAR_DIR / "mail"
+
+# !!! DEVELOPMENT ONLY: a fixed, PUBLIC audit MAC key, so a laptop database verifies without setup. Anyone
+# can forge this chain's MACs. Production refuses to start without its own DERMATOX_AUDIT_KEY.
+DERMATOX_AUDIT_KEY = DERMATOX_AUDIT_KEY or "dermatox-DEVELOPMENT-ONLY-audit-key-NOT-SECRET"

@@ -38,3 +38,6 @@ WHITENOISE_USE_FINDERS = True
 # Reminder windows fixed here so the environment cannot change what the tests expect.
 DERMATOX_REMINDER_HOURS = 24
 DERMATOX_RECALL_LEAD_DAYS = 7
+
+# !!! TESTS ONLY: a fixed, public audit MAC key (production refuses to start without its own).
+DERMATOX_AUDIT_KEY = "dermatox-TEST-ONLY-audit-key-NOT-SECRET"
