@@ -1,7 +1,7 @@
 """Database triggers that protect the audit trail.
 
 Entries: UPDATE, DELETE and TRUNCATE refused (append-only).
-Head row: never deleted or truncated; created only empty (seq 0, no entries yet); and moved only forwards,
+Head row: never deleted or truncated; created only at zero; and moved only forwards,
 one step, onto an entry that exists and follows the old head, which is exactly what `audit_record` does.
 Its `mac_from` checkpoint never changes.
 """
@@ -11,7 +11,9 @@ _HEAD_MOVE_RULE = (
     " OR NEW.hash IS DISTINCT FROM"
     " (SELECT hash FROM audit_auditentry WHERE seq = NEW.seq AND prev_hash = OLD.hash)"
 )
-_HEAD_CREATE_RULE = "NEW.seq <> 0 OR EXISTS (SELECT 1 FROM audit_auditentry)"
+# Created only at zero. (Not "only while there are no entries": two first writers may race to create it,
+# and the loser must meet the primary key's IntegrityError, not this trigger.)
+_HEAD_CREATE_RULE = "NEW.seq <> 0"
 
 ENTRY_INSTALL = {
     "sqlite": [
@@ -38,14 +40,14 @@ HEAD_INSTALL = {
            BEGIN SELECT RAISE(ABORT, 'the audit head cannot be deleted'); END""",
         f"""CREATE TRIGGER IF NOT EXISTS audit_head_create_empty BEFORE INSERT ON audit_audithead
            WHEN {_HEAD_CREATE_RULE}
-           BEGIN SELECT RAISE(ABORT, 'the audit head is created only for an empty chain'); END""",
+           BEGIN SELECT RAISE(ABORT, 'the audit head is created only at zero'); END""",
     ],
     "postgresql": [
         f"""CREATE OR REPLACE FUNCTION audit_head_guard() RETURNS trigger AS $$
            BEGIN
              IF TG_OP = 'INSERT' THEN
                IF {_HEAD_CREATE_RULE} THEN
-                 RAISE EXCEPTION 'the audit head is created only for an empty chain';
+                 RAISE EXCEPTION 'the audit head is created only at zero';
                END IF;
                RETURN NEW;
              END IF;
