@@ -776,7 +776,9 @@ def build_parser() -> argparse.ArgumentParser:
     audit_sub = p.add_subparsers(dest="audit_command", required=True)
     v = audit_sub.add_parser("verify", help="verify the audit hash chain; exit 1 if it was tampered with")
     v.add_argument(
-        "--anchors", metavar="FILE", help="also check the chain against the anchors in FILE (or a syslog extract)"
+        "--anchors",
+        metavar="FILE",
+        help="also check the chain against the anchors in FILE (or a syslog extract)",
     )
     v.set_defaults(func=cmd_audit_verify)
     v = audit_sub.add_parser("anchor", help="append the signed audit head to an append-only file or syslog")

@@ -1,8 +1,9 @@
 """Walk the chain and report the first entry that does not add up.
 
 Checks, in order: the anchors file is signed with our key; every entry follows the one before, hashes
-to its stored hash and (from the head's `mac_from` on) carries a valid MAC; the head row matches the last
-entry and its own MAC; every anchor's entry still exists with the anchored hash; the triggers are in place.
+to its stored hash and (from the head's `mac_from` on) carries a valid MAC; every anchor's entry still
+exists with the anchored hash; the head row matches the last entry and its own MAC; the triggers are in
+place.
 """
 
 from __future__ import annotations
@@ -67,19 +68,6 @@ def audit_verify(
         expected_seq += 1
         checked += 1
 
-    head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS_HASH)
-    if head_seq != checked or head_hash != prev_hash:
-        return VerifyResult(
-            False, checked, f"the chain ends at entry {checked} but {head_seq} were written", checked + 1
-        )
-    if head is None or not mac.same(head.mac, mac.head_mac(head.seq, head.hash, head.mac_from)):
-        return VerifyResult(
-            False,
-            checked,
-            f"the audit head (entry {head_seq}) fails its MAC: the head row was rewritten without the key",
-            head_seq,
-        )
-
     last_good = 0
     for anchor in anchors:
         if anchor.seq > checked:
@@ -101,6 +89,19 @@ def audit_verify(
                 len(anchors),
             )
         last_good = anchor.seq
+
+    head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS_HASH)
+    if head_seq != checked or head_hash != prev_hash:
+        return VerifyResult(
+            False, checked, f"the chain ends at entry {checked} but {head_seq} were written", checked + 1
+        )
+    if head is None or not mac.same(head.mac, mac.head_mac(head.seq, head.hash, head.mac_from)):
+        return VerifyResult(
+            False,
+            checked,
+            f"the audit head (entry {head_seq}) fails its MAC: the head row was rewritten without the key",
+            head_seq,
+        )
 
     gone = protection.missing(connections[using])
     if gone:
