@@ -25,8 +25,9 @@ def checkpoint(apps, schema_editor):
     head.save(update_fields=["mac_from", "mac"])
 
 
-def install_head_triggers(apps, schema_editor):
-    protection.install_head_triggers(schema_editor.connection)
+def install_triggers(apps, schema_editor):
+    # All of them: on SQLite, adding a column rebuilds the table, and the entry triggers go with the old one.
+    protection.install(schema_editor.connection)
 
 
 def remove_head_triggers(apps, schema_editor):
@@ -57,5 +58,5 @@ class Migration(migrations.Migration):
             field=models.BigIntegerField(default=1),
         ),
         migrations.RunPython(checkpoint, migrations.RunPython.noop),
-        migrations.RunPython(install_head_triggers, remove_head_triggers),
+        migrations.RunPython(install_triggers, remove_head_triggers),
     ]
