@@ -1,0 +1,1 @@
+"""Operations: backups (and, beside them, health checks)."""
