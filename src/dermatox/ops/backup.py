@@ -29,6 +29,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connections, transaction
+from django.db.utils import load_backend
 
 import dermatox
 
@@ -84,13 +85,15 @@ def _audit_head(using: str) -> dict:
 def database_alias(config: dict) -> Iterator[str]:
     """Register `config` as a Django database for the duration (to read or verify another database)."""
     alias = f"ops_{uuid.uuid4().hex[:12]}"
-    connections.settings[alias] = connections.configure_settings({"default": dict(config)})["default"]
+    # A connection object of this thread only, not a new entry in settings.DATABASES.
+    config = connections.configure_settings({"default": dict(config)})["default"]
+    conn = load_backend(config["ENGINE"]).DatabaseWrapper(config, alias)
+    connections[alias] = conn
     try:
         yield alias
     finally:
-        connections[alias].close()
+        conn.close()
         del connections[alias]
-        del connections.settings[alias]
 
 
 @contextlib.contextmanager
