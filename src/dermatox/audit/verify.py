@@ -95,7 +95,9 @@ def audit_verify(
         return VerifyResult(
             False, checked, f"the chain ends at entry {checked} but {head_seq} were written", checked + 1
         )
-    if head is None or not mac.same(head.mac, mac.head_mac(head.seq, head.hash, head.mac_from)):
+    if head is None:
+        return VerifyResult(False, checked, "the audit head row is missing (deleted by hand)", 1)
+    if not mac.same(head.mac, mac.head_mac(head.seq, head.hash, head.mac_from)):
         return VerifyResult(
             False,
             checked,
