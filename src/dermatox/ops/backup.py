@@ -154,6 +154,10 @@ def _pg_args(config: dict) -> tuple[list[str], dict]:
         if config.get(key):
             args += [flag, str(config[key])]
     env = {**os.environ}
+    options = config.get("OPTIONS") or {}
+    for option, variable in (("sslmode", "PGSSLMODE"), ("sslrootcert", "PGSSLROOTCERT")):
+        if options.get(option):  # DATABASE_URL's ?sslmode=require must hold for the tools too
+            env[variable] = str(options[option])
     if config.get("PASSWORD"):
         env["PGPASSWORD"] = str(config["PASSWORD"])  # not on the command line, where `ps` would show it
     return [*args, "-d", str(config["NAME"])], env
