@@ -1,4 +1,5 @@
-"""The `dermatox` command: serve, migrate, demo, createuser, check, audit verify, reminders, worker, user, clinic.
+"""The `dermatox` command: serve, migrate, demo, createuser, check, audit, backup, restore, reminders, worker,
+user, clinic.
 
 Every command honours DATABASE_URL (and DJANGO_SETTINGS_MODULE, default `dermatox.settings.dev`).
 Exit status: 0 success, 1 a check failed (e.g. the audit chain is broken), 2 invalid input.
@@ -140,14 +141,84 @@ def cmd_check(args) -> int:
 
 
 def cmd_audit_verify(args) -> int:
+    from dermatox.audit.anchor import AnchorError, anchors_read
     from dermatox.audit.verify import audit_verify
 
-    result = audit_verify()
+    try:
+        anchors = anchors_read(args.anchors) if args.anchors else None
+    except AnchorError as exc:
+        return _err(f"--anchors: {exc}")
+    result = audit_verify(anchors=anchors)
     if result.ok:
-        print(f"OK: audit chain intact, {result.checked} entries verified.")
+        against = f", consistent with {result.anchors} anchor(s)" if args.anchors else ""
+        print(f"OK: audit chain intact, {result.checked} entries verified{against}.")
         return 0
     print(f"TAMPERED: {result.problem} ({result.checked} entries verified before it).", file=sys.stderr)
     return 1
+
+
+def cmd_audit_anchor(args) -> int:
+    """Append the signed audit head to an append-only file or syslog (the worker does it on a schedule)."""
+    from django.conf import settings
+
+    from dermatox.audit.anchor import AnchorError, anchor_write
+
+    to = args.to or settings.DERMATOX_AUDIT_ANCHOR_TO
+    try:
+        anchor = anchor_write(to)
+    except AnchorError as exc:
+        return _err(f"not anchored: {exc}", 1)
+    except OSError as exc:
+        return _err(f"--to: cannot append to {to}: {exc.strerror or exc}", 1)
+    print(f"Anchored audit entry {anchor.seq} ({anchor.hash[:12]}…) to {to}.")
+    return 0
+
+
+def cmd_backup(args) -> int:
+    """Back up the database and MEDIA_ROOT (`backup`), or check a backup restores (`backup verify`)."""
+    from dermatox.ops.backup import BackupError, backup_create, backup_verify
+
+    if args.backup_command == "verify":
+        try:
+            report = backup_verify(args.backup)
+        except BackupError as exc:
+            return _err(str(exc), 1)
+        if not report.ok:
+            print("BACKUP BAD: " + "; ".join(report.problems), file=sys.stderr)
+            return 1
+        print(
+            f"OK: {args.backup} restores: {report.tables} tables ({report.rows} rows) match the manifest, "
+            f"{report.files} files intact, audit chain intact ({report.audit_entries} entries)."
+        )
+        return 0
+    try:
+        path = backup_create(args.to, keep=args.keep)
+    except (BackupError, OSError) as exc:
+        return _err(f"backup failed: {exc}", 1)
+    print(f"Backup written to {path}")
+    return 0
+
+
+def cmd_restore(args) -> int:
+    """Restore a backup into an empty database (DATABASE_URL) and an empty MEDIA_ROOT."""
+    from pathlib import Path
+
+    from dermatox.ops.backup import BackupError, backup_restore
+
+    if not Path(args.backup).is_dir():
+        return _err(f"{args.backup}: no such backup folder")
+    try:
+        report = backup_restore(args.backup)
+    except BackupError as exc:
+        return _err(f"not restored: {exc}", 1)
+    if not report.ok:
+        print("RESTORED WITH PROBLEMS: " + "; ".join(report.problems), file=sys.stderr)
+        return 1
+    print(
+        f"Restored {report.tables} tables ({report.rows} rows) and {report.files} files; "
+        f"audit chain intact ({report.audit_entries} entries)."
+    )
+    return 0
 
 
 def cmd_assess(args) -> int:
@@ -374,7 +445,8 @@ def cmd_reminders(args) -> int:
 
 def cmd_worker(args) -> int:
     """Run background tasks (reminders, bulk exports) from the database queue; every --sweep-minutes also
-    queue the reminder sweep and the deletion of expired export files."""
+    queue the reminder sweep and the deletion of expired export files, and every --anchor-minutes append
+    the signed audit head to DERMATOX_AUDIT_ANCHOR_TO."""
     import threading
 
     from django.core.management import call_command
@@ -399,13 +471,40 @@ def cmd_worker(args) -> int:
                 connection.close()
             stop.wait(args.sweep_minutes * 60)
 
+    from django.conf import settings
+
+    from dermatox.audit.anchor import anchor_write
+
+    anchor_minutes = (
+        settings.DERMATOX_AUDIT_ANCHOR_MINUTES if args.anchor_minutes is None else args.anchor_minutes
+    )
+
+    def anchor() -> None:  # the signed audit head, out of the database (docs/security/audit.md)
+        try:
+            anchor_write(settings.DERMATOX_AUDIT_ANCHOR_TO)
+        except Exception as exc:  # a failed anchor must be seen, but must not stop the task worker
+            print(f"dermatox worker: could not anchor the audit head: {exc}", file=sys.stderr, flush=True)
+        finally:
+            connection.close()
+
+    def anchorer() -> None:
+        while not stop.is_set():
+            anchor()
+            stop.wait(anchor_minutes * 60)
+
     if args.batch:
         if args.sweep_minutes:
             sweep()
-    elif args.sweep_minutes:
-        threading.Thread(target=sweeper, name="reminder-sweep", daemon=True).start()
+        if anchor_minutes:
+            anchor()
+    else:
+        if args.sweep_minutes:
+            threading.Thread(target=sweeper, name="reminder-sweep", daemon=True).start()
+        if anchor_minutes:
+            threading.Thread(target=anchorer, name="audit-anchor", daemon=True).start()
     print(
-        f"Dermatox worker running (reminder sweep every {args.sweep_minutes} min)"
+        f"Dermatox worker running (reminder sweep every {args.sweep_minutes} min, "
+        f"audit anchor every {anchor_minutes} min)"
         if not args.batch
         else "Dermatox worker: running queued tasks, then stopping",
         flush=True,
@@ -617,7 +716,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=15,
         help="queue the reminder sweep this often (0: only run what others queue)",
     )
-    p.add_argument("--batch", action="store_true", help="run what is queued (and one sweep), then stop")
+    p.add_argument(
+        "--anchor-minutes",
+        type=_non_negative,
+        help="anchor the audit head this often (default DERMATOX_AUDIT_ANCHOR_MINUTES; 0: never)",
+    )
+    p.add_argument(
+        "--batch", action="store_true", help="run what is queued (and one sweep and anchor), then stop"
+    )
     p.add_argument("--verbose", action="store_true")
     p.set_defaults(func=cmd_worker)
 
@@ -714,10 +820,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="file to write (default standard output)")
     p.set_defaults(func=cmd_export)
 
+    p = sub.add_parser("backup", help="back up the database and files (and `backup verify` a backup)")
+    p.add_argument("--to", metavar="DIR", help="folder for the backup (default DERMATOX_BACKUP_DIR)")
+    p.add_argument(
+        "--keep", type=_positive, metavar="N", help="then delete all but the newest N backups there"
+    )
+    backup_sub = p.add_subparsers(dest="backup_command")
+    b = backup_sub.add_parser("verify", help="restore into a throwaway database and compare; exit 1 if bad")
+    b.add_argument("backup", help="a backup folder (dermatox-<time>)")
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("restore", help="restore a backup into an empty database and MEDIA_ROOT")
+    p.add_argument("backup", help="a backup folder (dermatox-<time>)")
+    p.set_defaults(func=cmd_restore)
+
     p = sub.add_parser("audit", help="audit trail tools")
     audit_sub = p.add_subparsers(dest="audit_command", required=True)
     v = audit_sub.add_parser("verify", help="verify the audit hash chain; exit 1 if it was tampered with")
+    v.add_argument(
+        "--anchors",
+        metavar="FILE",
+        help="also check the chain against the anchors in FILE (or a syslog extract)",
+    )
     v.set_defaults(func=cmd_audit_verify)
+    v = audit_sub.add_parser("anchor", help="append the signed audit head to an append-only file or syslog")
+    v.add_argument("--to", metavar="FILE", help='file, or "syslog" (default: DERMATOX_AUDIT_ANCHOR_TO)')
+    v.set_defaults(func=cmd_audit_anchor)
 
     from dermatox.cli_accounts import register as register_account_commands
 

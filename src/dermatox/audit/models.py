@@ -2,7 +2,13 @@
 
 Each entry's hash covers its own fields and the previous entry's hash, so an edited row breaks its
 own hash and a deleted row breaks the chain; `AuditHead` remembers the last sequence number and hash
-so that removing rows from the end is caught too. Database triggers refuse UPDATE and DELETE.
+so that removing rows from the end is caught too. Database triggers refuse UPDATE and DELETE of entries,
+and let the head move only forwards, one appended entry at a time.
+
+Whoever owns the database can still drop the triggers and recompute the hashes, so each entry (from
+`AuditHead.mac_from` on) and the head also carry an HMAC keyed by DERMATOX_AUDIT_KEY (audit/mac.py), a key
+the database never sees; `dermatox audit anchor` copies the signed head out of the database
+(docs/security/audit.md).
 """
 
 import hashlib
@@ -32,6 +38,7 @@ class AuditEntry(models.Model):
     detail = models.JSONField(default=dict)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
+    mac = models.CharField(max_length=64, blank=True)  # HMAC of `hash`; empty only before head.mac_from
 
     class Meta:
         ordering = ["-seq"]
@@ -77,6 +84,9 @@ class AuditHead(models.Model):
 
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64, default=GENESIS_HASH)
+    # Entries written before the MAC key existed carry no MAC; every entry from this one on must.
+    mac_from = models.BigIntegerField(default=1)
+    mac = models.CharField(max_length=64, blank=True)  # HMAC of (seq, hash, mac_from)
 
     def __str__(self) -> str:
         return f"audit head #{self.seq}"

@@ -6,7 +6,8 @@ import uuid
 from django.db import IntegrityError, transaction
 from django.db.models import Model
 
-from dermatox.audit.models import AuditEntry, AuditHead
+from dermatox.audit.mac import entry_mac, head_mac
+from dermatox.audit.models import GENESIS_HASH, AuditEntry, AuditHead
 from dermatox.common.context import Actor
 
 HEAD_ID = 1
@@ -23,7 +24,8 @@ def audit_record(
     """Append one entry to the chain.
 
     The head row is locked (SELECT ... FOR UPDATE on PostgreSQL; SQLite's IMMEDIATE transactions
-    already serialise writers), so concurrent writers never fork the chain.
+    already serialise writers), so concurrent writers never fork the chain. The entry and the moved head
+    are MACed with DERMATOX_AUDIT_KEY; the head's triggers accept only this one-step move.
     """
     if patient_id is None and obj is not None:
         patient_id = _patient_of(obj)
@@ -33,7 +35,9 @@ def audit_record(
         if head is None:  # the migration creates it; this covers a database emptied by hand
             try:
                 with transaction.atomic():
-                    AuditHead.objects.create(pk=HEAD_ID)
+                    AuditHead.objects.create(
+                        pk=HEAD_ID, seq=0, hash=GENESIS_HASH, mac_from=1, mac=head_mac(0, GENESIS_HASH, 1)
+                    )
             except IntegrityError:
                 pass  # another writer created it first
             head = AuditHead.objects.select_for_update().get(pk=HEAD_ID)
@@ -55,8 +59,11 @@ def audit_record(
             prev_hash=head.hash,
         )
         entry.hash = entry.compute_hash()
+        entry.mac = entry_mac(entry.hash)
         entry.save(force_insert=True)
-        AuditHead.objects.filter(pk=HEAD_ID).update(seq=entry.seq, hash=entry.hash)
+        AuditHead.objects.filter(pk=HEAD_ID).update(
+            seq=entry.seq, hash=entry.hash, mac=head_mac(entry.seq, entry.hash, head.mac_from)
+        )
     return entry
 
 

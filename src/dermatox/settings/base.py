@@ -14,6 +14,12 @@ Environment variables:
   DERMATOX_CLINICAL_OVERRIDES  a folder with the clinic's values for unconfirmed clinical defaults
   DERMATOX_EMERGENCY_ACCESS_MINUTES  how long a physician's emergency access (break-the-glass) lasts by default
                         (default 60); DERMATOX_EMERGENCY_ACCESS_MAX_MINUTES the longest one may ask for (240)
+  DERMATOX_AUDIT_KEY    the audit chain's MAC key (required in production; never stored in the database)
+  DERMATOX_AUDIT_ANCHOR_TO  where `dermatox audit anchor` appends the signed head: a file (default
+                        var/audit-anchors.jsonl) or "syslog"
+  DERMATOX_AUDIT_ANCHOR_MINUTES  the worker anchors the audit head this often (default 60; 0: never)
+  DERMATOX_BACKUP_DIR   where `dermatox backup` writes (default var/backups)
+  DERMATOX_PG_BIN       folder holding pg_dump/pg_restore (default: PATH, then /usr/lib/postgresql/*/bin)
   DERMATOX_CDS_OPEN     1: CDS services take calls without a JWT (default 1 only while no clients file is set;
                         production default 0)
   DERMATOX_LOG_FORMAT   json (default: one JSON object a line) or text
@@ -304,3 +310,11 @@ DERMATOX_INTAKE_GUESS_RATE = os.environ.get("DERMATOX_INTAKE_GUESS_RATE", "10/15
 # CDS Hooks callers (docs/cds_hooks.md): EHRs with a signed JWT; open on a development machine.
 DERMATOX_CDS_CLIENTS = os.environ.get("DERMATOX_CDS_CLIENTS", "")
 DERMATOX_CDS_OPEN = os.environ.get("DERMATOX_CDS_OPEN", "0" if DERMATOX_CDS_CLIENTS else "1") == "1"
+
+# Audit chain and backups (docs/security/audit.md, README "Backups"). The MAC key is never written to the
+# database, and should not live on the database host either; dev and test settings use a fixed key.
+DERMATOX_AUDIT_KEY = os.environ.get("DERMATOX_AUDIT_KEY", "")
+DERMATOX_AUDIT_ANCHOR_TO = os.environ.get("DERMATOX_AUDIT_ANCHOR_TO", str(VAR_DIR / "audit-anchors.jsonl"))
+DERMATOX_AUDIT_ANCHOR_MINUTES = int(os.environ.get("DERMATOX_AUDIT_ANCHOR_MINUTES", "60"))
+DERMATOX_BACKUP_DIR = Path(os.environ.get("DERMATOX_BACKUP_DIR", str(VAR_DIR / "backups"))).resolve()
+DERMATOX_PG_BIN = os.environ.get("DERMATOX_PG_BIN", "")

@@ -4,7 +4,7 @@ import os
 import secrets
 
 from .base import *  # noqa: F403
-from .base import ALLOWED_HOSTS, DERMATOX_ACCESS_LOG, SECRET_KEY, VAR_DIR, logging_config
+from .base import ALLOWED_HOSTS, DERMATOX_ACCESS_LOG, DERMATOX_AUDIT_KEY, SECRET_KEY, VAR_DIR, logging_config
 
 DEBUG = True
 ALLOWED_HOSTS = ALLOWED_HOSTS or ["127.0.0.1", "localhost", "[::1]"]
@@ -36,3 +36,7 @@ LOGGING = logging_config(
     fmt=os.environ.get("DERMATOX_LOG_FORMAT", "text"),
     access=DERMATOX_ACCESS_LOG,
 )
+
+# !!! DEVELOPMENT ONLY: a fixed, PUBLIC audit MAC key, so a laptop database verifies without setup. Anyone
+# can forge this chain's MACs. Production refuses to start without its own DERMATOX_AUDIT_KEY.
+DERMATOX_AUDIT_KEY = DERMATOX_AUDIT_KEY or "dermatox-DEVELOPMENT-ONLY-audit-key-NOT-SECRET"

@@ -5,12 +5,17 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import ALLOWED_HOSTS, SECRET_KEY
+from .base import ALLOWED_HOSTS, DERMATOX_AUDIT_KEY, SECRET_KEY
 
 if not SECRET_KEY:
     raise ImproperlyConfigured("DERMATOX_SECRET_KEY must be set in production")
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("DERMATOX_ALLOWED_HOSTS must name the host(s) this site answers to")
+if len(DERMATOX_AUDIT_KEY) < 32:
+    raise ImproperlyConfigured(
+        "DERMATOX_AUDIT_KEY must be set in production (at least 32 characters, e.g. from "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`), kept off the database host"
+    )
 
 # The CDS Hooks services answer only EHRs holding a key registered in DERMATOX_CDS_CLIENTS.
 DERMATOX_CDS_OPEN = os.environ.get("DERMATOX_CDS_OPEN", "0") == "1"

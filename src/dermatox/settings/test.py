@@ -46,3 +46,6 @@ LOGGING = logging_config(level="WARNING", fmt="json", access=False)
 
 # One token makes thousands of requests in the contract tests (schemathesis); the throttle tests set small rates.
 DERMATOX_API_TOKEN_RATE = "1000000/m"  # noqa: S105 (a rate, not a secret)
+
+# !!! TESTS ONLY: a fixed, public audit MAC key (production refuses to start without its own).
+DERMATOX_AUDIT_KEY = "dermatox-TEST-ONLY-audit-key-NOT-SECRET"

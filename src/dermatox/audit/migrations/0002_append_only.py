@@ -6,11 +6,12 @@ from dermatox.audit import protection
 
 
 def install(apps, schema_editor):
-    protection.install(schema_editor.connection)
+    # Only the entry triggers: the head's come with its MAC columns (0003).
+    protection.install_entry_triggers(schema_editor.connection)
 
 
 def remove(apps, schema_editor):
-    protection.remove(schema_editor.connection)
+    protection._execute(schema_editor.connection, protection.ENTRY_REMOVE)
 
 
 def create_head(apps, schema_editor):
