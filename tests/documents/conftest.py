@@ -50,7 +50,9 @@ def secret_file():
     """A local SVG (WeasyPrint draws an SVG's text into the PDF) under a short path, so the URL fits a name."""
     folder = Path(tempfile.mkdtemp(prefix="dx", dir="/tmp"))
     path = folder / "s.svg"
-    path.write_text(f'<svg xmlns="http://www.w3.org/2000/svg" width="300" height="40"><text y="20">{SECRET}</text></svg>')
+    path.write_text(
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="300" height="40"><text y="20">{SECRET}</text></svg>'
+    )
     yield path
     path.unlink()
     folder.rmdir()

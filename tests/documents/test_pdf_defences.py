@@ -32,9 +32,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "dermatox"
 
 
 def _html_with(*urls_and_tags: str) -> str:
-    return "<html><head><style>{}</style></head><body><p>BODY-TEXT</p>{}</body></html>".format(
-        *urls_and_tags
-    )
+    return "<html><head><style>{}</style></head><body><p>BODY-TEXT</p>{}</body></html>".format(*urls_and_tags)
 
 
 def test_the_renderer_loads_data_urls_but_no_network_and_no_local_file(monkeypatch, listener, secret_file):
@@ -144,7 +142,12 @@ def test_every_kind_of_name_is_cleaned_where_it_is_written(physician, nurse, cli
     bad = "Ev\rvel\f\u202e\x00"
     patient = patient_create(
         actor=physician,
-        data={"given_name": bad, "family_name": "Ok\x1b[31m", "sex_at_birth": "male", "birth_date": "1980-01-02"},
+        data={
+            "given_name": bad,
+            "family_name": "Ok\x1b[31m",
+            "sex_at_birth": "male",
+            "birth_date": "1980-01-02",
+        },
     )
     assert (patient.given_name, patient.family_name) == ("Ev vel", "Ok [31m")
     assert patient.search_name == "ev vel ok [31m"
@@ -155,6 +158,11 @@ def test_every_kind_of_name_is_cleaned_where_it_is_written(physician, nurse, cli
     user = user_create(actor=system, username="clean1", password="a-Long-pass-phrase-9", full_name=bad)
     assert user.full_name == "Ev vel"
     lot = lot_receive(
-        actor=nurse, product="onabotulinumtoxinA", lot_number="L1\r\f", expiry=FAR_EXPIRY, vial_units=100, vials=1
+        actor=nurse,
+        product="onabotulinumtoxinA",
+        lot_number="L1\r\f",
+        expiry=FAR_EXPIRY,
+        vial_units=100,
+        vials=1,
     )
     assert lot.lot_number == "L1"

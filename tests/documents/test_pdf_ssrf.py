@@ -28,7 +28,9 @@ def print_every_document(client, patient, *, physician, nurse, vial) -> dict[str
     )
     observation_record(actor=physician, patient=patient, code="daily_shedding", value=120, encounter=visit)
     assessment_sign(actor=physician, patient=patient, as_of=timezone.localdate())
-    session = sign(nurse, session_create(actor=nurse, patient=patient, protocol="hair_scalp_im", vial_id=vial.pk))
+    session = sign(
+        nurse, session_create(actor=nurse, patient=patient, protocol="hair_scalp_im", vial_id=vial.pk)
+    )
     urls = {
         "plan": f"/patients/{patient.pk}/plan.pdf",
         "aftercare": f"/patients/{patient.pk}/sessions/{session.pk}/aftercare.pdf",
@@ -66,10 +68,13 @@ def test_names_sent_through_rest_cannot_make_a_pdf_fetch(
     patient = Patient.objects.get(pk=created.json()["id"])
     assert "\r" not in patient.given_name  # stripped at the service boundary
 
-    other = Patient.objects.get(pk=api(
-        "post", "/api/patients",
-        {"given_name": "Deniz", "family_name": "Ak", "sex_at_birth": "male", "birth_date": "1981-03-04"},
-    ).json()["id"])
+    other = Patient.objects.get(
+        pk=api(
+            "post",
+            "/api/patients",
+            {"given_name": "Deniz", "family_name": "Ak", "sex_at_birth": "male", "birth_date": "1981-03-04"},
+        ).json()["id"]
+    )
     given, family = breakout(port, "rest-update", secret_file, end="\f")
     updated = api("patch", f"/api/patients/{other.pk}", {"given_name": given, "family_name": family})
     assert updated.status_code == 200, updated.json()
@@ -99,7 +104,9 @@ def test_names_typed_on_the_intake_tablet_cannot_make_a_pdf_fetch(
     assert "\r" not in intake.answers["demographics"]["given_name"]
 
     client = login(staff[Role.NURSE])
-    assert client.post(f"/patients/{patient.pk}/intake/{intake.pk}/", {"action": "confirm"}).status_code == 302
+    assert (
+        client.post(f"/patients/{patient.pk}/intake/{intake.pk}/", {"action": "confirm"}).status_code == 302
+    )
     patient.refresh_from_db()
     assert patient.given_name.startswith("Ayla ") and "\r" not in patient.given_name
 
