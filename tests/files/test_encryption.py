@@ -95,7 +95,7 @@ def test_bulk_export_files_are_encrypted_on_disk_and_the_download_is_plaintext(
     client,
     token,
     patient,
-    django_capture_on_commit_callbacks,  # noqa: F811
+    django_capture_on_commit_callbacks,
 ):
     secret = token(role="physician", scopes=("read", "export"))
     headers = {

@@ -8,9 +8,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from .base import *  # noqa: F403
 from dermatox.common.filecrypt import development_key
 
+from .base import *  # noqa: F403
 from .base import database_from_env
 
 SECRET_KEY = "test-only-not-secret"  # noqa: S105
