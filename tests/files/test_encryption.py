@@ -2,6 +2,7 @@
 disk hold no PDF, no name, no NDJSON), the authorised views return the plaintext, a wrong or missing key
 fails closed with a clear error, and `dermatox files encrypt` handles old plaintext files and key rotation."""
 
+import hashlib
 import io
 import json
 from pathlib import Path
@@ -19,7 +20,6 @@ from dermatox.common import filecrypt
 from dermatox.common.filecrypt import FileDecryptError, FileKeyError, KeyRing, parse_key
 from dermatox.common.storage import encrypt_stored_files
 from dermatox.intake.models import IntakeForm
-from tests.fhir.conftest import token  # noqa: F401 - the FHIR token fixture, for the bulk export
 from tests.intake.answers import valid_answers
 from tests.pdf import pdf_text
 from tests.web.test_intake_views import start_link
@@ -68,8 +68,6 @@ def test_the_consent_pdf_is_encrypted_on_disk_and_served_decrypted(on_disk, staf
     assert response.status_code == 200
     pdf = b"".join(response.streaming_content)
     assert pdf.startswith(b"%PDF") and "İpek Şahin" in pdf_text(pdf)
-    import hashlib
-
     assert hashlib.sha256(pdf).hexdigest() == intake.consent_pdf_sha256  # the signed bytes, unchanged
     assert intake.consent_pdf.size == len(pdf)
 
