@@ -90,6 +90,7 @@ def test_a_wrong_key_fails_closed(on_disk, settings, staff, login, patient):
 @pytest.mark.django_db
 def test_bulk_export_files_are_encrypted_on_disk_and_the_download_is_plaintext(
     on_disk,
+    settings,
     client,
     token,
     patient,
@@ -114,6 +115,12 @@ def test_bulk_export_files_are_encrypted_on_disk_and_the_download_is_plaintext(
     body = b"".join(client.get(manifest["output"][0]["url"], **headers).streaming_content).decode()
     resource = json.loads(body.splitlines()[0])
     assert resource["resourceType"] == "Patient" and resource["name"][0]["family"] == "Şahin"
+
+    settings.DERMATOX_FILE_KEY = KEY_B  # not the key that encrypted the file: nothing of it is sent
+    refused = client.get(manifest["output"][0]["url"], **headers)
+    assert refused.status_code == 500 and not refused.streaming
+    issue = refused.json()["issue"][0]
+    assert issue["code"] == "exception" and "key that is not configured" in issue["diagnostics"]
 
 
 @pytest.mark.django_db

@@ -77,7 +77,13 @@ def outcome(status: int, code: str, problems: list[tuple[str | None, str]], head
     )
 
 
-ISSUE_CODES = {401: "login", 403: "forbidden", 404: "not-found", 409: "conflict"}  # else "invalid"
+ISSUE_CODES = {
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    409: "conflict",
+    500: "exception",
+}  # else "invalid"
 
 
 def error_outcome(exc: Exception) -> HttpResponse | None:
