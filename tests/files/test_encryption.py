@@ -5,6 +5,9 @@ fails closed with a clear error, and `dermatox files encrypt` handles old plaint
 import hashlib
 import io
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -213,25 +216,27 @@ def test_reading_streams_without_holding_the_file(monkeypatch):
     assert reader.read(10) == b"y" * 10 and reader.raw._number == 1  # one record decrypted so far
 
 
-def test_production_refuses_to_start_without_a_file_key(monkeypatch):
-    import importlib
-    import sys
-
-    from django.core.exceptions import ImproperlyConfigured
-
-    monkeypatch.setenv("DERMATOX_SECRET_KEY", "x" * 50)
-    monkeypatch.setenv("DERMATOX_ALLOWED_HOSTS", "clinic.example")
-    for value, message in (("", "DERMATOX_FILE_KEY must be set"), ("not-a-key", "32 random bytes")):
-        monkeypatch.setenv("DERMATOX_FILE_KEY", value)
-        for module in ("dermatox.settings.production", "dermatox.settings.base"):
-            sys.modules.pop(module, None)
-        with pytest.raises(ImproperlyConfigured, match=message):
-            importlib.import_module("dermatox.settings.production")
-    monkeypatch.setenv("DERMATOX_FILE_KEY", KEY_A)
-    monkeypatch.setenv("DERMATOX_FILE_KEY_OLD", "bad")
-    sys.modules.pop("dermatox.settings.production", None)
-    sys.modules.pop("dermatox.settings.base", None)
-    with pytest.raises(ImproperlyConfigured, match="DERMATOX_FILE_KEY_OLD must be"):
-        importlib.import_module("dermatox.settings.production")
-    sys.modules.pop("dermatox.settings.production", None)
-    sys.modules.pop("dermatox.settings.base", None)
+def test_production_refuses_to_start_without_a_file_key(tmp_path):
+    """Loaded in a fresh interpreter, as a server starts (importing settings here would disturb this one)."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": os.pathsep.join(sys.path),
+        "DERMATOX_SECRET_KEY": "x" * 50,
+        "DERMATOX_ALLOWED_HOSTS": "clinic.example",
+        "DERMATOX_VAR_DIR": str(tmp_path),
+    }
+    cases = (
+        ({}, "DERMATOX_FILE_KEY must be set in production"),
+        ({"DERMATOX_FILE_KEY": "not-a-key"}, "DERMATOX_FILE_KEY must be 32 random bytes"),
+        ({"DERMATOX_FILE_KEY": KEY_A, "DERMATOX_FILE_KEY_OLD": "bad"}, "DERMATOX_FILE_KEY_OLD must be 32"),
+        ({"DERMATOX_FILE_KEY": KEY_A, "DERMATOX_FILE_KEY_OLD": KEY_B}, "started"),
+    )
+    for extra, expected in cases:
+        run = subprocess.run(
+            [sys.executable, "-c", "import dermatox.settings.production; print('started')"],
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert expected in run.stdout + run.stderr, (extra, run.stderr[-500:])
