@@ -23,7 +23,8 @@ from dermatox.common import filecrypt
 from dermatox.common.filecrypt import FileDecryptError, FileKeyError, KeyRing, parse_key
 from dermatox.common.storage import encrypt_stored_files
 from dermatox.intake.models import IntakeForm
-from tests.intake.answers import valid_answers
+from dermatox.intake.services import intake_answers
+from tests.intake.answers import SIGNATURE, valid_answers
 from tests.pdf import pdf_text
 from tests.web.test_intake_views import start_link
 
@@ -73,6 +74,17 @@ def test_the_consent_pdf_is_encrypted_on_disk_and_served_decrypted(on_disk, staf
     assert pdf.startswith(b"%PDF") and "İpek Şahin" in pdf_text(pdf)
     assert hashlib.sha256(pdf).hexdigest() == intake.consent_pdf_sha256  # the signed bytes, unchanged
     assert intake.consent_pdf.size == len(pdf)
+
+
+@pytest.mark.django_db
+def test_the_drawn_signature_is_kept_encrypted_in_the_database(settings, staff, login, patient):
+    intake = submit_intake(login, staff, patient)
+    stored = IntakeForm.objects.values_list("answers", flat=True).get(pk=intake.pk)["health"]["signature"]
+    assert stored.startswith("dxf1:") and SIGNATURE not in stored and "M 10 100" not in stored
+    assert intake_answers(intake).signature == SIGNATURE  # the review and the confirmation read it back
+    settings.DERMATOX_FILE_KEY = KEY_B
+    with pytest.raises(FileDecryptError, match="key that is not configured"):
+        intake_answers(intake)
 
 
 @pytest.mark.django_db

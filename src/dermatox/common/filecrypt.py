@@ -242,3 +242,25 @@ def encrypt_bytes(data: bytes, ring: KeyRing) -> bytes:
 def decrypt_bytes(data: bytes, ring: KeyRing) -> bytes:
     with open_decrypted(io.BytesIO(data), ring) as fh:
         return fh.read()
+
+
+SEALED_TEXT = "dxf1:"
+
+
+def seal_text(text: str) -> str:
+    """A short secret kept in the database (the intake's drawn signature) in the same format as the files:
+    `dxf1:` and URL-safe base64 of the encrypted bytes."""
+    sealed = encrypt_bytes(text.encode("utf-8"), keyring_from_settings())
+    return SEALED_TEXT + base64.urlsafe_b64encode(sealed).decode("ascii")
+
+
+def open_text(value: str) -> str:
+    """The text of `seal_text`. A value without the prefix was stored before sealing and is returned as
+    it is (rows in the database are covered by the database's disk encryption, docs/security/encryption.md)."""
+    if not value.startswith(SEALED_TEXT):
+        return value
+    try:
+        sealed = base64.urlsafe_b64decode(value[len(SEALED_TEXT) :].encode("ascii"))
+    except (binascii.Error, ValueError):
+        raise FileDecryptError("this sealed value is damaged (not base64)") from None
+    return decrypt_bytes(sealed, keyring_from_settings()).decode("utf-8")

@@ -19,6 +19,7 @@ from dermatox.clinical.observations import observation_types
 from dermatox.clinical.reference import by_id
 from dermatox.common.context import Actor
 from dermatox.common.errors import Conflict, InvalidInput, NotFound
+from dermatox.common.filecrypt import open_text, seal_text
 from dermatox.common.text import clean_multiline
 from dermatox.common.writes import require, require_same_clinic, save_audited, validate
 from dermatox.intake.models import IntakeForm
@@ -141,6 +142,8 @@ def intake_submit(*, actor: Actor, intake: IntakeForm, data: dict) -> IntakeForm
         for k, v in data.items()
         if isinstance(v, str) and _ANSWER_KEY.fullmatch(k) and k not in (*DEMOGRAPHIC_FIELDS, *NOT_ANSWERS)
     }
+    if keep.get("signature"):  # the drawn signature is kept encrypted, as the consent PDF is
+        keep["signature"] = seal_text(keep["signature"])
     intake.answers = {"demographics": demographics, "health": keep}
     intake.submitted_at = timezone.now()
     consent_pdf = consent_pdf_render(intake, answers)
@@ -185,7 +188,10 @@ def consent_pdf_render(intake: IntakeForm, answers: IntakeAnswers) -> bytes:
 def intake_answers(intake: IntakeForm) -> IntakeAnswers:
     """The submitted answers, parsed again by the same rules (as of the day they were given)."""
     sex = intake.answers["demographics"]["sex_at_birth"]
-    return parse_answers(intake.answers["health"], sex=sex, today=timezone.localdate(intake.submitted_at))
+    health = dict(intake.answers["health"])
+    if health.get("signature"):
+        health["signature"] = open_text(health["signature"])
+    return parse_answers(health, sex=sex, today=timezone.localdate(intake.submitted_at))
 
 
 def _display(file_name: str, code: str) -> str:
