@@ -52,7 +52,7 @@ def lot_receive(
         reconstitute(product, vial_units, None if ready else 1)
     except ToxinInputError as exc:
         raise InvalidInput(str(exc), fields={exc.field: [exc.rule]}) from exc
-    lot_number = clean_line(lot_number or "")
+    lot_number = clean_line(lot_number or "").strip()
     if not 1 <= len(lot_number) <= 40:
         raise InvalidInput("lot_number: required", fields={"lot_number": ["1 to 40 characters"]})
     if expiry < timezone.localdate():
