@@ -221,6 +221,35 @@ def cmd_restore(args) -> int:
     return 0
 
 
+def cmd_files_keygen(args) -> int:
+    """A new key for DERMATOX_FILE_KEY (pure: prints it, stores nothing)."""
+    from dermatox.common.filecrypt import generate_key
+
+    print(generate_key())
+    return 0
+
+
+def cmd_files_encrypt(args) -> int:
+    """Every stored file under the current DERMATOX_FILE_KEY (docs/security/encryption.md)."""
+    from django.core.files.storage import storages
+
+    from dermatox.common.filecrypt import FileDecryptError, FileKeyError
+    from dermatox.common.storage import EncryptedStorageMixin, encrypt_stored_files
+
+    storage = storages["default"]
+    if not isinstance(storage, EncryptedStorageMixin):
+        return _err("the file storage in STORAGES['default'] does not encrypt: nothing to do")
+    try:
+        counts = encrypt_stored_files(storage)
+    except (FileKeyError, FileDecryptError) as exc:
+        return _err(str(exc), 1)
+    print(
+        f"OK: {counts.encrypted} plaintext file(s) encrypted, {counts.rekeyed} re-encrypted from an older "
+        f"key, {counts.current} already under the current key."
+    )
+    return 0
+
+
 def cmd_assess(args) -> int:
     """Pure: no database, no Django. JSON in, JSON (or a readable summary) out; bad input exits 2."""
     import json
@@ -833,6 +862,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("restore", help="restore a backup into an empty database and MEDIA_ROOT")
     p.add_argument("backup", help="a backup folder (dermatox-<time>)")
     p.set_defaults(func=cmd_restore)
+    p = sub.add_parser("files", help="encryption of stored files (consent PDFs, bulk exports)")
+    files = p.add_subparsers(dest="files_command", required=True)
+    f = files.add_parser("keygen", help="print a new random key for DERMATOX_FILE_KEY")
+    f.set_defaults(func=cmd_files_keygen, pure=True)
+    f = files.add_parser(
+        "encrypt", help="encrypt plaintext files and re-encrypt files under DERMATOX_FILE_KEY_OLD keys"
+    )
+    f.set_defaults(func=cmd_files_encrypt)
 
     p = sub.add_parser("audit", help="audit trail tools")
     audit_sub = p.add_subparsers(dest="audit_command", required=True)

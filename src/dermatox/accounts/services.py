@@ -11,14 +11,16 @@ from dermatox.accounts.roles import Role
 from dermatox.audit.services import audit_record
 from dermatox.common.context import Actor
 from dermatox.common.errors import InvalidInput
+from dermatox.common.text import clean_line, clean_model_text
 
 
 @transaction.atomic
 def clinic_create(
     *, actor: Actor, name: str, code: str, chain_name: str | None = None, address: str = ""
 ) -> Clinic:
-    chain = Chain.objects.get_or_create(name=chain_name)[0] if chain_name else None
+    chain = Chain.objects.get_or_create(name=clean_line(chain_name))[0] if chain_name else None
     clinic = Clinic(name=name, code=code, chain=chain, address=address)
+    clean_model_text(clinic)
     try:
         clinic.full_clean()
     except ValidationError as exc:
@@ -40,6 +42,7 @@ def user_create(
     memberships: list[tuple[Clinic, str]] = (),
 ) -> User:
     user = User(username=username, full_name=full_name, email=email, language=language)
+    clean_model_text(user)
     errors: dict[str, list[str]] = {}
     try:
         user.full_clean(exclude=["password"])

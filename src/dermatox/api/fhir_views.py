@@ -84,6 +84,7 @@ ISSUE_CODES = {
     404: "not-found",
     409: "conflict",
     429: "throttled",
+    500: "exception",
 }  # else "invalid"
 
 

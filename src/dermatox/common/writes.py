@@ -10,6 +10,7 @@ from dermatox.audit.services import audit_record
 from dermatox.common.context import Actor
 from dermatox.common.errors import InvalidInput, NotFound, PermissionDenied
 from dermatox.common.records import ClinicalRecord
+from dermatox.common.text import clean_model_text
 
 
 def require(actor: Actor, perm: str) -> None:
@@ -24,6 +25,8 @@ def require_same_clinic(actor: Actor, clinic_id: int) -> None:
 
 
 def validate(instance: Model, *, exclude: list[str] | None = None) -> None:
+    """Clean the instance's text (control characters out, `common.text`), then check it by the model's rules."""
+    clean_model_text(instance)
     try:
         instance.full_clean(exclude=exclude)
     except ValidationError as exc:

@@ -1,4 +1,5 @@
-"""Render a template to an A4 PDF in a given language."""
+"""Render a template to an A4 PDF in a given language. The only place that calls WeasyPrint: every
+document loads resources through `fetcher.StaticOnlyFetcher` (a test checks no other module imports it)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ for _name in ("weasyprint", "fontTools"):
 
 
 def render_pdf(template: str, context: dict, *, language: str) -> bytes:
-    from weasyprint import HTML  # imported late: it loads Pango, which a CLI command does not need
+    # Imported late: WeasyPrint loads Pango, which a CLI command does not need.
+    from weasyprint import HTML
+
+    from dermatox.documents.fetcher import BASE_URL, StaticOnlyFetcher
 
     with translation.override(language):
         html = render_to_string(template, {**context, "language": language})
-    return HTML(string=html, base_url=None).write_pdf()
+    return HTML(string=html, base_url=BASE_URL, url_fetcher=StaticOnlyFetcher()).write_pdf()

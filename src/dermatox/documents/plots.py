@@ -27,6 +27,9 @@ matplotlib.rcParams.update(
         "svg.hashsalt": "dermatox",  # stable ids, so the same data gives the same SVG
         "font.family": "DejaVu Sans",
         "font.size": 8,
+        # Titles and labels carry what users typed (a body site, a lot): plain text, never mathtext. A body
+        # site of "$\\frac{$" made every page with the plot fail (issue 12 §1.4).
+        "text.parse_math": False,
     }
 )
 LINE, SESSION, BASELINE = "#1f4e5f", "#c0622f", "#8a8a8a"

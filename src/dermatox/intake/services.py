@@ -19,6 +19,8 @@ from dermatox.clinical.observations import observation_types
 from dermatox.clinical.reference import by_id
 from dermatox.common.context import Actor
 from dermatox.common.errors import Conflict, InvalidInput, NotFound
+from dermatox.common.filecrypt import open_text, seal_text
+from dermatox.common.text import clean_multiline
 from dermatox.common.writes import require, require_same_clinic, save_audited, validate
 from dermatox.intake.models import IntakeForm
 from dermatox.patients import services as patient_services
@@ -91,13 +93,20 @@ def _demographics(intake: IntakeForm, data: dict) -> dict:
         except ValueError:
             raise InvalidInput("birth_date: date", fields={"birth_date": ["date"]}) from None
     validate(probe, exclude=["clinic", "mrn", "search_name"])
+    values = {name: getattr(probe, name) for name in DEMOGRAPHIC_FIELDS}  # as validate cleaned them
     values["birth_date"] = probe.birth_date.isoformat()
     return values
+
+
+def _cleaned(data: dict) -> dict:
+    """The tablet's post with control characters out of every text (names, signer, free lines)."""
+    return {k: clean_multiline(v) if isinstance(v, str) else v for k, v in data.items()}
 
 
 def intake_parse(intake: IntakeForm, data: dict) -> tuple[dict, IntakeAnswers]:
     """Check a submission: demographics by the record's rules, health answers by the questionnaire's.
     Raises InvalidInput with every bad field (health rules as codes the page words for the patient)."""
+    data = _cleaned(data)
     fields: dict[str, list[str]] = {}
     demographics: dict = {}
     try:
@@ -125,6 +134,7 @@ def intake_submit(*, actor: Actor, intake: IntakeForm, data: dict) -> IntakeForm
     )
     if intake.status != IntakeForm.Status.OPEN or intake.expires_at <= timezone.now():
         raise Conflict("This form was already sent or has expired.", code="intake_closed")
+    data = _cleaned(data)
     demographics, answers = intake_parse(intake, data)
     # Keep what the questionnaire asked, nothing else a client may have posted (tokens, stray fields).
     keep = {
@@ -132,6 +142,8 @@ def intake_submit(*, actor: Actor, intake: IntakeForm, data: dict) -> IntakeForm
         for k, v in data.items()
         if isinstance(v, str) and _ANSWER_KEY.fullmatch(k) and k not in (*DEMOGRAPHIC_FIELDS, *NOT_ANSWERS)
     }
+    if keep.get("signature"):  # the drawn signature is kept encrypted, as the consent PDF is
+        keep["signature"] = seal_text(keep["signature"])
     intake.answers = {"demographics": demographics, "health": keep}
     intake.submitted_at = timezone.now()
     consent_pdf = consent_pdf_render(intake, answers)
@@ -176,7 +188,10 @@ def consent_pdf_render(intake: IntakeForm, answers: IntakeAnswers) -> bytes:
 def intake_answers(intake: IntakeForm) -> IntakeAnswers:
     """The submitted answers, parsed again by the same rules (as of the day they were given)."""
     sex = intake.answers["demographics"]["sex_at_birth"]
-    return parse_answers(intake.answers["health"], sex=sex, today=timezone.localdate(intake.submitted_at))
+    health = dict(intake.answers["health"])
+    if health.get("signature"):
+        health["signature"] = open_text(health["signature"])
+    return parse_answers(health, sex=sex, today=timezone.localdate(intake.submitted_at))
 
 
 def _display(file_name: str, code: str) -> str:

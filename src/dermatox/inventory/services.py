@@ -16,6 +16,7 @@ from dermatox.clinical.reference import by_id
 from dermatox.clinical.toxin.reconstitution import ToxinInputError, reconstitute
 from dermatox.common.context import Actor
 from dermatox.common.errors import Conflict, InvalidInput, NotFound
+from dermatox.common.text import clean_line
 from dermatox.common.writes import require, require_same_clinic
 from dermatox.inventory.models import InventoryPolicy, Lot, Vial, Withdrawal
 from dermatox.patients.models import Patient
@@ -51,7 +52,7 @@ def lot_receive(
         reconstitute(product, vial_units, None if ready else 1)
     except ToxinInputError as exc:
         raise InvalidInput(str(exc), fields={exc.field: [exc.rule]}) from exc
-    lot_number = (lot_number or "").strip()
+    lot_number = clean_line(lot_number or "").strip()
     if not 1 <= len(lot_number) <= 40:
         raise InvalidInput("lot_number: required", fields={"lot_number": ["1 to 40 characters"]})
     if expiry < timezone.localdate():

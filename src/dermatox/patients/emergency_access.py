@@ -20,7 +20,7 @@ from dermatox.accounts.roles import Perm
 from dermatox.audit.services import audit_record
 from dermatox.common.context import Actor
 from dermatox.common.errors import InvalidInput, NotFound, PermissionDenied
-from dermatox.common.text import without_control_chars
+from dermatox.common.text import clean_line
 from dermatox.patients.models import EmergencyAccess, IdentifierSystem, Patient
 from dermatox.patients.selectors import emergency_access_available
 
@@ -48,8 +48,8 @@ def emergency_access_check(actor: Actor) -> str | None:
 def _validated(*, patient_ref: str, reason: str, minutes) -> tuple[str, str, int]:
     """Every field's problem at once, each naming its rule."""
     errors: dict[str, list[str]] = {}
-    ref = without_control_chars(patient_ref or "")
-    reason = without_control_chars(reason or "")
+    ref = clean_line(patient_ref or "")
+    reason = clean_line(reason or "")
     if not ref:
         errors["patient_ref"] = [_("Enter the patient's record number or national ID.")]
     if len(reason) < REASON_MIN_LENGTH:

@@ -3,6 +3,8 @@
 Environment variables:
   DATABASE_URL          sqlite:///var/dermatox.sqlite3 (default) or postgres://user:pass@host/db
   DERMATOX_SECRET_KEY   required in production
+  DERMATOX_FILE_KEY     key encrypting stored files, 32 bytes URL-safe base64 (`dermatox files keygen`);
+                        required in production; DERMATOX_FILE_KEY_OLD: earlier keys (comma-separated)
   DERMATOX_ALLOWED_HOSTS comma-separated host names
   DERMATOX_VAR_DIR      where SQLite files, media and collected static live (default ./var)
   DERMATOX_SESSION_IDLE_MINUTES  log out after this much inactivity (default 30)
@@ -255,9 +257,15 @@ STATIC_ROOT = VAR_DIR / "static"
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "/media/"
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {"BACKEND": "dermatox.common.storage.EncryptedFileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# Stored files (consent PDFs, bulk exports) are encrypted with this key (docs/security/encryption.md).
+# DERMATOX_FILE_KEY_OLD: comma-separated earlier keys, still read until `dermatox files encrypt` re-encrypts.
+DERMATOX_FILE_KEY = os.environ.get("DERMATOX_FILE_KEY", "")
+DERMATOX_FILE_KEY_OLD = [
+    k.strip() for k in os.environ.get("DERMATOX_FILE_KEY_OLD", "").split(",") if k.strip()
+]
 
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 500
 

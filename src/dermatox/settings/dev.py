@@ -3,13 +3,23 @@
 import os
 import secrets
 
+from dermatox.common.filecrypt import development_key
+
 from .base import *  # noqa: F403
-from .base import ALLOWED_HOSTS, DERMATOX_ACCESS_LOG, DERMATOX_AUDIT_KEY, SECRET_KEY, VAR_DIR, logging_config
+from .base import (
+    ALLOWED_HOSTS,
+    DERMATOX_ACCESS_LOG,
+    DERMATOX_AUDIT_KEY,
+    DERMATOX_FILE_KEY,
+    SECRET_KEY,
+    VAR_DIR,
+    logging_config,
+)
 
 DEBUG = True
 ALLOWED_HOSTS = ALLOWED_HOSTS or ["127.0.0.1", "localhost", "[::1]"]
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {"BACKEND": "dermatox.common.storage.EncryptedFileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
@@ -40,3 +50,6 @@ LOGGING = logging_config(
 # !!! DEVELOPMENT ONLY: a fixed, PUBLIC audit MAC key, so a laptop database verifies without setup. Anyone
 # can forge this chain's MACs. Production refuses to start without its own DERMATOX_AUDIT_KEY.
 DERMATOX_AUDIT_KEY = DERMATOX_AUDIT_KEY or "dermatox-DEVELOPMENT-ONLY-audit-key-NOT-SECRET"
+
+# !!! A FIXED, PUBLICLY KNOWN key for stored files unless DERMATOX_FILE_KEY is set: development only.
+DERMATOX_FILE_KEY = DERMATOX_FILE_KEY or development_key()

@@ -4,11 +4,24 @@ import os
 
 from django.core.exceptions import ImproperlyConfigured
 
+from dermatox.common.filecrypt import FileKeyError, parse_key
+
 from .base import *  # noqa: F403
-from .base import ALLOWED_HOSTS, DERMATOX_AUDIT_KEY, SECRET_KEY
+from .base import ALLOWED_HOSTS, DERMATOX_AUDIT_KEY, DERMATOX_FILE_KEY, DERMATOX_FILE_KEY_OLD, SECRET_KEY
 
 if not SECRET_KEY:
     raise ImproperlyConfigured("DERMATOX_SECRET_KEY must be set in production")
+if not DERMATOX_FILE_KEY:
+    raise ImproperlyConfigured(
+        "DERMATOX_FILE_KEY must be set in production: it encrypts stored files (docs/security/encryption.md)"
+    )
+try:  # a malformed key stops the start, not the first consent signed
+    for _setting, _key in [("DERMATOX_FILE_KEY", DERMATOX_FILE_KEY)] + [
+        ("DERMATOX_FILE_KEY_OLD", k) for k in DERMATOX_FILE_KEY_OLD
+    ]:
+        parse_key(_key, setting=_setting)
+except FileKeyError as _exc:
+    raise ImproperlyConfigured(str(_exc)) from None
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("DERMATOX_ALLOWED_HOSTS must name the host(s) this site answers to")
 if len(DERMATOX_AUDIT_KEY) < 32:

@@ -8,6 +8,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from dermatox.common.filecrypt import development_key
+
 from .base import *  # noqa: F403
 from .base import database_from_env, logging_config
 
@@ -21,10 +23,13 @@ if _db["ENGINE"].endswith("sqlite3"):
     _db["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"dermatox-test-{os.getpid()}.sqlite3")}
 DATABASES = {"default": _db}
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "default": {"BACKEND": "dermatox.common.storage.EncryptedInMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# !!! The FIXED, PUBLICLY KNOWN development key for stored files (never for real files).
+DERMATOX_FILE_KEY = development_key()
+DERMATOX_FILE_KEY_OLD = []
 
 # Still Argon2, with a small memory cost so hundreds of test users hash quickly. Production keeps the
 # default (base.py); a test checks that.
