@@ -53,7 +53,9 @@ def available_types(actor: Actor, level: str) -> list[str]:
 
 
 def _job_actor(job: BulkExportJob) -> Actor:
-    return Actor(user=job.user, clinic=job.clinic, role=job.role or None, channel="api", token_id=job.token_id)
+    return Actor(
+        user=job.user, clinic=job.clinic, role=job.role or None, channel="api", token_id=job.token_id
+    )
 
 
 def binding_problem(job: BulkExportJob, now: dt.datetime | None = None) -> str | None:
@@ -64,9 +66,12 @@ def binding_problem(job: BulkExportJob, now: dt.datetime | None = None) -> str |
     now = now or timezone.now()
     if token is None or token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
         return "the API token that started this export was revoked or has expired"
-    if not job.role or not Membership.objects.filter(
-        user_id=job.user_id, clinic_id=job.clinic_id, role=job.role, active=True
-    ).exists():
+    if (
+        not job.role
+        or not Membership.objects.filter(
+            user_id=job.user_id, clinic_id=job.clinic_id, role=job.role, active=True
+        ).exists()
+    ):
         return "the user who started this export no longer holds its role in the clinic"
     specs = _specs()
     unreadable = [t for t in job.types if t not in specs or not role_has(job.role, specs[t].perm)]
