@@ -66,3 +66,10 @@ def summarise(fields: Mapping[str, list[str]]) -> str:
 class Conflict(DermatoxError):
     code = "conflict"
     http_status = 409
+
+
+class RequestTooLarge(DermatoxError):
+    """A body over DATA_UPLOAD_MAX_MEMORY_SIZE: refused before it is read."""
+
+    code = "request_too_large"
+    http_status = 413

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "dermatox.api.input_guard.InputGuardMiddleware",  # before anything reads a body (sizes, NUL)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -177,6 +178,10 @@ STORAGES = {
 }
 
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 500
+# Input bounds at the edge (issue 12 §1.5; docs/security/bulk-and-input.md): a body over this is a 413
+# (api/input_guard.py), and every JSON body is read by common/json_body.py (depth 64, this size).
+# 5 MB holds the largest legitimate body (a CDS request prefetching a long record).
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DERMATOX_MAX_REQUEST_BYTES", str(5 * 1024 * 1024)))
 
 LOGGING = {
     "version": 1,
