@@ -288,7 +288,7 @@ def test_the_413_speaks_each_areas_language(target):
     assert fhir.status_code == 413 and fhir.json()["resourceType"] == "OperationOutcome"
     assert fhir["Content-Type"].startswith("application/fhir+json")
     cds = target.send(
-        "post", "/cds-services/dermatox-patient-view", "12", data=body, content_type="application/json"
+        "post", "/cds-services/dermatox-patient-view", "12 MB", data=body, content_type="application/json"
     )
     assert cds.status_code == 413 and cds.json()["code"] == "request_too_large"
     page = target.send(
