@@ -8,17 +8,20 @@ injection map), bounded so that no body can turn into a server error:
 - text: valid UTF-8 with no lone surrogate and no NUL character (PostgreSQL cannot store NUL in text);
 - numbers: finite, integers within I-JSON's exact range (RFC 7493), so no 40-digit id reaches a query.
 
-Pure Python (orjson), no Django at import: CDS Hooks, which imports only clinical code, uses it too.
+Pure Python (the standard parser, which keeps integers exact: a REST schema then says which field is out
+of range), no Django at import: CDS Hooks, which imports only clinical code, uses it too.
 """
 
 from __future__ import annotations
 
+import json
+import math
+import re
 from typing import Any
-
-import orjson
 
 MAX_DEPTH = 64
 MAX_INTEGER = 2**53 - 1  # I-JSON: integers beyond it are not exact in most JSON readers
+_SURROGATE = re.compile("[\ud800-\udfff]")  # a lone one (from a \\ud800 escape) cannot be stored as UTF-8
 
 
 class JsonBodyError(ValueError):
@@ -45,14 +48,17 @@ def parse_json(
     if len(raw) > limit:
         raise JsonBodyError(f"larger than {limit} bytes", too_large=True)
     try:
-        document = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        # orjson stops at 1,024 levels by itself; say it the same way as for 65.
-        if "depth" in str(exc) or "recursion" in str(exc):
-            raise JsonBodyError(f"nested deeper than {max_depth} levels") from None
+        document = json.loads(raw, parse_constant=_no_constant)
+    except RecursionError:  # the parser gave out (about 1,000 levels): say it as for 65
+        raise JsonBodyError(f"nested deeper than {max_depth} levels") from None
+    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
         raise JsonBodyError(f"not valid JSON ({exc})") from None
     _check(document, max_depth, check_values)
     return document
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _where(trail: tuple | None) -> str:
@@ -64,32 +70,37 @@ def _where(trail: tuple | None) -> str:
 
 
 def _check(document: Any, max_depth: int, check_values: bool) -> None:
-    """One pass over the document without recursion (a stack of (value, depth, trail))."""
+    """One pass over the document without recursion (a stack of (value, depth, trail)). Depth, Unicode
+    and finiteness always; NUL characters and integer ranges when `check_values`."""
     stack: list[tuple[Any, int, tuple | None]] = [(document, 1, None)]
     while stack:
         value, depth, trail = stack.pop()
-        if isinstance(value, dict | list):
+        if isinstance(value, dict):
             if depth > max_depth:
                 raise JsonBodyError(f"nested deeper than {max_depth} levels", _where(trail))
-            if isinstance(value, dict):
-                for key, item in value.items():
-                    if check_values and "\x00" in key:
-                        raise JsonBodyError("names must not contain NUL characters", _where(trail))
-                    stack.append((item, depth + 1, (trail, key)))
-            else:
-                stack.extend((item, depth + 1, (trail, i)) for i, item in enumerate(value))
-        elif not check_values:
-            continue
+            for key, item in value.items():
+                _check_text(key, trail, check_values, "names")
+                stack.append((item, depth + 1, (trail, key)))
+        elif isinstance(value, list):
+            if depth > max_depth:
+                raise JsonBodyError(f"nested deeper than {max_depth} levels", _where(trail))
+            stack.extend((item, depth + 1, (trail, i)) for i, item in enumerate(value))
         elif isinstance(value, str):
-            if "\x00" in value:
-                raise JsonBodyError("text must not contain NUL characters", _where(trail))
-        elif isinstance(value, bool) or value is None:
-            continue
-        elif isinstance(value, int):
-            if abs(value) > MAX_INTEGER:
-                raise JsonBodyError(
-                    f"integers must be between -{MAX_INTEGER} and {MAX_INTEGER}", _where(trail)
-                )
-        elif isinstance(value, float) and abs(value) > MAX_INTEGER and value == int(value):
-            # orjson reads an integer beyond 64 bits as a float: still a too-large integer to us.
-            raise JsonBodyError(f"integers must be between -{MAX_INTEGER} and {MAX_INTEGER}", _where(trail))
+            _check_text(value, trail, check_values, "text")
+        elif isinstance(value, float):
+            if not math.isfinite(value):  # 1e999 reads as infinity
+                raise JsonBodyError("numbers must be finite", _where(trail))
+        elif check_values and isinstance(value, int) and not isinstance(value, bool):
+            _check_integer(value, trail)
+
+
+def _check_text(text: str, trail: tuple | None, check_values: bool, what: str) -> None:
+    if _SURROGATE.search(text):
+        raise JsonBodyError(f"{what} must be valid Unicode (a lone surrogate)", _where(trail))
+    if check_values and "\x00" in text:
+        raise JsonBodyError(f"{what} must not contain NUL characters", _where(trail))
+
+
+def _check_integer(value: int, trail: tuple | None) -> None:
+    if abs(value) > MAX_INTEGER:
+        raise JsonBodyError(f"integers must be between -{MAX_INTEGER} and {MAX_INTEGER}", _where(trail))
