@@ -66,7 +66,8 @@ def _where(trail: tuple | None) -> str:
     while trail is not None:  # (parent trail, key or index)
         trail, step = trail
         parts.append(f"[{step}]" if isinstance(step, int) else f".{step}")
-    return "body" + "".join(reversed(parts))
+    steps = list(reversed(parts))
+    return "body" + "".join(steps[:8]) + ("…" if len(steps) > 8 else "")  # a deep path, shortened
 
 
 def _check(document: Any, max_depth: int, check_values: bool) -> None:
