@@ -7,6 +7,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "dermatox"
 APPS = ["accounts", "audit", "patients", "assessments", "treatments", "inventory", "intake", "scheduling"]
+JSON_BODY = "dermatox.common.json_body"  # the bounded JSON reader, usable by every edge
 OUTER = ["web", "api", "fhir", "bulk", "cli", "demo", "chart", "settings", "urls", "wsgi", "transfer"]
 
 
@@ -51,7 +52,9 @@ def test_documents_render_only_what_they_are_given():
 
 
 def test_cds_imports_only_clinical_and_keeps_django_in_its_views():
-    """CDS Hooks maps prefetched FHIR itself: no app, no record of ours; Django only in views.py."""
+    """CDS Hooks maps prefetched FHIR itself: no app, no record of ours; Django only in views.py. It reads
+    its body with the bounded JSON reader every edge uses (common/json_body, which imports nothing else
+    of ours and no Django at import)."""
     for path in (SRC / "cds").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             names = (
@@ -63,6 +66,22 @@ def test_cds_imports_only_clinical_and_keeps_django_in_its_views():
             )
             for module in names:
                 if module.startswith("dermatox"):
-                    assert module.startswith(("dermatox.clinical", "dermatox.cds")), f"{path.name}: {module}"
+                    assert module.startswith(("dermatox.clinical", "dermatox.cds")) or module == JSON_BODY, (
+                        f"{path.name}: {module}"
+                    )
                 if path.name != "views.py":
                     assert not module.startswith("django"), f"{path.name}: {module}"
+
+
+def test_the_json_body_reader_imports_nothing_of_ours_and_no_django_at_import():
+    tree = ast.parse((SRC / "common" / "json_body.py").read_text())
+    for node in tree.body:  # module level only: the size limit is read from the settings when called
+        names = (
+            [node.module]
+            if isinstance(node, ast.ImportFrom) and node.module
+            else [a.name for a in node.names]
+            if isinstance(node, ast.Import)
+            else []
+        )
+        for module in names:
+            assert not module.startswith(("dermatox", "django")), module

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from dermatox.accounts.roles import Role
 from dermatox.assessments.models import Observation
+from dermatox.audit.models import AuditEntry
 from dermatox.patients.services import patient_create, pregnancy_status_record
 
 pytestmark = pytest.mark.django_db
@@ -233,3 +234,20 @@ def test_front_desk_cannot_open_the_examination(staff, login, patient):
     client = login(staff[Role.FRONT_DESK])
     assert client.get(f"/patients/{patient.pk}/examination/skin/").status_code == 403
     assert client.get(f"/patients/{patient.pk}/labs/").status_code == 403
+
+
+def test_the_typed_flag_is_an_audited_read(nurse_client, staff, patient):
+    """It reads the patient's sex, age and pregnancy: audited with who and which patient, as other reads."""
+    nurse_client.get(
+        f"/patients/{patient.pk}/labs/flag/",
+        {"row": "1", "lab_1_test": "ferritin", "lab_1_value": "14", "lab_1_unit": "ng/mL"},
+    )
+    entry = AuditEntry.objects.get(action="patient.view_for_lab_flag")
+    assert entry.patient_id == patient.pk and entry.actor_id == staff[Role.NURSE].pk
+    assert entry.role == Role.NURSE and entry.channel == "web" and entry.detail == {"test": "ferritin"}
+
+
+def test_the_typed_flag_refused_to_front_desk_is_not_a_read(staff, login, patient):
+    client = login(staff[Role.FRONT_DESK])
+    assert client.get(f"/patients/{patient.pk}/labs/flag/", {"row": "1"}).status_code == 403
+    assert not AuditEntry.objects.filter(action="patient.view_for_lab_flag").exists()

@@ -16,6 +16,7 @@ from dermatox.api.fhir_views import error_outcome, fhir_endpoint, method_not_all
 from dermatox.bulk import services
 from dermatox.bulk.models import BulkExportJob
 from dermatox.common.errors import Conflict, InvalidInput
+from dermatox.common.json_body import JsonBodyError, parse_json
 
 
 def _parameters(request) -> dict[str, str]:
@@ -23,7 +24,11 @@ def _parameters(request) -> dict[str, str]:
     params = dict(request.GET.items())
     if request.method == "POST" and request.body:
         try:
-            for p in json.loads(request.body).get("parameter", []):
+            document = parse_json(request.body)
+        except JsonBodyError as exc:
+            raise InvalidInput(str(exc), fields={exc.path: [exc.message]}) from None
+        try:
+            for p in document.get("parameter", []):
                 value = str(next((p[k] for k in p if k.startswith("value")), ""))
                 if p["name"] == "_type":
                     value = ",".join(filter(None, [params.get("_type", ""), value]))

@@ -24,6 +24,7 @@ from dermatox.assessments.services import observation_record
 from dermatox.audit.services import audit_record
 from dermatox.common.errors import DermatoxError, InvalidInput, NotFound, TooManyRequests
 from dermatox.common.http import client_ip
+from dermatox.common.params import as_bounded_int, whole_number
 from dermatox.common.throttle import token_throttle
 from dermatox.fhir import inbound
 from dermatox.fhir import resources as R
@@ -83,6 +84,7 @@ ISSUE_CODES = {
     403: "forbidden",
     404: "not-found",
     409: "conflict",
+    413: "too-costly",
     429: "throttled",
     500: "exception",
 }  # else "invalid"
@@ -93,7 +95,7 @@ def error_outcome(exc: Exception) -> HttpResponse | None:
     if isinstance(exc, BadRequest):
         return outcome(400, "invalid", [(exc.expression, exc.message)])
     if isinstance(exc, inbound.InvalidResource):
-        return outcome(422, "invalid", exc.problems)
+        return outcome(exc.status, ISSUE_CODES.get(exc.status, "invalid"), exc.problems)
     if not isinstance(exc, DermatoxError):
         return None
     status = exc.http_status
@@ -264,22 +266,23 @@ def _id_filter(spec: Spec, value: str) -> Q:
     ids = [v.strip() for v in value.split(",") if v.strip()]
     lookup = record_id_lookup(spec)
     valid = []
-    for v in ids:
-        try:
-            valid.append(uuid.UUID(v) if spec.uuid_id else int(v))
-        except ValueError:
-            continue
+    for v in ids:  # a malformed or out-of-range id matches nothing, like an unknown one
+        if spec.uuid_id:
+            try:
+                valid.append(uuid.UUID(v))
+            except ValueError:
+                continue
+        elif (number := as_bounded_int(v)) is not None:
+            valid.append(number)
     return Q(**{f"{lookup}__in": valid})
 
 
 def _count(request: HttpRequest) -> tuple[int, int]:
     try:
-        count = int(request.GET.get("_count", DEFAULT_COUNT))
-        offset = int(request.GET.get("_offset", 0))
-    except ValueError as exc:
-        raise BadRequest("_count and _offset must be whole numbers", "_count") from exc
-    if count < 0 or offset < 0:
-        raise BadRequest("_count and _offset must not be negative", "_count")
+        count = whole_number(request.GET.get("_count"), "_count", default=DEFAULT_COUNT)
+        offset = whole_number(request.GET.get("_offset"), "_offset", default=0)
+    except InvalidInput as exc:
+        raise BadRequest(exc.message, next(iter(exc.fields))) from None
     return min(count, MAX_COUNT), offset
 
 
@@ -363,9 +366,11 @@ def search(request: HttpRequest, actor, spec: Spec) -> HttpResponse:
 def _get_record(actor, spec: Spec, resource_id: str):
     qs = spec.scoped(actor)
     try:
-        key = uuid.UUID(resource_id) if spec.uuid_id else int(resource_id)
+        key = uuid.UUID(resource_id) if spec.uuid_id else as_bounded_int(resource_id)
     except ValueError as exc:
         raise NotFound(f"No such {spec.type}") from exc
+    if key is None:
+        raise NotFound(f"No such {spec.type}")
     record = qs.filter(**{record_id_lookup(spec): key}).first()
     if record is None:
         raise NotFound(f"No such {spec.type}")

@@ -14,6 +14,7 @@ from typing import Literal
 from django.http import Http404, HttpRequest
 from ninja import NinjaAPI, Query, Status, Swagger
 from ninja.errors import HttpError, ValidationError
+from ninja.parser import Parser
 from ninja.security import HttpBearer
 
 from dermatox.accounts.tokens import bearer_secret, token_actor
@@ -23,6 +24,7 @@ from dermatox.assessments.services import observation_record
 from dermatox.common.context import Actor
 from dermatox.common.errors import DermatoxError, InvalidInput, TooManyRequests, summarise
 from dermatox.common.http import client_ip
+from dermatox.common.json_body import JsonBodyError, parse_json
 from dermatox.common.throttle import token_throttle
 from dermatox.patients import services as patient_services
 from dermatox.scheduling import services as scheduling_services
@@ -54,7 +56,16 @@ class TokenAuth(HttpBearer):
         return actor
 
 
+class BoundedJsonParser(Parser):
+    """Bodies through the one bounded JSON reader (depth, size, UTF-8). NUL characters and integer ranges
+    are left to the schemas, which name the field (422) and the services (400)."""
+
+    def parse_body(self, request):
+        return parse_json(request.body, check_values=False)
+
+
 api = NinjaAPI(
+    parser=BoundedJsonParser(),
     title="Dermatox API",
     version="1",
     description=(
@@ -111,6 +122,10 @@ def _validation_error(request, exc: ValidationError):
 
 @api.exception_handler(HttpError)
 def _http_error(request, exc: HttpError):
+    cause = exc.__cause__  # ninja wraps what the parser raised in a generic 400
+    if isinstance(cause, JsonBodyError):
+        status, code = (413, "request_too_large") if cause.too_large else (400, "bad_request")
+        return _error(request, status, str(cause), code, {cause.path: [cause.message]})
     code = STATUS_CODES.get(exc.status_code, "error")
     return _error(request, exc.status_code, str(exc), code)
 

@@ -23,8 +23,11 @@ class BulkExportJob(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    # The job belongs to the token that started it, acting as this user in this role: only that token may
+    # poll, download or delete it, and only while the user still holds the role (bulk/services.py).
     token = models.ForeignKey(ApiToken, null=True, on_delete=models.PROTECT, related_name="+")
     user = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(max_length=20, blank=True)
     level = models.CharField(max_length=10, choices=Level.choices)
     group = models.CharField(max_length=40, blank=True)
     types = models.JSONField(default=list)
@@ -33,7 +36,7 @@ class BulkExportJob(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     progress = models.CharField(max_length=100, blank=True)
     transaction_time = models.DateTimeField()
-    output = models.JSONField(default=list)  # [{"type", "file", "count"}]
+    output = models.JSONField(default=list)  # [{"type", "file", "count", "patient_ids"}]
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -21,10 +21,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from dermatox.accounts.models import Membership
+from dermatox.accounts.roles import role_has
 from dermatox.audit.services import audit_record
 from dermatox.bulk.models import BulkExportJob
 from dermatox.common.context import Actor
-from dermatox.common.errors import InvalidInput, NotFound
+from dermatox.common.errors import InvalidInput, NotFound, PermissionDenied
 
 OUTPUT_FORMATS = ("application/fhir+ndjson", "application/ndjson", "ndjson")
 
@@ -33,6 +35,12 @@ def _specs() -> dict:
     from dermatox.fhir.selectors import SPECS
 
     return SPECS
+
+
+def patient_id_of(spec, record) -> str | None:
+    from dermatox.fhir.selectors import patient_id_of
+
+    return patient_id_of(spec, record)
 
 
 def available_types(actor: Actor, level: str) -> list[str]:
@@ -45,8 +53,31 @@ def available_types(actor: Actor, level: str) -> list[str]:
 
 
 def _job_actor(job: BulkExportJob) -> Actor:
-    role = job.token.role if job.token_id else None
-    return Actor(user=job.user, clinic=job.clinic, role=role, channel="api")
+    return Actor(
+        user=job.user, clinic=job.clinic, role=job.role or None, channel="api", token_id=job.token_id
+    )
+
+
+def binding_problem(job: BulkExportJob, now: dt.datetime | None = None) -> str | None:
+    """Why the job's files may no longer be produced or handed out (None: they may). Checked by the run and
+    on every status, file and DELETE request: the token revoked or expired since, the user no longer holding
+    the job's role in its clinic, or that role no longer reading one of the job's types."""
+    token = job.token
+    now = now or timezone.now()
+    if token is None or token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
+        return "the API token that started this export was revoked or has expired"
+    if (
+        not job.role
+        or not Membership.objects.filter(
+            user_id=job.user_id, clinic_id=job.clinic_id, role=job.role, active=True
+        ).exists()
+    ):
+        return "the user who started this export no longer holds its role in the clinic"
+    specs = _specs()
+    unreadable = [t for t in job.types if t not in specs or not role_has(job.role, specs[t].perm)]
+    if unreadable:
+        return f"the role may no longer read {', '.join(unreadable)}"
+    return None
 
 
 def _default(value):
@@ -84,6 +115,7 @@ def export_kickoff(
         clinic=actor.clinic,
         token_id=actor.token_id,
         user=actor.acting_user,
+        role=actor.role or "",
         level=level,
         group=group,
         types=types,
@@ -100,8 +132,15 @@ def export_kickoff(
 
 def export_run(job_id: str) -> BulkExportJob:
     """Write every requested type as NDJSON. A failure marks the job failed with the reason."""
-    job = BulkExportJob.objects.select_related("clinic").get(pk=job_id)
+    job = BulkExportJob.objects.select_related("clinic", "token").get(pk=job_id)
     if job.status != BulkExportJob.Status.QUEUED:
+        return job
+    problem = binding_problem(job)
+    if problem:  # e.g. the token was revoked while the job waited: nothing is read, nothing written
+        BulkExportJob.objects.filter(pk=job.pk, status=BulkExportJob.Status.QUEUED).update(
+            status=BulkExportJob.Status.FAILED, error=problem, finished_at=timezone.now()
+        )
+        job.refresh_from_db()
         return job
     BulkExportJob.objects.filter(pk=job.pk).update(status=BulkExportJob.Status.RUNNING)
     output = []
@@ -116,15 +155,17 @@ def export_run(job_id: str) -> BulkExportJob:
             records = spec.bulk_records(
                 _job_actor(job), since=job.since, compartment=job.level != BulkExportJob.Level.SYSTEM
             )
-            count = 0
+            count, patients = 0, set()  # whom the file discloses: named in the audit of each download
             with tempfile.TemporaryFile() as fh:
                 for record in records:
                     fh.write(orjson.dumps(spec.to_fhir(record, as_dict=True), default=_default))
                     fh.write(b"\n")
                     count += 1
+                    patients.add(patient_id_of(spec, record))
                 fh.seek(0)
                 name = default_storage.save(f"exports/{job.pk}/{type_name}.ndjson", File(fh))
-            output.append({"type": type_name, "file": name, "count": count})
+            patients.discard(None)
+            output.append({"type": type_name, "file": name, "count": count, "patient_ids": sorted(patients)})
     except Exception as exc:  # recorded on the job (the client sees it in the status response), then cleaned
         BulkExportJob.objects.filter(pk=job.pk, status=BulkExportJob.Status.RUNNING).update(
             status=BulkExportJob.Status.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
@@ -172,11 +213,23 @@ def exports_expire(now: dt.datetime | None = None) -> int:
 
 
 def export_get(*, actor: Actor, job_id) -> BulkExportJob:
-    """An export of the actor's clinic. Once cancelled or deleted, it is gone for the client (Bulk Data:
-    "subsequent requests to the polling location SHALL return 404")."""
-    job = BulkExportJob.objects.filter(pk=job_id, clinic=actor.clinic).first()
+    """An export the actor's own token started. Any other token, even of the same clinic and user, is told
+    there is no such export (its existence is not revealed); the token that started it is refused once the
+    user no longer holds the role or the role no longer reads what the files hold. Once cancelled or
+    deleted, it is gone for the client (Bulk Data: "subsequent requests to the polling location SHALL
+    return 404")."""
+    job = None
+    if actor.token_id is not None:
+        job = (
+            BulkExportJob.objects.select_related("token")
+            .filter(pk=job_id, clinic=actor.clinic, token_id=actor.token_id, role=actor.role)
+            .first()
+        )
     if job is None or job.status in (BulkExportJob.Status.CANCELLED, BulkExportJob.Status.EXPIRED):
         raise NotFound("No such export (it may have been cancelled, or its files deleted)")
+    problem = binding_problem(job)
+    if problem:
+        raise PermissionDenied(f"This export is no longer available to this token: {problem}")
     return job
 
 
@@ -200,10 +253,12 @@ def export_file(*, actor: Actor, job_id, type_name: str):
     entry = next((o for o in job.output if o["type"] == type_name), None)
     if job.status != BulkExportJob.Status.DONE or entry is None:
         raise NotFound("No such file")
+    patient_ids = entry.get("patient_ids", [])
     audit_record(
         actor=actor,
         action="bulk.export_download",
         obj=job,
-        detail={"type": type_name, "count": entry["count"]},
+        patient_id=patient_ids[0] if len(patient_ids) == 1 else None,
+        detail={"type": type_name, "count": entry["count"], "patient_ids": patient_ids},
     )
     return default_storage.open(entry["file"], "rb")

@@ -11,7 +11,6 @@ Nothing is stored: the request's data never touches our records.
 from __future__ import annotations
 
 import functools
-import json
 
 from django.conf import settings
 from django.core.cache import caches
@@ -26,6 +25,7 @@ from dermatox.cds.prefetch import PrefetchError, map_prefetch
 from dermatox.cds.trust import ClientsFileError, Untrusted, check_client, load_clients
 from dermatox.clinical.pathways import CaseError, assess
 from dermatox.clinical.toxin.plan import check_plan
+from dermatox.common.json_body import JsonBodyError, parse_json
 
 PREFETCH = {
     "patient": "Patient/{{context.patientId}}",
@@ -99,9 +99,9 @@ def discovery(request: HttpRequest) -> HttpResponse:
 
 def _read(request: HttpRequest, hook: str) -> dict:
     try:
-        body = json.loads(request.body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadRequest(f"body: not valid JSON ({exc})") from None
+        body = parse_json(request.body)
+    except JsonBodyError as exc:
+        raise BadRequest(str(exc)) from None
     if not isinstance(body, dict):
         raise BadRequest("body: must be a JSON object")
     if body.get("hook") != hook:

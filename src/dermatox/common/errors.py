@@ -77,3 +77,10 @@ class TooManyRequests(DermatoxError):
     def __init__(self, message: str, *, retry_after: int):
         super().__init__(message)
         self.retry_after = max(1, int(retry_after))
+
+
+class RequestTooLarge(DermatoxError):
+    """A body over DATA_UPLOAD_MAX_MEMORY_SIZE: refused before it is read."""
+
+    code = "request_too_large"
+    http_status = 413

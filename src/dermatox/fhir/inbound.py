@@ -8,7 +8,6 @@ Every problem is an `InvalidResource` naming the FHIR element path (FHIRPath-lik
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from decimal import Decimal
 
@@ -18,6 +17,7 @@ from fhir.resources.R4B.patient import Patient
 from pydantic import ValidationError
 
 from dermatox.clinical.observations import observation_types
+from dermatox.common.json_body import JsonBodyError, parse_json
 from dermatox.fhir import systems as S
 
 GENDER_IN = {"female": "female", "male": "male", "other": "intersex", "unknown": "unknown"}
@@ -35,16 +35,20 @@ OBSERVATION_STATUSES = (
 
 
 class InvalidResource(Exception):
-    def __init__(self, problems: list[tuple[str, str]]):
+    """422: a resource we cannot accept; 400 (`status`): a body that is not a bounded JSON document."""
+
+    def __init__(self, problems: list[tuple[str, str]], status: int = 422):
         super().__init__("; ".join(f"{path}: {msg}" for path, msg in problems))
         self.problems = problems  # [(element path, message)]
+        self.status = status
 
 
 def _parse(model, body: bytes | str, resource_type: str):
     try:
-        raw = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidResource([(resource_type, f"not valid JSON: {exc}")]) from exc
+        raw = parse_json(body)
+    except JsonBodyError as exc:
+        where = resource_type + exc.path.removeprefix("body")
+        raise InvalidResource([(where, exc.message)], status=413 if exc.too_large else 400) from None
     if not isinstance(raw, dict) or raw.get("resourceType") != resource_type:
         raise InvalidResource([(f"{resource_type}.resourceType", f"must be {resource_type!r}")])
     try:

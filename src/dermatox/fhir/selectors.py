@@ -269,13 +269,21 @@ SPECS: dict[str, Spec] = {
 }
 
 
+def patient_id_of(spec: Spec, record) -> str | None:
+    """The patient a record is about (None: an audit entry about no patient), for the read audit."""
+    if spec.type == "Patient":
+        return str(record.pk)
+    if spec.type == "MedicationAdministration":
+        return str(record.session.patient_id)
+    patient_id = getattr(record, "patient_id", None)
+    return str(patient_id) if patient_id else None
+
+
 # Patient ids a page of records touches, for the read audit.
 def patient_ids_of(spec: Spec, records) -> list[str]:
     if spec.type == "Patient":
         return [str(r.pk) for r in records]
-    if spec.type == "MedicationAdministration":
-        return sorted({str(r.session.patient_id) for r in records})
-    return sorted({str(r.patient_id) for r in records if getattr(r, "patient_id", None)})
+    return sorted({pid for r in records if (pid := patient_id_of(spec, r))})
 
 
 def record_id_lookup(spec: Spec) -> str:

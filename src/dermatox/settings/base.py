@@ -84,6 +84,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "dermatox.ops.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "dermatox.api.input_guard.InputGuardMiddleware",  # before anything reads a body (sizes, NUL)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # After WhiteNoise: static files keep their own caching headers and carry no policy.
     "csp.middleware.CSPMiddleware",
@@ -268,6 +269,10 @@ DERMATOX_FILE_KEY_OLD = [
 ]
 
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 500
+# Input bounds at the edge (issue 12 §1.5; docs/security/bulk-and-input.md): a body over this is a 413
+# (api/input_guard.py), and every JSON body is read by common/json_body.py (depth 64, this size).
+# 5 MB holds the largest legitimate body (a CDS request prefetching a long record).
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DERMATOX_MAX_REQUEST_BYTES", str(5 * 1024 * 1024)))
 
 # Logs: JSON lines with a request id and no patient data (dermatox/ops/logs.py, docs/operations.md).
 DERMATOX_ACCESS_LOG = os.environ.get("DERMATOX_ACCESS_LOG", "1") != "0"

@@ -328,11 +328,18 @@ def labs(request, patient_id):
 
 @clinic_required
 def lab_flag(request, patient_id):
-    """The flag of one typed result, shown as the clinician types (HTMX)."""
+    """The flag of one typed result, shown as the clinician types (HTMX). It reads the patient's sex, age
+    and latest pregnancy statement, so it is audited like any other read of the record."""
     patient = patient_get(actor=request.actor, patient_id=patient_id, audit_as=None)
     _require(request, Perm.VIEW_CLINICAL)
     row = request.GET.get("row", "")
     test = request.GET.get(f"lab_{row}_test", "")
+    audit_record(
+        actor=request.actor,
+        action="patient.view_for_lab_flag",
+        obj=patient,
+        detail={"test": test if test in lab_tests() else ""},
+    )
     raw = request.GET.get(f"lab_{row}_value", "").strip().replace(",", ".")
     unit = request.GET.get(f"lab_{row}_unit", "").strip()
     context: dict = {}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from decimal import Decimal, InvalidOperation
 
@@ -22,6 +21,7 @@ from dermatox.clinical.reference import by_id
 from dermatox.clinical.toxin.layout import VIEWS_BY_AREA
 from dermatox.clinical.toxin.protocols import DEPTHS, load_protocols
 from dermatox.common.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from dermatox.common.json_body import JsonBodyError, parse_json
 from dermatox.inventory.selectors import vials_in_scope
 from dermatox.patients.selectors import patient_get
 from dermatox.treatments import services as ts
@@ -203,11 +203,9 @@ def session_point(request, patient_id, session_id):
     protocol = load_protocols()[session.protocol]
     try:
         try:
-            body = json.loads(request.body or b"{}")
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise InvalidInput(
-                "body: must be a JSON object", fields={"body": ["must be a JSON object"]}
-            ) from None
+            body = parse_json(request.body or b"{}")
+        except JsonBodyError as exc:
+            raise InvalidInput(str(exc), fields={exc.path: [exc.message]}) from None
         if not isinstance(body, dict):
             raise InvalidInput("body: must be a JSON object", fields={"body": ["must be a JSON object"]})
         action = body.get("action")
