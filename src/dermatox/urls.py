@@ -12,6 +12,7 @@ from dermatox.web import (
     outcome_views,
     schedule_views,
     session_views,
+    token_views,
     views,
 )
 
@@ -20,6 +21,9 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("clinic/", views.clinic_choose, name="clinic-choose"),
+    path("staff/tokens/", token_views.token_list, name="staff-tokens"),
+    path("staff/tokens/<int:token_id>/revoke/", token_views.token_revoke, name="staff-token-revoke"),
+    path("staff/tokens/<int:token_id>/rotate/", token_views.token_rotate, name="staff-token-rotate"),
     path("me/language/", views.user_language, name="user-language"),
     path("patients/", views.patient_list, name="patient-list"),
     path("patients/new/", views.patient_create, name="patient-create"),
