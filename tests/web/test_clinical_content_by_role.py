@@ -136,3 +136,10 @@ def test_the_managers_audit_view_shows_no_protocol_points_or_source(login, staff
     assert "glabellar_lines" not in page and "points:" not in page and SOURCE not in page
     assert "not shown for your role" in page
     assert json.dumps(item.reason) not in page
+
+
+def test_the_visit_kind_is_in_the_readers_language(login, staff, item):
+    staff[Role.FRONT_DESK].language = "tr"
+    staff[Role.FRONT_DESK].save()
+    page = login(staff[Role.FRONT_DESK]).get("/recall/").content.decode()
+    assert "Tedavi gidişatı kontrolü" in page and leaks(page) == []
