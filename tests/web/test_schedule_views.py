@@ -172,7 +172,8 @@ def test_recall_page_books_in_one_click(login, staff, physician, nurse, patient,
     login(staff[Role.FRONT_DESK])
     page = client.get("/recall/").content.decode()
     assert "Overdue" in page and "Review after a treatment session" in page and "3 days" in page
-    assert "glabellar" not in page  # the clinical reason is not for front desk (test_clinical_content_by_role)
+    # The clinical reason is not for front desk (tests/web/test_clinical_content_by_role.py).
+    assert "glabellar" not in page
     response = client.post(f"/recall/{item.pk}/book/", {"practitioner": nurse.user.pk})
     appointment = Appointment.objects.get()
     assert response["Location"] == f"/schedule/appointments/{appointment.pk}/"
