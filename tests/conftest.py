@@ -168,3 +168,12 @@ def _clock_moved_ahead():
 
     with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=days), tick=True):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _language_reset():
+    """A page served in Turkish leaves Turkish active in the thread: the next test starts in the default."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()

@@ -16,6 +16,7 @@ from dermatox.web import (
     schedule_views,
     session_views,
     staff_admin_views,
+    token_views,
     views,
 )
 
@@ -25,6 +26,9 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("clinic/", views.clinic_choose, name="clinic-choose"),
+    path("staff/tokens/", token_views.token_list, name="staff-tokens"),
+    path("staff/tokens/<int:token_id>/revoke/", token_views.token_revoke, name="staff-token-revoke"),
+    path("staff/tokens/<int:token_id>/rotate/", token_views.token_rotate, name="staff-token-rotate"),
     path("me/language/", views.user_language, name="user-language"),
     # The user's own account and second factor (docs/security/second-factor.md).
     path("login/verify/", account_views.login_verify, name="login-verify"),

@@ -108,6 +108,25 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # Rotation links the old token to the one that replaced it (the old one stops at once or at its grace
+    # period's end, which is then its expires_at).
+    replaced_by = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaces", editable=False
+    )
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("active")
+        EXPIRED = "expired", _("expired")
+        REVOKED = "revoked", _("revoked")
+        ROLE_NOT_HELD = "role_not_held", _("role no longer held")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…, {self.clinic.code})"
+
+    def status_at(self, now) -> str:
+        """Revoked, expired or active at `now` (whether its user still holds the role is checked apart)."""
+        if self.revoked_at is not None and self.revoked_at <= now:
+            return self.Status.REVOKED
+        if self.expires_at is not None and self.expires_at <= now:
+            return self.Status.EXPIRED
+        return self.Status.ACTIVE

@@ -1,14 +1,20 @@
+from __future__ import annotations
+
+import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from dermatox.accounts import staff
-from dermatox.accounts.models import Clinic, Membership, User
+from dermatox.accounts.models import ApiToken, Clinic, Membership, User
 from dermatox.accounts.roles import Perm
+from dermatox.accounts.tokens import PREFIX
+from dermatox.audit.services import audit_record
 from dermatox.common.context import Actor
-from dermatox.common.errors import NotFound, PermissionDenied
+from dermatox.common.errors import InvalidInput, NotFound, PermissionDenied
 
 
 def memberships_for(user: User) -> QuerySet[Membership]:
@@ -75,3 +81,111 @@ def staff_member_get(actor: Actor, user_id: int) -> User:
     if user is None or actor.clinic is None:
         raise NotFound(_("No such staff member in this clinic."))
     return user
+
+
+# --- API tokens -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class TokenRow:
+    """A token as the manager's page and `dermatox token list` show it: never the secret or its hash."""
+
+    token: ApiToken
+    status: str
+
+    @property
+    def status_label(self) -> str:
+        return str(ApiToken.Status(self.status).label)
+
+    def as_dict(self) -> dict:
+        t = self.token
+        return {
+            "id": t.pk,
+            "prefix": t.prefix,
+            "name": t.name,
+            "clinic": t.clinic.code,
+            "user": t.user.get_username(),
+            "role": t.role,
+            "scopes": t.scopes,
+            "created_at": _iso(t.created_at),
+            "created_by": t.created_by.get_username() if t.created_by else None,
+            "expires_at": _iso(t.expires_at),
+            "revoked_at": _iso(t.revoked_at),
+            "last_used_at": _iso(t.last_used_at),
+            "replaced_by": t.replaced_by_id,
+            "status": self.status,
+        }
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _tokens_in_scope(actor: Actor, clinic: Clinic | None = None) -> QuerySet[ApiToken]:
+    """The tokens an actor manages: those of the actor's clinic (the system: every clinic, or `clinic`)."""
+    if not actor.can(Perm.MANAGE_STAFF):
+        raise PermissionDenied(_("Your role may not manage API tokens."))
+    held = Membership.objects.filter(
+        user=OuterRef("user"),
+        clinic=OuterRef("clinic"),
+        role=OuterRef("role"),
+        active=True,
+        user__is_active=True,
+    )
+    qs = ApiToken.objects.select_related("clinic", "user", "created_by").annotate(role_held=Exists(held))
+    if actor.role != "system":
+        if actor.clinic is None or (clinic is not None and clinic.pk != actor.clinic.pk):
+            return qs.none()
+        clinic = actor.clinic
+    return qs.filter(clinic=clinic) if clinic is not None else qs
+
+
+def _row(token: ApiToken, now: dt.datetime) -> TokenRow:
+    status = token.status_at(now)
+    if status == ApiToken.Status.ACTIVE and not token.role_held:
+        status = ApiToken.Status.ROLE_NOT_HELD
+    return TokenRow(token, status)
+
+
+def api_token_rows(
+    *, actor: Actor, clinic: Clinic | None = None, include_inactive: bool = False
+) -> list[TokenRow]:
+    """The one read of token lists (web page and CLI): working tokens, or with `include_inactive` also the
+    revoked, expired and those whose user no longer holds their role. Audited as a list."""
+    now = timezone.now()
+    qs = _tokens_in_scope(actor, clinic)
+    if not include_inactive:
+        qs = qs.filter(revoked_at__isnull=True, role_held=True).filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+        )
+    rows = [_row(t, now) for t in qs.order_by("clinic__code", "-created_at", "-pk")]
+    audit_record(
+        actor=actor,
+        action="api_token.list",
+        detail={
+            "clinic": (clinic or actor.clinic).code if (clinic or actor.clinic) else "all",
+            "all": include_inactive,
+            "results": len(rows),
+        },
+    )
+    return rows
+
+
+def api_token_get(*, actor: Actor, ref: str | int) -> ApiToken:
+    """One token the actor manages, by id or by the prefix of its secret (`dx_ab12cd`, as listed). NotFound
+    for another clinic's or an unknown one; InvalidInput if a prefix matches several."""
+    text = str(ref).strip()
+    qs = _tokens_in_scope(actor)
+    if text.isdigit():
+        matches = list(qs.filter(pk=int(text))[:2])
+    elif text.startswith(PREFIX) and len(text) > len(PREFIX):
+        matches = list(qs.filter(prefix__startswith=text[: len(PREFIX) + 6])[:2])
+    else:
+        raise InvalidInput.from_fields({"token": [_("give a token's id or the prefix of its secret (dx_…)")]})
+    if not matches:
+        raise NotFound(_("No API token %(ref)s") % {"ref": text})
+    if len(matches) > 1:
+        raise InvalidInput.from_fields(
+            {"token": [_("the prefix %(ref)s matches several tokens: use the id") % {"ref": text}]}
+        )
+    return matches[0]

@@ -128,7 +128,7 @@ def _section_query(actor: Actor, patient: Patient, section: str, filters: dict) 
         return (
             appointments_in_scope(actor)
             .filter(patient=patient)
-            .select_related("practitioner")
+            .select_related("practitioner", "follow_up")
             .order_by("-start", "-pk")
         )
     raise KeyError(section)

@@ -30,7 +30,7 @@ from dermatox.patients import services as patient_services
 from dermatox.scheduling import services as scheduling_services
 from dermatox.scheduling.selectors import appointment_get, follow_up_get
 from dermatox.treatments import services as treatment_services
-from dermatox.treatments.selectors import point_get, session_get
+from dermatox.treatments.selectors import appointment_reason_shown, follow_up_shown, point_get, session_get
 
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 MAX_LIMIT = 100
@@ -178,7 +178,6 @@ def _fields(record, names: tuple[str, ...]) -> dict:
 CONDITION_OUT = ("id", "category", "code", "text", "icd10", "snomed", "clinical_status", "onset_date")
 MEDICATION_OUT = ("id", "code", "name", "dose", "status", "start_date", "end_date", "recorded_at")
 ALLERGY_OUT = ("id", "code", "substance", "reaction", "criticality", "recorded_at")
-FOLLOW_UP_OUT = ("id", "due_date", "reason", "status", "source", "created_at")
 
 
 def _condition(c) -> dict:
@@ -251,9 +250,19 @@ def _session(t) -> dict:
     }
 
 
-def _appointment(a) -> dict:
+def _follow_up(actor, record) -> dict:
+    """Through the one follow-up read (`follow_up_shown`): no clinical reason or source for front desk."""
+    shown = follow_up_shown(actor, record)
     return {
-        **_fields(a, ("id", "uid", "start", "end", "kind", "status", "reason")),
+        name: getattr(shown, name)
+        for name in ("id", "due_date", "status", "visit", "reason", "source", "created_at")
+    }
+
+
+def _appointment(a, actor) -> dict:
+    return {
+        **_fields(a, ("id", "uid", "start", "end", "kind", "status")),
+        "reason": appointment_reason_shown(actor, a),
         "practitioner_id": a.practitioner_id,
         "practitioner_name": str(a.practitioner) if a.practitioner else "",
         "follow_up_id": a.follow_up_id,
@@ -549,7 +558,9 @@ def toxin_session_sign(request, session_id: int, payload: s.SessionSignIn | None
 
 @api.get("/patients/{patient_id}/follow-ups", response={200: s.FollowUpPage, **ERRORS}, tags=["treatments"])
 def follow_up_list(request, patient_id: uuid.UUID, limit: int = Limit, offset: int = Offset):
-    return _section(request, patient_id, "follow_ups", offset, limit, lambda r: _fields(r, FOLLOW_UP_OUT))
+    """The patient's follow-ups (recalls). `reason` and `source` are clinical: null for a token whose role
+    does not see clinical records (front desk, manager), which gets `visit`, the kind of visit to book."""
+    return _section(request, patient_id, "follow_ups", offset, limit, lambda r: _follow_up(request.auth, r))
 
 
 @api.get("/vials", response={200: s.VialPage, **ERRORS}, tags=["treatments"])
@@ -575,7 +586,7 @@ def follow_up_create(request, patient_id: uuid.UUID, payload: s.FollowUpIn):
     record = treatment_services.follow_up_create(
         actor=request.auth, patient=patient, data=payload.model_dump()
     )
-    return Status(201, _fields(record, FOLLOW_UP_OUT))
+    return Status(201, _follow_up(request.auth, record))
 
 
 @api.patch("/follow-ups/{follow_up_id}", response={200: s.FollowUpOut, **ERRORS}, tags=["treatments"])
@@ -584,7 +595,7 @@ def follow_up_update(request, follow_up_id: int, payload: s.FollowUpStatusIn):
     appointment for it, and a booked one changes with its appointment (409 `follow_up_booked` here)."""
     follow_up = follow_up_get(actor=request.auth, follow_up_id=follow_up_id)
     record = treatment_services.follow_up_mark(actor=request.auth, follow_up=follow_up, status=payload.status)
-    return _fields(record, FOLLOW_UP_OUT)
+    return _follow_up(request.auth, record)
 
 
 @api.get(
@@ -594,7 +605,9 @@ def follow_up_update(request, follow_up_id: int, payload: s.FollowUpStatusIn):
 )
 def appointment_list(request, patient_id: uuid.UUID, limit: int = Limit, offset: int = Offset):
     """The patient's appointments, latest first (cancelled ones included, with their status)."""
-    return _section(request, patient_id, "appointments", offset, limit, _appointment)
+    return _section(
+        request, patient_id, "appointments", offset, limit, lambda a: _appointment(a, request.auth)
+    )
 
 
 @api.post(
@@ -608,7 +621,7 @@ def appointment_create(request, patient_id: uuid.UUID, payload: s.AppointmentIn)
     data = payload.model_dump()
     data["practitioner"] = data.pop("practitioner_id")
     appointment = scheduling_services.appointment_book(actor=request.auth, patient=patient, data=data)
-    return Status(201, _appointment(appointment))
+    return Status(201, _appointment(appointment, request.auth))
 
 
 @api.patch(
@@ -625,7 +638,7 @@ def appointment_update(request, appointment_id: int, payload: s.AppointmentPatch
     appointment = scheduling_services.appointment_reschedule(
         actor=request.auth, appointment=appointment, data=data
     )
-    return _appointment(appointment)
+    return _appointment(appointment, request.auth)
 
 
 @api.post(
@@ -640,4 +653,4 @@ def appointment_cancel(request, appointment_id: int, payload: s.CancelIn):
     appointment = scheduling_services.appointment_cancel(
         actor=request.auth, appointment=appointment, reason=payload.reason
     )
-    return _appointment(appointment)
+    return _appointment(appointment, request.auth)

@@ -361,9 +361,15 @@ class SessionSignIn(In):
 class FollowUpOut(Schema):
     id: int
     due_date: dt.date
-    reason: str
     status: str
-    source: str
+    visit: str = Field(description="the kind of visit to book, in the reader's language (names no treatment)")
+    reason: str | None = Field(
+        description="clinical: why the patient is to come back; null for roles that do not see clinical "
+        "records (front desk, manager)"
+    )
+    source: str | None = Field(
+        description="where it came from (`protocol:<id>`, `pathway:<id>`, empty: by hand); null as `reason`"
+    )
     created_at: dt.datetime
 
 
@@ -390,7 +396,10 @@ class AppointmentOut(Schema):
     end: dt.datetime
     kind: str
     status: str
-    reason: str
+    reason: str = Field(
+        description="reason for visit; for one booked from a follow-up, roles that do not see clinical "
+        "records get the kind of visit instead"
+    )
     practitioner_id: int | None
     practitioner_name: str
     follow_up_id: int | None

@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from dermatox.accounts.models import Membership
 from dermatox.accounts.roles import Perm
@@ -12,6 +13,25 @@ from dermatox.common.context import Actor
 from dermatox.common.errors import PermissionDenied
 
 SORTABLE = {"seq", "at", "actor_username", "action", "patient_id", "ip", "object_type"}
+
+# Keys of an entry's detail that any auditor may read: who, when, which records, what kind of change.
+# Every other key (a session's protocol and points, units and doses given, a follow-up's pathway, the
+# warnings acknowledged...) is clinical, shown only to a role that sees clinical records. An allow-list,
+# so that a key added later stays hidden until someone decides it is not clinical.
+NON_CLINICAL_DETAIL = frozenset(
+    {
+        # reads and searches
+        "results", "patient_ids", "sections", "offset", "text", "birth_date", "today", "as_of", "type",
+        "version", "versions", "patient_id", "user", "level", "types", "count",
+        # demographics, identifiers, accounts, tokens
+        "mrn", "changed", "system", "username", "roles", "code", "scopes", "role", "name", "expires_at",
+        "replaces", "grace_hours", "old_stops_at", "clinic", "all",
+        # appointments and follow-up status
+        "start", "minutes", "practitioner", "follow_up", "from", "to", "status", "why",
+        # stock (managers run it)
+        "product", "vials", "vial_units", "diluent_ml", "beyond_use", "beyond_use_hours", "seed",
+    }
+)  # fmt: skip
 
 
 def audit_entries(
@@ -53,3 +73,15 @@ def audit_entries(
         actor=actor, action="audit.view", detail={"patient_id": str(patient_id or ""), "user": username}
     )
     return qs.order_by(sort, "-seq")
+
+
+def audit_detail_shown(actor: Actor, detail: dict | None) -> dict:
+    """An entry's detail as this auditor may read it: whole for a role that sees clinical records; for the
+    others (managers, sysadmins) only the non-clinical keys, and a note that the rest is withheld."""
+    detail = dict(detail or {})
+    if actor.can(Perm.VIEW_CLINICAL):
+        return detail
+    shown = {k: v for k, v in detail.items() if k in NON_CLINICAL_DETAIL}
+    if len(shown) < len(detail):
+        shown[_("clinical detail")] = _("not shown for your role")
+    return shown

@@ -18,7 +18,7 @@ from dermatox.common.context import Actor
 from dermatox.patients.models import Consent, Encounter, Note, Patient, PregnancyStatus
 from dermatox.patients.selectors import patient_get, read_detail
 from dermatox.scheduling.selectors import patient_upcoming
-from dermatox.treatments.models import FollowUp
+from dermatox.treatments.selectors import FollowUpShown, follow_up_shown
 
 PAGE_SIZE = 20
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -59,7 +59,7 @@ class Chart:
     allergies: list = field(default_factory=list)
     pregnancy: PregnancyStatus | None = None
     consents: list[Consent] = field(default_factory=list)
-    follow_ups: list[FollowUp] = field(default_factory=list)
+    follow_ups: list[FollowUpShown] = field(default_factory=list)  # no clinical reason for front desk
     sessions: list = field(default_factory=list)
     adverse_events: list = field(default_factory=list)
     intakes: list = field(default_factory=list)
@@ -157,9 +157,10 @@ def chart_get(*, actor: Actor, patient_id, cursor: str | None = None) -> Chart:
         chart.intakes = list(
             patient.intakes.current().exclude(status="cancelled").order_by("-created_at")[:3]
         )
-    chart.follow_ups = list(
-        patient.follow_ups.current().filter(status__in=["open", "booked"]).order_by("due_date")[:20]
-    )
+    chart.follow_ups = [
+        follow_up_shown(actor, f)
+        for f in patient.follow_ups.current().filter(status__in=["open", "booked"]).order_by("due_date")[:20]
+    ]
     if actor.can(Perm.VIEW_APPOINTMENTS):
         sections.append("appointments")
         chart.appointments = patient_upcoming(actor=actor, patient=patient)

@@ -379,7 +379,9 @@ def appointment_to_fhir(a, *, as_dict=False) -> Appointment:
         "status": "entered-in-error" if a.entered_in_error_at else APPOINTMENT_STATUS[a.status],
         "cancelationReason": {"text": a.cancel_reason} if a.cancel_reason else None,
         "appointmentType": {"coding": [{"system": S.VISIT_KIND, "code": a.kind}]},
-        "description": a.reason,
+        # One booked from a follow-up may carry the follow-up's clinical reason (older bookings copied it);
+        # FHIR readers include front-desk systems, so it is left out.
+        "description": (a.reason or None) if a.follow_up_id is None else None,
         "start": _instant(a.start),
         "end": _instant(a.end),
         "minutesDuration": a.duration_minutes,

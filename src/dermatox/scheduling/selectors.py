@@ -7,7 +7,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from dermatox.accounts.roles import Perm
@@ -19,6 +18,7 @@ from dermatox.scheduling import hours
 from dermatox.scheduling.models import Appointment, Reminder
 from dermatox.scheduling.services import clinical_members
 from dermatox.treatments.models import FollowUp
+from dermatox.treatments.selectors import FollowUpShown, appointment_reason_shown, follow_up_shown
 
 GRID_START = hours.GRID_FROM.hour * 60 + hours.GRID_FROM.minute
 GRID_END = hours.GRID_TO.hour * 60 + hours.GRID_TO.minute
@@ -272,6 +272,8 @@ class AppointmentView:
     appointment: Appointment
     versions: list
     reminders: list[Reminder]
+    reason: str = ""  # as this reader may see it (appointment_reason_shown)
+    follow_up: FollowUpShown | None = None
 
 
 def appointment_get(
@@ -303,7 +305,10 @@ def appointment_page(*, actor: Actor, appointment_id) -> AppointmentView:
         )[:20]
     )
     reminders = list(appointment.reminders.order_by("-sent_at")[:20])
-    return AppointmentView(appointment, versions, reminders)
+    follow_up = follow_up_shown(actor, appointment.follow_up) if appointment.follow_up_id else None
+    return AppointmentView(
+        appointment, versions, reminders, appointment_reason_shown(actor, appointment), follow_up
+    )
 
 
 def patient_upcoming(*, actor: Actor, patient, limit: int = 5) -> list[Appointment]:
@@ -325,10 +330,17 @@ def patient_upcoming(*, actor: Actor, patient, limit: int = 5) -> list[Appointme
 
 @dataclass
 class RecallRow:
+    """One line of the recall list. `shown` is what the reader may see of the follow-up (no clinical reason
+    or source for front desk and managers); `follow_up` is for its id and patient only."""
+
     follow_up: FollowUp
-    source_label: str
+    shown: FollowUpShown
     days_overdue: int
     appointment: Appointment | None = None
+
+    @property
+    def source_label(self) -> str | None:
+        return self.shown.source_label
 
 
 @dataclass
@@ -346,23 +358,6 @@ class RecallList:
         return any(len(g) >= self.limit for g in (self.overdue, self.due, self.upcoming, self.booked))
 
 
-def source_label(source: str) -> str:
-    """`protocol:glabellar_lines` -> "Protocol: Glabellar lines (label)"; `pathway:…` likewise."""
-    from dermatox.clinical.reference import by_id
-
-    kind, _sep, ref = (source or "").partition(":")
-    tr = (get_language() or "en").startswith("tr")
-    if kind == "protocol":
-        row = by_id("toxin_protocols.toml").get(ref, {})
-        name = row.get("display_tr" if tr else "display") or row.get("display") or ref
-        return _("Protocol: %(name)s") % {"name": name}
-    if kind == "pathway":
-        row = by_id("treatments.toml").get(ref, {})
-        name = row.get("display_tr" if tr else "display") or row.get("display") or ref
-        return _("Pathway: %(name)s") % {"name": name}
-    return source or _("Added by hand")
-
-
 def recall_worklist(*, actor: Actor, today: dt.date | None = None, horizon_days: int = 16 * 7) -> RecallList:
     """Open follow-ups of the clinic: overdue, due within a week, upcoming to the horizon; and those booked,
     with their appointment. Bounded lists; seven queries whatever the history."""
@@ -377,7 +372,8 @@ def recall_worklist(*, actor: Actor, today: dt.date | None = None, horizon_days:
 
     def rows(qs) -> list[RecallRow]:
         return [
-            RecallRow(f, source_label(f.source), max(0, (today - f.due_date).days)) for f in qs[:RECALL_LIMIT]
+            RecallRow(f, follow_up_shown(actor, f), max(0, (today - f.due_date).days))
+            for f in qs[:RECALL_LIMIT]
         ]
 
     overdue = rows(open_.filter(due_date__lt=today))

@@ -415,7 +415,9 @@ def follow_up_book(
             "start": start,
             "end": start + length,
             "kind": Encounter.Kind.FOLLOW_UP,
-            "reason": fresh.reason[:200],
+            # Not the follow-up's reason: that is clinical text, and the appointment is read by front desk,
+            # reminders and calendars. Clinicians reach it through the linked follow-up.
+            "reason": "",
         },
         follow_up=fresh,
     )

@@ -21,7 +21,7 @@ from dermatox.accounts.roles import Perm
 from dermatox.accounts.selectors import memberships_for
 from dermatox.assessments.models import AssessmentSnapshot, Observation
 from dermatox.assessments.services import assessment_sign, observation_record
-from dermatox.audit.selectors import audit_entries
+from dermatox.audit.selectors import audit_detail_shown, audit_entries
 from dermatox.audit.services import audit_record
 from dermatox.chart.assessment import assessment_view, result_in, snapshot_get
 from dermatox.chart.selectors import chart_get, timeline_page
@@ -491,6 +491,8 @@ def audit_view(request):
         sort=request.GET.get("sort", "-seq"),
     )
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    for entry in page:  # protocols, points, doses...: clinical, not for a manager's eyes
+        entry.shown_detail = audit_detail_shown(request.actor, entry.detail)
     query = request.GET.copy()
     query.pop("page", None)
     sort_query = query.copy()
