@@ -53,32 +53,33 @@ def staff_reset_second_factor(request: HttpRequest, user_id: int) -> HttpRespons
     return redirect("staff-list")
 
 
-@clinic_required
-@require_POST
-def staff_deactivate(request: HttpRequest, user_id: int) -> HttpResponse:
+def _membership_change(request: HttpRequest, user_id: int, change, done: str) -> HttpResponse:
+    """Deactivate or reactivate a member's work in this clinic; a refusal is shown, not raised."""
     require_perm(request, Perm.MANAGE_STAFF)
     member = staff_member_get(request.actor, user_id)
     try:
-        staff.member_deactivate(actor=request.actor, user=member)
+        change(actor=request.actor, user=member)
     except InvalidInput as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, _("%(name)s can no longer work in this clinic.") % {"name": member})
+        messages.success(request, done % {"name": member})
     return redirect("staff-list")
+
+
+@clinic_required
+@require_POST
+def staff_deactivate(request: HttpRequest, user_id: int) -> HttpResponse:
+    return _membership_change(
+        request, user_id, staff.member_deactivate, _("%(name)s can no longer work in this clinic.")
+    )
 
 
 @clinic_required
 @require_POST
 def staff_reactivate(request: HttpRequest, user_id: int) -> HttpResponse:
-    require_perm(request, Perm.MANAGE_STAFF)
-    member = staff_member_get(request.actor, user_id)
-    try:
-        staff.member_reactivate(actor=request.actor, user=member)
-    except InvalidInput as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("%(name)s can work in this clinic again.") % {"name": member})
-    return redirect("staff-list")
+    return _membership_change(
+        request, user_id, staff.member_reactivate, _("%(name)s can work in this clinic again.")
+    )
 
 
 @clinic_required
