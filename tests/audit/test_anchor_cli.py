@@ -5,6 +5,7 @@ import sqlite3
 
 import pytest
 
+from dermatox.common.filecrypt import generate_key
 from tests.test_cli import run
 
 
@@ -70,6 +71,7 @@ def test_production_refuses_to_start_without_the_audit_key(tmp_path):
         "DJANGO_SETTINGS_MODULE": "dermatox.settings.production",
         "DERMATOX_SECRET_KEY": "x" * 50,
         "DERMATOX_ALLOWED_HOSTS": "clinic.example",
+        "DERMATOX_FILE_KEY": generate_key(),
         "DERMATOX_AUDIT_KEY": "",
     }
     result = run(tmp_path, "check", extra_env=env)

@@ -103,6 +103,46 @@ def test_a_wrong_key_fails_closed(on_disk, settings, staff, login, patient):
 
 
 @pytest.mark.django_db
+def test_the_spool_is_ciphertext_on_disk_and_reads_back_whole():
+    lines = [
+        f'{{"resourceType": "Patient", "name": "Şahin {n}", "id": "12345678901"}}\n'.encode()
+        for n in range(9000)
+    ]
+    with filecrypt.SealedSpool() as spool:
+        for line in lines:
+            spool.write(line)
+        reader = spool.plaintext()  # closing the reader closes the spool's file
+        assert reader.read() == b"".join(lines)  # several full records and a last one
+        spool._file.seek(0)
+        on_disk = spool._file.read()
+    assert len(on_disk) > len(b"".join(lines)) > 3 * filecrypt.CHUNK
+    assert (
+        b"resourceType" not in on_disk and "Şahin".encode() not in on_disk and b"12345678901" not in on_disk
+    )
+
+
+def test_a_bulk_export_writes_no_plaintext_temporary_file(monkeypatch, tmp_path, client, token, patient):
+    """Every temporary file the run creates is kept (instead of deleted) and read afterwards."""
+    import tempfile
+
+    kept = []
+
+    def keep(*args, **kwargs):
+        handle = tempfile.NamedTemporaryFile(dir=tmp_path, delete=False)  # noqa: SIM115 (closed by the caller)
+        kept.append(Path(handle.name))
+        return handle
+
+    secret = token(role="physician", scopes=("read", "export"))
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {secret}", "HTTP_PREFER": "respond-async"}
+    assert client.get("/fhir/$export?_type=Patient", **headers).status_code == 202
+    monkeypatch.setattr(tempfile, "TemporaryFile", keep)
+    export_run(str(BulkExportJob.objects.get().pk))
+    assert kept
+    for path in kept:
+        data = path.read_bytes()
+        assert "Şahin".encode() not in data and b"resourceType" not in data and b"12345678901" not in data
+
+
 def test_bulk_export_files_are_encrypted_on_disk_and_the_download_is_plaintext(
     on_disk,
     settings,
@@ -236,6 +276,7 @@ def test_production_refuses_to_start_without_a_file_key(tmp_path):
         "DERMATOX_SECRET_KEY": "x" * 50,
         "DERMATOX_ALLOWED_HOSTS": "clinic.example",
         "DERMATOX_VAR_DIR": str(tmp_path),
+        "DERMATOX_AUDIT_KEY": "an-audit-key-of-more-than-thirty-two-characters",
     }
     cases = (
         ({}, "DERMATOX_FILE_KEY must be set in production"),

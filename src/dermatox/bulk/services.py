@@ -1,8 +1,9 @@
 """Bulk export: kick-off (validate, record the job, queue it), the run (stream NDJSON per type), cancel.
 
 The run reads each resource type with a server-side iterator and writes one line at a time to a temporary
-file before it goes to storage, so memory stays flat however large the clinic. Photos are never inlined
-(the record has none yet; when it has, resources will carry references, not data).
+file (encrypted under a key held only in memory) before it goes to storage, so memory stays flat however
+large the clinic. Photos are never inlined (the record has none yet; when it has, resources will carry
+references, not data).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-import tempfile
 from decimal import Decimal
 
 import orjson
@@ -27,6 +27,7 @@ from dermatox.audit.services import audit_record
 from dermatox.bulk.models import BulkExportJob
 from dermatox.common.context import Actor
 from dermatox.common.errors import InvalidInput, NotFound, PermissionDenied
+from dermatox.common.filecrypt import SealedSpool
 
 OUTPUT_FORMATS = ("application/fhir+ndjson", "application/ndjson", "ndjson")
 
@@ -156,14 +157,12 @@ def export_run(job_id: str) -> BulkExportJob:
                 _job_actor(job), since=job.since, compartment=job.level != BulkExportJob.Level.SYSTEM
             )
             count, patients = 0, set()  # whom the file discloses: named in the audit of each download
-            with tempfile.TemporaryFile() as fh:
+            with SealedSpool() as spool:  # the file being built is encrypted on disk too
                 for record in records:
-                    fh.write(orjson.dumps(spec.to_fhir(record, as_dict=True), default=_default))
-                    fh.write(b"\n")
+                    spool.write(orjson.dumps(spec.to_fhir(record, as_dict=True), default=_default) + b"\n")
                     count += 1
                     patients.add(patient_id_of(spec, record))
-                fh.seek(0)
-                name = default_storage.save(f"exports/{job.pk}/{type_name}.ndjson", File(fh))
+                name = default_storage.save(f"exports/{job.pk}/{type_name}.ndjson", File(spool.plaintext()))
             patients.discard(None)
             output.append({"type": type_name, "file": name, "count": count, "patient_ids": sorted(patients)})
     except Exception as exc:  # recorded on the job (the client sees it in the status response), then cleaned

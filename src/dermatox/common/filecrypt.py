@@ -264,3 +264,49 @@ def open_text(value: str) -> str:
     except (binascii.Error, ValueError):
         raise FileDecryptError("this sealed value is damaged (not base64)") from None
     return decrypt_bytes(sealed, keyring_from_settings()).decode("utf-8")
+
+
+class SealedSpool:
+    """A temporary file for plaintext that is written once and read back once (a bulk export being built
+    before it goes to storage). On disk it is in the stored-file format under a random key that lives only
+    in this object, so not even the temporary file holds patient data in the clear."""
+
+    def __init__(self):
+        import tempfile
+
+        self._ring = KeyRing(FileKey(secrets.token_bytes(32)))
+        salt = secrets.token_bytes(16)
+        self._header = MAGIC + self._ring.current.key_id + salt
+        self._aead = _file_aead(self._ring.current, salt)
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close() or the with block)
+        self._file.write(self._header)
+        self._pending = bytearray()
+        self._number = 0
+
+    def _seal(self, chunk: bytes, *, last: bool) -> None:
+        flag = 1 if last else 0
+        sealed = self._aead.encrypt(_nonce(self._number), bytes(chunk), self._header + bytes([flag]))
+        self._file.write(_RECORD_HEAD.pack(flag, len(sealed)) + sealed)
+        self._number += 1
+
+    def write(self, data: bytes) -> None:
+        self._pending += data
+        while len(self._pending) > CHUNK:  # more follows this chunk, so it is not the last record
+            self._seal(self._pending[:CHUNK], last=False)
+            del self._pending[:CHUNK]
+
+    def plaintext(self) -> io.BufferedReader:
+        """Finish writing; the plaintext, read from the start."""
+        self._seal(self._pending, last=True)
+        self._pending = bytearray()
+        self._file.seek(0)
+        return open_decrypted(self._file, self._ring)
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> SealedSpool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
