@@ -50,7 +50,9 @@ def _token(text: str) -> str | None:
 
 
 class Clinician(HttpUser):
-    wait_time = between(float(os.environ.get("LOAD_THINK_MIN", "1")), float(os.environ.get("LOAD_THINK_MAX", "3")))
+    wait_time = between(
+        float(os.environ.get("LOAD_THINK_MIN", "1")), float(os.environ.get("LOAD_THINK_MAX", "3"))
+    )
     _count = 0
 
     def on_start(self) -> None:
@@ -210,7 +212,9 @@ class Clinician(HttpUser):
         self.client.get("/recall/", name="/recall/")
 
     def plan_pdf(self, pid: str) -> None:
-        with self.client.get(f"/patients/{pid}/plan.pdf", name="/patients/[id]/plan.pdf", catch_response=True) as r:
+        with self.client.get(
+            f"/patients/{pid}/plan.pdf", name="/patients/[id]/plan.pdf", catch_response=True
+        ) as r:
             if r.ok and not r.content.startswith(b"%PDF"):
                 self._fail(r, "plan.pdf is not a PDF")
 

@@ -112,6 +112,31 @@ class MemorySampler(threading.Thread):
             self.stop.wait(SAMPLE_SECONDS)
 
 
+def _split(prepared: Path, out: Path, warm_up: int) -> Path:
+    """The warm-up's patients and vials (about one visit per 10 s per clinician) and the measured run's."""
+    data = json.loads(prepared.read_text())
+    n = math.ceil(8 * warm_up / 10) + 4 if warm_up else 0
+    for name, part in (("warmup", slice(0, n)), ("run", slice(n, None))):
+        piece = {**data, "patients": data["patients"][part], "vials": data["vials"][part]}
+        (out / f"{name}.json").write_text(json.dumps(piece))
+    return out / "run.json"
+
+
+def _locust(host: str, out: Path, prefix: str, users: int, seconds: int, rate: float, prepared: Path) -> None:
+    env = {**os.environ, "LOAD_PREPARED": str(prepared), "LOAD_RESULT": str(out / f"{prefix}_counts.json")}
+    with (out / f"{prefix}.log").open("w") as log:
+        subprocess.run(  # noqa: S603 (our own commands)
+            [
+                LOCUST, "-f", str(HERE / "locustfile.py"), "--headless",
+                "-u", str(users), "-r", str(rate), "-t", f"{seconds}s",
+                "--stop-timeout", "60", "--host", host, "--csv", str(out / prefix), "--only-summary",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+
 def _stats(path: Path) -> list[dict]:
     rows = []
     with path.open(encoding="utf-8") as fh:
@@ -141,7 +166,7 @@ def _signed_in_db(env: dict, since: dt.datetime) -> int:
         "from django.utils.dateparse import parse_datetime as p;"
         "print(T.objects.filter(status='signed', signed_at__gte=p(sys.argv[1])).count())"
     )
-    done = subprocess.run(
+    done = subprocess.run(  # noqa: S603 (our own commands)
         [PY, "-c", code, since.isoformat()], env=env, capture_output=True, text=True, check=True
     )
     return int(done.stdout.strip())
@@ -157,7 +182,11 @@ def _memory(samples: list[tuple[float, int, int]], duration: int) -> dict:
     end = samples[-1]
 
     def mb(s):
-        return {"at_s": round(s[0]), "gunicorn_mb": round(s[1] / 2**20, 1), "task_worker_mb": round(s[2] / 2**20, 1)}
+        return {
+            "at_s": round(s[0]),
+            "gunicorn_mb": round(s[1] / 2**20, 1),
+            "task_worker_mb": round(s[2] / 2**20, 1),
+        }
 
     growth = (end[1] - warm[1]) / warm[1] if warm[1] else 0.0
     return {
@@ -178,6 +207,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=_seconds, default=_seconds(os.environ.get("LOAD_DURATION", "10m")))
     parser.add_argument("--port", type=int, default=int(os.environ.get("LOAD_PORT", "8765")))
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument(
+        "--warm-up",
+        type=_seconds,
+        default=_seconds("60s"),
+        help="unmeasured warm-up first (default 60s, 0: none)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="default var/load-<UTC time>")
     args = parser.parse_args(argv)
     if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
@@ -187,18 +222,33 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     env = _app_env(out)
     # About one visit per 10 s per clinician (8 steps, 1-3 s apart), with room to spare.
-    wanted = math.ceil(args.users * args.duration / 10) + 20
-    print(f"load run: {args.users} users, {args.duration} s, {args.workers} gunicorn workers -> {out}", flush=True)
-    subprocess.run([PY, "-m", "dermatox", "migrate"], env=env, check=True)
+    wanted = math.ceil(args.users * args.duration / 10) + math.ceil(8 * args.warm_up / 10) + 24
+    print(
+        f"load run: {args.users} users, {args.duration} s, {args.workers} gunicorn workers -> {out}",
+        flush=True,
+    )
+    subprocess.run([PY, "-m", "dermatox", "migrate"], env=env, check=True)  # noqa: S603 (our own commands)
     prepared = out / "prepared.json"
-    done = subprocess.run(
-        [PY, str(HERE / "prepare.py"), str(prepared), "--vials", str(wanted), "--patients", str(wanted)], env=env
+    done = subprocess.run(  # noqa: S603 (our own commands)
+        [PY, str(HERE / "prepare.py"), str(prepared), "--vials", str(wanted), "--patients", str(wanted)],
+        env=env,
     )
     if done.returncode != 0:
         return 2
     server_log = (out / "server.log").open("w")
-    server = subprocess.Popen(
-        [PY, "-m", "dermatox", "serve", "--workers", str(args.workers), "--host", "127.0.0.1", "--port", str(args.port)],
+    server = subprocess.Popen(  # noqa: S603 (our own commands)
+        [
+            PY,
+            "-m",
+            "dermatox",
+            "serve",
+            "--workers",
+            str(args.workers),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(args.port),
+        ],
         env=env,
         stdout=server_log,
         stderr=subprocess.STDOUT,
@@ -208,25 +258,21 @@ def main(argv: list[str] | None = None) -> int:
         if not _wait_up(f"{host}/login/", server):
             print(f"run.py: the server did not start (see {out / 'server.log'})", file=sys.stderr)
             return 2
+        prepared_run = _split(prepared, out, args.warm_up)
+        if args.warm_up:  # every worker imports its lazy modules and fills its caches; not measured
+            _locust(
+                host,
+                out,
+                "warmup",
+                min(args.users, 2 * args.workers),
+                args.warm_up,
+                args.spawn_rate,
+                out / "warmup.json",
+            )
         sampler = MemorySampler(server.pid)
         started_at = dt.datetime.now(dt.UTC)
         sampler.start()
-        locust_env = {
-            **os.environ,
-            "LOAD_PREPARED": str(prepared),
-            "LOAD_RESULT": str(out / "counts.json"),
-        }
-        with (out / "locust.log").open("w") as locust_log:
-            subprocess.run(
-                [
-                    LOCUST, "-f", str(HERE / "locustfile.py"), "--headless",
-                    "-u", str(args.users), "-r", str(args.spawn_rate), "-t", f"{args.duration}s",
-                    "--stop-timeout", "60", "--host", host, "--csv", str(out / "locust"), "--only-summary",
-                ],
-                env=locust_env,
-                stdout=locust_log,
-                stderr=subprocess.STDOUT,
-            )  # fmt: skip
+        _locust(host, out, "locust", args.users, args.duration, args.spawn_rate, prepared_run)
         sampler.sample()
         sampler.stop.set()
     finally:
@@ -241,7 +287,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _report(out: Path, env: dict, started_at, samples, args) -> int:
     stats = _stats(out / "locust_stats.csv")
-    counts = json.loads((out / "counts.json").read_text()) if (out / "counts.json").exists() else {}
+    counts_file = out / "locust_counts.json"
+    counts = json.loads(counts_file.read_text()) if counts_file.exists() else {}
     signed_db = _signed_in_db(env, started_at)
     memory = _memory(samples, args.duration)
     overall = next(r for r in stats if r["route"] == "all requests")
@@ -268,13 +315,19 @@ def _report(out: Path, env: dict, started_at, samples, args) -> int:
     for key in ("start", "after_warm_up", "middle", "end"):
         m = memory.get(key)
         if m:
-            print(f"RSS {key:<14} at {m['at_s']:>4} s: gunicorn {m['gunicorn_mb']} MB, task worker {m['task_worker_mb']} MB")
+            print(
+                f"RSS {key:<14} at {m['at_s']:>4} s: gunicorn {m['gunicorn_mb']} MB, task worker {m['task_worker_mb']} MB"
+            )
     if memory:
-        print(f"RSS growth after warm-up: {memory['growth_after_warm_up']:+.1%} (peak {memory['peak_gunicorn_mb']} MB)")
+        print(
+            f"RSS growth after warm-up: {memory['growth_after_warm_up']:+.1%} (peak {memory['peak_gunicorn_mb']} MB)"
+        )
 
     errors = overall["failures"]  # the counts' "failure: …" keys are the same failures, by cause
     if counts.get("sessions_signed", 0) != signed_db:
-        print(f"ERROR: locust counted {counts.get('sessions_signed', 0)} signed sessions, the database has {signed_db}")
+        print(
+            f"ERROR: locust counted {counts.get('sessions_signed', 0)} signed sessions, the database has {signed_db}"
+        )
         errors += 1
     ratio = overall["p95_over_p50"] or 0
     print(
