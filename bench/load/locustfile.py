@@ -178,7 +178,8 @@ class Clinician(HttpUser):
             name="/patients/[id]/sessions/[sid]/vial/",
             catch_response=True,
         ) as response:
-            if not response.ok or f"#{vial} " not in response.text or not response.url.endswith(base):
+            # The vial card (not the list of open vials) names the session's vial: `<p>#id · lot …`.
+            if not response.ok or f"<p>#{vial} · " not in response.text or not response.url.endswith(base):
                 return self._fail(response, "vial not taken")
             page = response.text
         if 'id="sign-form"' not in page:

@@ -6,6 +6,7 @@ Run with the app's settings against the target database, after `dermatox migrate
         [--patients 1200]
 
 What it writes (through the app's services, so history and audit are as in the clinic):
+- (an earlier run's part-used vials discarded, so the session page lists only this run's vials)
 - a lot of onabotulinumtoxinA 200 U vials in clinic "nis", expiring a year from today, and as many of its
   vials reconstituted (4 mL: 5 U/0.1 mL, the scalp protocol's concentration) as needed so that `--vials`
   full open vials are available. Each signed session takes a fresh vial, so no two simulated clinicians
@@ -51,6 +52,9 @@ def _stock(actor, wanted: int) -> list[int]:
         lot = None  # an old run's lot near its expiry: a new lot number for this run
     vials = Vial.objects.filter(lot__clinic=actor.clinic, lot__lot_number__startswith=LOT_NUMBER)
     now = timezone.now()
+    # An earlier run's part-used vials: discarded, so the session page lists only this run's vials.
+    for vial_id in vials.filter(state="open", remaining_units__lt=VIAL_UNITS).values_list("pk", flat=True):
+        inv.vial_discard(actor=actor, vial_id=vial_id, reason="load run: part-used vial of an earlier run")
     ready = list(
         vials.filter(state="open", remaining_units=VIAL_UNITS, beyond_use_at__gt=now + dt.timedelta(days=1))
         .order_by("pk")
