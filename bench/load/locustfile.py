@@ -37,6 +37,7 @@ PASSWORD = "Dermatox-demo-2026"  # demo/loader.py DEMO_PASSWORD: the demo logins
 VISITS_PER_LOGIN = int(os.environ.get("LOAD_VISITS_PER_LOGIN", "5"))
 ACK_REASON = "Load run: discussed with the patient, benefit outweighs this warning."
 COUNTS: Counter = Counter()
+DISCARD = {"action": "discard", "reason": "Single-patient vial: the remainder is discarded."}
 
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 ACK_FIELD = re.compile(r'name="(ack_[^"]+)"')
@@ -172,6 +173,10 @@ class Clinician(HttpUser):
             COUNTS["no_vial_left"] += 1
             return
         vial = VIALS.popleft()
+        # Reconstitute a fresh vial for this patient. The stock page the form redirects to lists every
+        # vial the clinic ever had, so it is not followed (a redirect is the success answer).
+        if not self.stock_action(vial, token, {"action": "open", "diluent_ml": "4"}):
+            return
         with self.client.post(
             f"{base}vial/",
             {"csrfmiddlewaretoken": token, "vial": vial},
@@ -186,7 +191,7 @@ class Clinician(HttpUser):
             return self._fail(response, "no plan check to sign")
         if "alert-danger" in page:  # the plan check blocks: that patient is not eligible now
             COUNTS["hard_stops"] += 1
-            VIALS.append(vial)
+            self.stock_action(vial, token, DISCARD)
             return
         for attempt in (1, 2):
             data = {"csrfmiddlewaretoken": _token(page)}
@@ -197,17 +202,33 @@ class Clinician(HttpUser):
                 if not response.ok:
                     return self._fail(response, f"sign {response.status_code}")
                 page = response.text
-                if response.url.endswith(base) and 'id="sign-form"' not in page:
+                signed = response.url.endswith(base) and 'id="sign-form"' not in page
+                blocked = not signed and "alert-danger" in page
+                if signed:
                     COUNTS["sessions_signed"] += 1
                     COUNTS[f"warnings_acknowledged_{len(data) - 1}"] += 1
-                    return
-                if "alert-danger" in page:
+                elif blocked:
                     COUNTS["hard_stops"] += 1
-                    response.success()
-                    return
-                if attempt == 2:
-                    return self._fail(response, "sign did not produce a signed session")
-                COUNTS["sign_reasons_asked_again"] += 1  # the plan changed: new warnings need reasons
+                elif attempt == 2:
+                    self._fail(response, "sign did not produce a signed session")
+                else:
+                    COUNTS["sign_reasons_asked_again"] += 1  # the plan changed: new warnings need reasons
+                    continue
+            self.stock_action(vial, token, DISCARD)  # single-patient use: what is left is waste
+            return
+
+    def stock_action(self, vial: int, token: str, data: dict) -> bool:
+        with self.client.post(
+            f"/stock/vials/{vial}/",
+            {"csrfmiddlewaretoken": token, **data},
+            name=f"/stock/vials/[id]/ ({data['action']})",
+            allow_redirects=False,
+            catch_response=True,
+        ) as response:
+            if response.status_code != 302:
+                self._fail(response, f"vial {data['action']} {response.status_code}")
+                return False
+            return True
 
     def worklist(self) -> None:
         self.client.get("/recall/", name="/recall/")

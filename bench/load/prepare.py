@@ -6,11 +6,11 @@ Run with the app's settings against the target database, after `dermatox migrate
         [--patients 1200]
 
 What it writes (through the app's services, so history and audit are as in the clinic):
-- (an earlier run's part-used vials discarded, so the session page lists only this run's vials)
-- a lot of onabotulinumtoxinA 200 U vials in clinic "nis", expiring a year from today, and as many of its
-  vials reconstituted (4 mL: 5 U/0.1 mL, the scalp protocol's concentration) as needed so that `--vials`
-  full open vials are available. Each signed session takes a fresh vial, so no two simulated clinicians
-  queue on one vial's row lock, and no plan check warns that the vial runs short.
+- `--vials` sealed onabotulinumtoxinA 200 U vials in clinic "nis" from lots expiring a year from today
+  (received when missing; an earlier run's vials left open are discarded). Each visit the clinician
+  reconstitutes a fresh vial (4 mL: 5 U/0.1 mL, the scalp protocol's concentration) for the patient and
+  discards what is left after signing, so no two simulated clinicians queue on one vial's row lock, no
+  plan check warns that the vial runs short, and the session page lists only the vials in use.
 - OUT.json: the clinic id, the vial ids, and `--patients` patients of clinic nis for whom the real plan
   check (`treatments.services.session_plan`, the one signing runs) does not block a protocol now, with that
   protocol. Patients treated too recently, outside a protocol's ages, pregnant and so on are left out by
@@ -26,6 +26,7 @@ import json
 import os
 import sys
 import time
+from decimal import Decimal
 
 PRODUCT, VIAL_UNITS, DILUENT_ML = "onabotulinumtoxinA", 200, "4"
 LOT_NUMBER = "LOADRUN"
@@ -41,58 +42,57 @@ def _setup() -> None:
 
 
 def _stock(actor, wanted: int) -> list[int]:
-    """Ids of `wanted` full open vials of the load-run lot, receiving and opening vials as needed."""
+    """Ids of `wanted` sealed vials of load-run lots, received as needed. An earlier run's vials left open
+    are discarded first, so the session page lists only the vials in use (each clinician opens a vial
+    for the patient and discards what is left after signing)."""
     from django.utils import timezone
 
     from dermatox.inventory import services as inv
-    from dermatox.inventory.models import Lot, Vial
+    from dermatox.inventory.models import Vial
 
-    lot = Lot.objects.filter(clinic=actor.clinic, product=PRODUCT, lot_number=LOT_NUMBER).first()
-    if lot is not None and lot.expiry < timezone.localdate() + dt.timedelta(days=30):
-        lot = None  # an old run's lot near its expiry: a new lot number for this run
+    today, now = timezone.localdate(), timezone.now()
     vials = Vial.objects.filter(lot__clinic=actor.clinic, lot__lot_number__startswith=LOT_NUMBER)
-    now = timezone.now()
-    # An earlier run's part-used vials: discarded, so the session page lists only this run's vials.
-    for vial_id in vials.filter(state="open", remaining_units__lt=VIAL_UNITS).values_list("pk", flat=True):
-        inv.vial_discard(actor=actor, vial_id=vial_id, reason="load run: part-used vial of an earlier run")
-    ready = list(
-        vials.filter(state="open", remaining_units=VIAL_UNITS, beyond_use_at__gt=now + dt.timedelta(days=1))
+    for vial_id in vials.filter(state="open").values_list("pk", flat=True):
+        inv.vial_discard(actor=actor, vial_id=vial_id, reason="load run: left open by an earlier run")
+    sealed = list(
+        vials.filter(state="sealed", lot__expiry__gte=today + dt.timedelta(days=30))
         .order_by("pk")
         .values_list("pk", flat=True)[:wanted]
     )
-    sealed = list(vials.filter(state="sealed").order_by("pk").values_list("pk", flat=True))
-    missing = wanted - len(ready) - len(sealed)
+    missing = wanted - len(sealed)
     while missing > 0:
         batch = min(missing, inv.MAX_VIALS_PER_DELIVERY)
         lot = inv.lot_receive(
             actor=actor,
             product=PRODUCT,
             lot_number=f"{LOT_NUMBER}-{now:%Y%m%d%H%M%S}-{missing}",
-            expiry=timezone.localdate() + dt.timedelta(days=365),
+            expiry=today + dt.timedelta(days=365),
             vial_units=VIAL_UNITS,
             vials=batch,
         )
         sealed += list(lot.vials.order_by("pk").values_list("pk", flat=True))
         missing -= batch
-    for vial_id in sealed[: max(0, wanted - len(ready))]:
-        ready.append(inv.vial_open(actor=actor, vial_id=vial_id, diluent_ml=DILUENT_ML).pk)
-    return ready
+    return sealed
 
 
 def _eligible(actor, probe_vial_id: int, wanted: int) -> tuple[list[dict], dict[str, int]]:
-    """Patients of the clinic for whom a protocol's plan check passes (ok or warnings) now."""
+    """Patients of the clinic for whom a protocol's plan check passes (ok or warnings) now, with a fresh vial."""
     from django.utils import timezone
 
     from dermatox.clinical.toxin.protocols import load_protocols
     from dermatox.common.errors import InvalidInput
+    from dermatox.inventory import services as inv
     from dermatox.inventory.models import Vial
     from dermatox.patients.models import Patient
     from dermatox.treatments.models import TreatmentSession
     from dermatox.treatments.services import protocol_points, session_plan
 
     protocols = load_protocols()
-    vial = Vial.objects.select_related("lot").get(pk=probe_vial_id)
     now = timezone.now()
+    # The vial as it will be when the clinician has reconstituted it (unsaved: the plan check only reads it).
+    vial = Vial.objects.select_related("lot").get(pk=probe_vial_id)
+    vial.state, vial.diluent_ml, vial.opened_at = "open", Decimal(DILUENT_ML), now
+    vial.beyond_use_at = now + dt.timedelta(hours=inv.beyond_use_hours(actor.clinic))
     chosen, skipped = [], {"blocked": 0, "no_case": 0}
     patients = Patient.objects.current().filter(clinic=actor.clinic).order_by("mrn")
     for patient in patients.iterator(chunk_size=500):
@@ -125,7 +125,7 @@ def _eligible(actor, probe_vial_id: int, wanted: int) -> tuple[list[dict], dict[
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", help="the JSON file the locustfile reads")
-    parser.add_argument("--vials", type=int, default=600, help="full open vials to have (default 600)")
+    parser.add_argument("--vials", type=int, default=600, help="sealed vials to have (default 600)")
     parser.add_argument("--patients", type=int, default=1200, help="eligible patients to list (default 1200)")
     args = parser.parse_args(argv)
     _setup()
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     with open(args.out, "w", encoding="utf-8") as fh:
         json.dump({"clinic_id": clinic.pk, "vials": vials, "patients": patients}, fh)
     print(
-        f"prepare: {len(vials)} open vials, {len(patients)} eligible patients "
+        f"prepare: {len(vials)} sealed vials, {len(patients)} eligible patients "
         f"(skipped: {skipped['blocked']} blocked for every protocol, {skipped['no_case']} without a case) "
         f"in {time.monotonic() - started:.0f} s -> {args.out}"
     )
