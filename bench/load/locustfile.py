@@ -1,12 +1,13 @@
 """Locust: simulated clinicians doing the clinic day through the web UI, as a browser would (CSRF forms).
 
 One visit (the task, repeated): find the patient by name, open the chart, record a measurement, chart a
-toxin session from a protocol, choose an open vial, sign it (giving a reason for each warning of the plan
-check), look at the recall worklist, print the treatment plan PDF. Every few visits the clinician signs
+toxin session from a protocol, reconstitute a fresh vial and choose it, sign (giving a reason for each
+warning of the plan check), discard the vial's remainder (single-patient use), look at the recall
+worklist, print the treatment plan PDF. Every few visits the clinician signs
 out and in again (sign in + clinic choice). Requests are named by route (`/patients/[id]/`) so the
 statistics group.
 
-Reads the JSON written by `prepare.py` (env LOAD_PREPARED): the clinic id, the open vials and the
+Reads the JSON written by `prepare.py` (env LOAD_PREPARED): the clinic id, the sealed vials and the
 patients a session can be signed for; each visit takes a fresh patient and a fresh vial, because the same
 area twice or too soon is a hard stop by design. A hard stop the server still finds (the plan check
 blocks) is counted, not failed. Anything else that goes wrong is a failure: a status outside 2xx/3xx, a
