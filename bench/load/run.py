@@ -1,7 +1,7 @@
 """The load run: simulated clinicians against gunicorn + PostgreSQL on loopback, bounded in time.
 
     DATABASE_URL=postgres://user@127.0.0.1:5432/db .venv/bin/python bench/load/run.py \
-        [--users 20] [--spawn-rate 2] [--duration 10m] [--port 8765] [--workers 4] [--out DIR]
+        [--users 20] [--spawn-rate 2] [--duration 10m] [--port 8799] [--workers 4] [--out DIR]
 
 The database must already hold `dermatox demo --patients N`. Steps: `dermatox migrate`, `prepare.py`
 (open vials, eligible patients), `dermatox serve --workers W` (gunicorn, 4 threads a worker, and the task
@@ -28,6 +28,7 @@ import os
 import re
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -205,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=int(os.environ.get("LOAD_USERS", "20")))
     parser.add_argument("--spawn-rate", type=float, default=2)
     parser.add_argument("--duration", type=_seconds, default=_seconds(os.environ.get("LOAD_DURATION", "10m")))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("LOAD_PORT", "8765")))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("LOAD_PORT", "8799")))
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument(
         "--warm-up",
@@ -218,6 +219,10 @@ def main(argv: list[str] | None = None) -> int:
     if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
         print("run.py: DATABASE_URL must name the PostgreSQL database holding the demo", file=sys.stderr)
         return 2
+    with socket.socket() as probe:  # another server there would answer the health check and be measured
+        if probe.connect_ex(("127.0.0.1", args.port)) == 0:
+            print(f"run.py: port {args.port} is already in use: choose another with --port", file=sys.stderr)
+            return 2
     out = (args.out or ROOT / "var" / f"load-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}").resolve()
     out.mkdir(parents=True, exist_ok=True)
     env = _app_env(out)
