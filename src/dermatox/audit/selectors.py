@@ -75,13 +75,21 @@ def audit_entries(
     return qs.order_by(sort, "-seq")
 
 
-def audit_detail_shown(actor: Actor, detail: dict | None) -> dict:
+# The stated reason of an emergency access is what the manager reviews it for (HIPAA §164.312(a)(2)(ii)).
+EMERGENCY_DETAIL = frozenset({"reason", "patient_ref", "matches", "ends_at", "emergency_access_id"})
+
+
+def audit_detail_shown(actor: Actor, detail: dict | None, action: str = "") -> dict:
     """An entry's detail as this auditor may read it: whole for a role that sees clinical records; for the
-    others (managers, sysadmins) only the non-clinical keys, and a note that the rest is withheld."""
+    others (managers, sysadmins) only the non-clinical keys — and an emergency access's reason — and a note
+    that the rest is withheld."""
     detail = dict(detail or {})
     if actor.can(Perm.VIEW_CLINICAL):
         return detail
-    shown = {k: v for k, v in detail.items() if k in NON_CLINICAL_DETAIL}
+    allowed = NON_CLINICAL_DETAIL | (
+        EMERGENCY_DETAIL if action.startswith("patient.emergency_access") else set()
+    )
+    shown = {k: v for k, v in detail.items() if k in allowed}
     if len(shown) < len(detail):
         shown[_("clinical detail")] = _("not shown for your role")
     return shown

@@ -492,7 +492,7 @@ def audit_view(request):
     )
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
     for entry in page:  # protocols, points, doses...: clinical, not for a manager's eyes
-        entry.shown_detail = audit_detail_shown(request.actor, entry.detail)
+        entry.shown_detail = audit_detail_shown(request.actor, entry.detail, entry.action)
     query = request.GET.copy()
     query.pop("page", None)
     sort_query = query.copy()
