@@ -10,7 +10,6 @@ are what shows it never gets that far.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 import uuid
@@ -31,8 +30,7 @@ from dermatox.bulk.models import BulkExportJob
 from dermatox.common.context import Actor
 from dermatox.intake.services import intake_start
 from dermatox.patients.services import condition_add, encounter_create
-from dermatox.scheduling.services import appointment_book
-from dermatox.treatments.services import follow_up_create, session_create
+from tests.api.records import session_follow_up_appointment
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -97,22 +95,8 @@ class Target:
 @pytest.fixture
 def target(clinics, staff, physician, nurse, patient, receive_and_open):
     """Records of clinic A that the routes name, a signed-in physician and a physician's token."""
-    session = session_create(
-        actor=nurse, patient=patient, protocol="glabellar_lines", vial_id=receive_and_open("FUZZ-1").pk
-    )
-    follow_up = follow_up_create(
-        actor=physician, patient=patient, data={"due_date": timezone.localdate(), "reason": "Check"}
-    )
-    start = (timezone.now() + dt.timedelta(days=3)).replace(hour=10, minute=0, second=0, microsecond=0)
-    appointment = appointment_book(
-        actor=physician,
-        patient=patient,
-        data={
-            "start": start,
-            "end": start + dt.timedelta(minutes=30),
-            "kind": "consultation",
-            "practitioner": staff[Role.PHYSICIAN],
-        },
+    session, follow_up, appointment = session_follow_up_appointment(
+        staff=staff, physician=physician, nurse=nurse, patient=patient, vial_id=receive_and_open("FUZZ-1").pk
     )
     encounter = encounter_create(
         actor=physician, patient=patient, data={"kind": "consultation", "start": timezone.now()}

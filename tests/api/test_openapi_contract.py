@@ -27,13 +27,11 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from dermatox.accounts.roles import Role
 from dermatox.accounts.tokens import api_token_create
 from dermatox.assessments.services import observation_record
 from dermatox.common.context import Actor
 from dermatox.patients.services import allergy_add, condition_add
-from dermatox.scheduling.services import appointment_book
-from dermatox.treatments.services import follow_up_create, session_create
+from tests.api.records import session_follow_up_appointment
 
 application = get_wsgi_application()
 reads = schemathesis.openapi.from_wsgi("/api/openapi.json", application).include(method="GET")
@@ -151,22 +149,12 @@ def record(clinics, physician, patient):
 def targets(clinics, staff, physician, nurse, patient, receive_and_open):
     """Clinic A's records the writes may hit (a draft session with its vial, so signing can succeed; a booked
     appointment; an open follow-up), as the path parameters that name them, and a read+write token."""
-    session = session_create(
-        actor=nurse, patient=patient, protocol="glabellar_lines", vial_id=receive_and_open("CONTRACT-1").pk
-    )
-    follow_up = follow_up_create(
-        actor=physician, patient=patient, data={"due_date": timezone.localdate(), "reason": "Check"}
-    )
-    start = (timezone.now() + dt.timedelta(days=3)).replace(hour=10, minute=0, second=0, microsecond=0)
-    appointment = appointment_book(
-        actor=physician,
+    session, follow_up, appointment = session_follow_up_appointment(
+        staff=staff,
+        physician=physician,
+        nurse=nurse,
         patient=patient,
-        data={
-            "start": start,
-            "end": start + dt.timedelta(minutes=30),
-            "kind": "consultation",
-            "practitioner": staff[Role.PHYSICIAN],
-        },
+        vial_id=receive_and_open("CONTRACT-1").pk,
     )
     ids = {
         "patient_id": patient.pk,
