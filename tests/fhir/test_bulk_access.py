@@ -132,6 +132,18 @@ def test_the_run_refuses_a_token_revoked_while_the_job_waited(
     assert job.output == [] and not default_storage.exists(f"exports/{job.pk}/Patient.ndjson")
 
 
+def test_the_run_refuses_a_user_deactivated_while_the_job_waited(
+    client, clinics, staff, patient, django_capture_on_commit_callbacks
+):
+    secret = new_token(clinics[0], staff[Role.PHYSICIAN], Role.PHYSICIAN)
+    kickoff(client, "/fhir/$export?_type=Patient", secret, django_capture_on_commit_callbacks)
+    job = BulkExportJob.objects.get()
+    type(staff[Role.PHYSICIAN]).objects.filter(pk=staff[Role.PHYSICIAN].pk).update(is_active=False)
+    job = export_run(str(job.pk))
+    assert job.status == "failed" and "no longer holds its role" in job.error
+    assert job.output == [] and not default_storage.exists(f"exports/{job.pk}/Patient.ndjson")
+
+
 def test_a_download_audit_names_the_patients_it_disclosed(client, patient, done_export):
     secret, _status_url, file_url, job = done_export
     b"".join(client.get(file_url, **auth(secret)).streaming_content)

@@ -38,7 +38,7 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def role_held(user: User, clinic: Clinic, role: str) -> bool:
+def role_held(user: User | int, clinic: Clinic | int, role: str) -> bool:
     """Whether `user` is an active member of `clinic` with exactly this role."""
     return Membership.objects.filter(
         user=user, clinic=clinic, role=role, active=True, user__is_active=True

@@ -21,8 +21,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from dermatox.accounts.models import Membership
 from dermatox.accounts.roles import role_has
+from dermatox.accounts.tokens import role_held
 from dermatox.audit.services import audit_record
 from dermatox.bulk.models import BulkExportJob
 from dermatox.common.context import Actor
@@ -67,12 +67,7 @@ def binding_problem(job: BulkExportJob, now: dt.datetime | None = None) -> str |
     now = now or timezone.now()
     if token is None or token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
         return "the API token that started this export was revoked or has expired"
-    if (
-        not job.role
-        or not Membership.objects.filter(
-            user_id=job.user_id, clinic_id=job.clinic_id, role=job.role, active=True
-        ).exists()
-    ):
+    if not job.role or not role_held(job.user_id, job.clinic_id, job.role):  # the tokens' own rule
         return "the user who started this export no longer holds its role in the clinic"
     specs = _specs()
     unreadable = [t for t in job.types if t not in specs or not role_has(job.role, specs[t].perm)]
