@@ -57,3 +57,47 @@ def test_every_read_is_audited(physician, patient):
 def test_sysadmin_sees_no_patients(staff, actor_for, patient):
     with pytest.raises(PermissionDenied):
         patient_search(actor=actor_for(staff[Role.SYSADMIN]), text="ipek")
+
+
+def _named(actor, given: str, family: str):
+    return patient_create(
+        actor=actor,
+        data={
+            "given_name": given,
+            "family_name": family,
+            "sex_at_birth": "female",
+            "birth_date": "1985-05-05",
+        },
+    )
+
+
+def test_lists_and_searches_share_one_order_name_then_record_number(physician):
+    """Web search, REST page and FHIR search list patients by family name, given name, then record number
+    (unique in the clinic), whether or not a name was searched (the search orders by an expression so
+    PostgreSQL can use the trigram index: the order must not change with it)."""
+    from dermatox.api.reads import patients_page
+    from dermatox.fhir.selectors import SPECS
+
+    created = [_named(physician, g, f) for g, f in [("Ada", "Yıldız"), ("Ada", "Arslan"), ("Ada", "Yıldız")]]
+    created.append(_named(physician, "Bora", "Arslan"))
+    expected = sorted(created, key=lambda p: (p.family_name, p.given_name, p.mrn))
+    assert patient_search(actor=physician) == expected
+    assert patient_search(actor=physician, text="ada") == [p for p in expected if p.given_name == "Ada"]
+    assert patients_page(actor=physician, text="a").items == expected
+    assert patients_page(actor=physician).items == expected
+    fhir = SPECS["Patient"]
+    assert list(fhir.queryset(physician).current().order_by(*fhir.order)) == expected
+
+
+def test_name_search_has_its_trigram_index_on_postgresql(db):
+    """Migration patients/0005 creates the trigram index the name search relies on at chain scale."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":  # SQLite scans (fast at its sizes): the migration adds nothing
+            cursor.execute("SELECT count(*) FROM sqlite_master WHERE name = 'patient_search_name_trgm'")
+            assert cursor.fetchone() == (0,)
+            return
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'patient_search_name_trgm'")
+        (definition,) = cursor.fetchone()
+    assert "gin_trgm_ops" in definition

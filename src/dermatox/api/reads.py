@@ -16,7 +16,7 @@ from dermatox.common.errors import PermissionDenied
 from dermatox.common.text import fold
 from dermatox.inventory.selectors import vials_in_scope
 from dermatox.patients.models import Patient, PatientIdentifier
-from dermatox.patients.selectors import patient_get, patients_in_scope
+from dermatox.patients.selectors import patient_get, patients_matching
 from dermatox.scheduling.selectors import appointments_in_scope
 from dermatox.treatments.models import InjectionPoint, TreatmentSession
 from dermatox.treatments.selectors import session_get
@@ -44,13 +44,8 @@ def patients_page(
     *, actor: Actor, text: str = "", birth_date: dt.date | None = None, offset: int = 0, limit: int = 50
 ) -> Slice:
     """The clinic's current patients, searched by name and date of birth like the UI's search."""
-    qs = patients_in_scope(actor).current()
+    qs = patients_matching(actor, text=text, birth_date=birth_date).prefetch_related(CURRENT_IDENTIFIERS)
     terms = fold(text)
-    for term in terms.split():
-        qs = qs.filter(search_name__contains=term)
-    if birth_date:
-        qs = qs.filter(birth_date=birth_date)
-    qs = qs.order_by("family_name", "given_name", "mrn").prefetch_related(CURRENT_IDENTIFIERS)
     page = _slice(qs, offset, limit)
     audit_record(
         actor=actor,

@@ -169,7 +169,7 @@ SPECS: dict[str, Spec] = {
             patient_field="pk",
             date_params={"birthdate": "birth_date"},
             date_only=frozenset({"birth_date"}),
-            order=("family_name", "given_name", "pk"),
+            order=("family_name", "given_name", "mrn"),  # unique in the clinic; the patient_clinic_name index
             uuid_id=True,
         ),
         Spec(

@@ -57,7 +57,22 @@ class Patient(ClinicalRecord):
     class Meta:
         ordering = ["family_name", "given_name"]
         constraints = [models.UniqueConstraint(fields=["clinic", "mrn"], name="mrn_unique_per_clinic")]
-        indexes = [models.Index(fields=["clinic", "birth_date"], name="patient_clinic_dob")]
+        # The clinic's current patients in list order (name, record number) and most recently changed first:
+        # a page of them reads a few index entries, however many patients the chain has. Name search
+        # (`search_name` contains) has a trigram index on PostgreSQL (migration 0005).
+        indexes = [
+            models.Index(fields=["clinic", "birth_date"], name="patient_clinic_dob"),
+            models.Index(
+                fields=["clinic", "family_name", "given_name", "mrn"],
+                condition=models.Q(entered_in_error_at__isnull=True),
+                name="patient_clinic_name",
+            ),
+            models.Index(
+                fields=["clinic", "-updated_at"],
+                condition=models.Q(entered_in_error_at__isnull=True),
+                name="patient_clinic_updated",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.family_name}, {self.given_name}"

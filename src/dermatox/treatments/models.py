@@ -34,7 +34,15 @@ class FollowUp(ClinicalRecord):
 
     class Meta:
         ordering = ["due_date"]
-        indexes = [models.Index(fields=["patient", "status", "due_date"], name="followup_patient_due")]
+        # followup_open_due: the recall worklist reads open follow-ups in due order and stops at a page.
+        indexes = [
+            models.Index(fields=["patient", "status", "due_date"], name="followup_patient_due"),
+            models.Index(
+                fields=["status", "due_date", "id"],
+                condition=models.Q(entered_in_error_at__isnull=True),
+                name="followup_open_due",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.reason} (due {self.due_date})"
