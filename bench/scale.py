@@ -55,6 +55,15 @@ API = {
 }
 
 
+# The other benchmarks' subjects that depend on the clinic's size, run on the same databases (the benchmarks
+# themselves build synthetic data of a fixed size): a lot recall, a CSV import of 200 rows (dry run, every
+# row checked through the services), and a bulk export of the clinic's Patient resources, timed per 1,000
+# resources (an export is of the whole clinic by definition: its cost a resource must not grow).
+# assess.py is the engine alone (no database) and page_queries.py counts queries, reported below as the
+# patient page's query count at each size.
+IMPORT_ROWS = 200
+
+
 def database_url(base: str, name: str) -> str:
     parts = urlsplit(base)
     return urlunsplit(parts._replace(path="/" + name))
@@ -144,6 +153,68 @@ def measure() -> dict:
                 client.get(url, **headers)
                 times.append(time.perf_counter() - started)
             results[label] = statistics.median(times) * 1000
+    results.update(operations(clinic, physician, patient, clients["physician"]))
+    return results
+
+
+def _median_ms(work, rounds: int) -> float:
+    work()  # warm-up
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
+def operations(clinic, user, patient, client) -> dict:
+    from django.db import connection
+    from django.db.models import Count
+    from django.test.utils import CaptureQueriesContext
+
+    from dermatox.bulk.models import BulkExportJob
+    from dermatox.bulk.services import export_kickoff, export_run
+    from dermatox.common.context import Actor
+    from dermatox.inventory.models import Withdrawal
+    from dermatox.inventory.selectors import lot_recall
+    from dermatox.patients.models import Patient, PatientIdentifier
+    from dermatox.transfer.csv_import import csv_import
+
+    actor = Actor(user=user, clinic=clinic, role="physician", channel="cli")
+    results = {}
+    busiest = (
+        Withdrawal.objects.filter(vial__lot__clinic=clinic)
+        .values("vial__lot__lot_number", "vial__lot__product")
+        .annotate(n=Count("id"))
+        .order_by("-n", "vial__lot__lot_number")
+        .first()
+    )
+    lot, product = busiest["vial__lot__lot_number"], busiest["vial__lot__product"]
+    results["lot recall (busiest lot)"] = _median_ms(
+        lambda: lot_recall(actor=actor, lot_number=lot, product=product), ROUNDS
+    )
+    ids = PatientIdentifier.objects.filter(
+        patient__clinic=clinic, system="national_id", patient__mrn__lte=f"NIS-{IMPORT_ROWS:06d}"
+    ).values_list("value", flat=True)
+    rows = [f"national_id,{value},pull_test_hairs,3,,2026-01-05T10:00" for value in sorted(ids)]
+    data = ("identifier_system,identifier,code,value,unit,effective_at\n" + "\n".join(rows) + "\n").encode()
+    result = csv_import(actor=actor, data=data, dry_run=True)
+    assert not result.report and result.created == IMPORT_ROWS, (result.report[:3], result.created)
+    results[f"CSV import, {IMPORT_ROWS} rows (dry run)"] = _median_ms(
+        lambda: csv_import(actor=actor, data=data, dry_run=True), max(3, ROUNDS // 5)
+    )
+    job = export_kickoff(actor=actor, level="system", params={"_type": "Patient"}, request_url="bench")
+    started = time.perf_counter()
+    job = export_run(str(job.pk))
+    seconds = time.perf_counter() - started
+    assert job.status == BulkExportJob.Status.DONE, job.status
+    count = Patient.objects.filter(clinic=clinic).current().count()
+    results["bulk export, per 1,000 Patients"] = seconds * 1000 / (count / 1000)
+    page = f"/patients/{patient.pk}/"
+    client.get(page)
+    with CaptureQueriesContext(connection) as queries:
+        client.get(page)
+    results["patient page: SQL queries (count)"] = float(len(queries))
     return results
 
 

@@ -168,3 +168,49 @@ def test_recall_command_lists_patients_of_a_lot(demo_db):
     result = run(path, "recall", "NOLOT", "--clinic", "nis")
     assert result.returncode == 0 and "0 patient(s)" in result.stdout
     assert run(path, "recall", "X", "--clinic", "nope").returncode == 2
+
+
+def test_serve_keeps_an_idle_connection_open_between_a_users_requests(demo_db):
+    """A clinician's browser reuses its connection after a few seconds' pause: the server must not have
+    closed it (gunicorn's 2 s default reset requests sent at that moment in the load run)."""
+    import http.client
+    import socket
+    import time
+
+    path, _ = demo_db
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DJANGO_SETTINGS_MODULE"}},
+        "DATABASE_URL": f"sqlite:///{path / 'main.sqlite3'}",
+        "DERMATOX_VAR_DIR": str(path / "var"),
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "dermatox", "serve", "--port", str(port), "--workers", "1", "--no-worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                connection.request("GET", "/healthz")
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, "the server did not start"
+                time.sleep(0.3)
+        first = connection.getresponse()
+        first.read()
+        assert first.status == 200
+        time.sleep(3.5)  # longer than gunicorn's default keep-alive
+        connection.request("GET", "/healthz")  # the same connection
+        second = connection.getresponse()
+        second.read()
+        assert second.status == 200
+        connection.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -62,6 +62,7 @@ class Clinician(HttpUser):
         # Physicians and nurses both chart and sign toxin sessions; the nurse reads the pages in Turkish.
         self.username = "physician" if Clinician._count % 2 else "nurse"
         self.visits = 0
+        self.signed_session: str | None = None  # the session signed this visit (its page URL)
         self.signed_in = self.sign_in()
 
     # --- helpers -------------------------------------------------------------------------------------
@@ -206,6 +207,7 @@ class Clinician(HttpUser):
                 signed = response.url.endswith(base) and 'id="sign-form"' not in page
                 blocked = not signed and "alert-danger" in page
                 if signed:
+                    self.signed_session = base
                     COUNTS["sessions_signed"] += 1
                     COUNTS[f"warnings_acknowledged_{len(data) - 1}"] += 1
                 elif blocked:
@@ -234,12 +236,18 @@ class Clinician(HttpUser):
     def worklist(self) -> None:
         self.client.get("/recall/", name="/recall/")
 
-    def plan_pdf(self, pid: str) -> None:
+    def aftercare_pdf(self) -> None:
+        """The aftercare sheet of the session just signed, printed for the patient. (The treatment-plan PDF
+        exists only for a patient with a signed assessment, which most demo patients lack.)"""
+        if self.signed_session is None:
+            COUNTS["no_session_to_print"] += 1
+            return
+        url, self.signed_session = f"{self.signed_session}aftercare.pdf", None
         with self.client.get(
-            f"/patients/{pid}/plan.pdf", name="/patients/[id]/plan.pdf", catch_response=True
+            url, name="/patients/[id]/sessions/[sid]/aftercare.pdf", catch_response=True
         ) as r:
             if r.ok and not r.content.startswith(b"%PDF"):
-                self._fail(r, "plan.pdf is not a PDF")
+                self._fail(r, "aftercare.pdf is not a PDF")
 
     # --- the visit -----------------------------------------------------------------------------------
 
@@ -267,7 +275,7 @@ class Clinician(HttpUser):
             lambda: self.record_measurement(pid),
             lambda: self.chart_and_sign(pid, patient),
             self.worklist,
-            lambda: self.plan_pdf(pid),
+            self.aftercare_pdf,
         ):
             step()
             self.wait()

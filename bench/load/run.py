@@ -20,6 +20,7 @@ Env defaults: LOAD_USERS, LOAD_DURATION, LOAD_PORT. Output files (CSV, logs, sum
 from __future__ import annotations
 
 import argparse
+import base64
 import csv
 import datetime as dt
 import json
@@ -61,6 +62,12 @@ def _app_env(out: Path) -> dict[str, str]:
             "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(HERE)]),
             "DJANGO_SETTINGS_MODULE": "loopback_settings",
             "DERMATOX_SECRET_KEY": secrets.token_urlsafe(50),  # a fresh key a run: sessions die with it
+            # Production requires its own file and audit keys. Unless given, a run makes fresh ones: the files
+            # it stores are readable only during the run, and `audit verify` with the database's earlier key
+            # reports the run's entries (the load database is a throwaway).
+            "DERMATOX_FILE_KEY": os.environ.get("DERMATOX_FILE_KEY")
+            or base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii"),
+            "DERMATOX_AUDIT_KEY": os.environ.get("DERMATOX_AUDIT_KEY") or secrets.token_urlsafe(32),
             "DERMATOX_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DERMATOX_VAR_DIR": str(out / "var"),
         }

@@ -749,6 +749,10 @@ def cmd_serve(args) -> int:
             self.cfg.set("threads", 4)
             self.cfg.set("accesslog", "-" if args.access_log else None)
             self.cfg.set("graceful_timeout", 5)
+            # An idle connection is kept longer than a browser (or proxy) waits between requests. With
+            # gunicorn's 2 s default, a request sent as the server closed an idle connection was reset
+            # (the load run's clinicians, 1-3 s between steps, met it); 75 s is nginx's keep-alive default.
+            self.cfg.set("keepalive", KEEPALIVE_SECONDS)
 
         def load(self):
             return application
@@ -760,6 +764,9 @@ def cmd_serve(args) -> int:
     finally:
         _stop_worker(worker)
     return 0
+
+
+KEEPALIVE_SECONDS = 75
 
 
 def _member_actor(args, clinic):

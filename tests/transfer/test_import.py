@@ -271,3 +271,29 @@ def test_a_dose_written_earlier_in_the_same_file_is_known_to_the_later_rows(acto
         "row 3: units: this dose is already recorded with 20.00 units; correct the record, not the file"
     ]
     assert ExternalToxinDose.objects.count() == 1
+
+
+def test_the_import_reads_only_the_patients_its_rows_name(actor, clinic, monkeypatch):
+    """patients_by_identifier asks for the file's identifiers (in chunks), not the whole clinic: the same
+    value under another system, or another value, is not read; every chunk is."""
+    from dermatox.transfer import csv_import as module
+
+    def make(value, system="passport"):
+        return patient_create(
+            actor=actor,
+            data={
+                "given_name": "A",
+                "family_name": value,
+                "sex_at_birth": "female",
+                "birth_date": "1990-01-01",
+            },
+            identifiers=[(system, value)],
+        )
+
+    named = [make(f"P100{i}") for i in range(3)]
+    make("P2000")  # not in the file
+    make("P1000", system="insurance")  # the file's value, under another system
+    monkeypatch.setattr(module, "LOOKUP_CHUNK", 2)
+    keys = [("passport", p.family_name) for p in named] + [("passport", "P9999")]
+    found = module.patients_by_identifier(actor, keys)
+    assert found == {("passport", p.family_name): [p] for p in named}

@@ -68,11 +68,22 @@ def _lines(exc: DermatoxError) -> list[str]:
     return lines or [exc.message]
 
 
-def patients_by_identifier(actor: Actor) -> dict[tuple[str, str], list[Patient]]:
-    """The current patients of the actor's clinic by (identifier system, value)."""
+LOOKUP_CHUNK = 2_000  # identifier values a query asks for (well under SQLite's bound-parameter limit)
+
+
+def patients_by_identifier(actor: Actor, keys) -> dict[tuple[str, str], list[Patient]]:
+    """The current patients of the actor's clinic named by `keys` ((identifier system, value) pairs: the
+    file's rows), by key. Only those are read, so an import costs what the file holds, not what the clinic
+    holds."""
     found: dict[tuple[str, str], list[Patient]] = {}
-    for identifier in patient_identifiers_in_scope(actor).select_related("patient"):
-        found.setdefault((identifier.system, identifier.value), []).append(identifier.patient)
+    wanted = set(keys)
+    values = sorted({value for _, value in wanted})
+    scope = patient_identifiers_in_scope(actor).select_related("patient")
+    for start in range(0, len(values), LOOKUP_CHUNK):
+        for identifier in scope.filter(value__in=values[start : start + LOOKUP_CHUNK]):
+            key = (identifier.system, identifier.value)
+            if key in wanted:
+                found.setdefault(key, []).append(identifier.patient)
     return found
 
 
@@ -248,7 +259,7 @@ def csv_import(
     write = _WRITERS[result.kind]
     refused: list[str] = []
     with transaction.atomic():
-        index = patients_by_identifier(actor)
+        index = patients_by_identifier(actor, (row.key for row in rows))
         known = _KNOWN[result.kind](actor, rows)
         for done, row in enumerate(rows, start=1):
             try:
