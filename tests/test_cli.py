@@ -8,16 +8,19 @@ import sys
 import pytest
 
 
-def run(tmp_path, *args, db="main.sqlite3", stdin=None, extra_env=None):
-    env = {
+def cli_env(tmp_path, db="main.sqlite3", extra_env=None) -> dict:
+    return {
         **{k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DJANGO_SETTINGS_MODULE"}},
         "DATABASE_URL": f"sqlite:///{tmp_path / db}",
         "DERMATOX_VAR_DIR": str(tmp_path / "var"),
         **(extra_env or {}),
     }
+
+
+def run(tmp_path, *args, db="main.sqlite3", stdin=None, extra_env=None):
     return subprocess.run(
         [sys.executable, "-m", "dermatox", *args],
-        env=env,
+        env=cli_env(tmp_path, db, extra_env),
         capture_output=True,
         text=True,
         input=stdin,
@@ -181,14 +184,9 @@ def test_serve_keeps_an_idle_connection_open_between_a_users_requests(demo_db):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {
-        **{k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DJANGO_SETTINGS_MODULE"}},
-        "DATABASE_URL": f"sqlite:///{path / 'main.sqlite3'}",
-        "DERMATOX_VAR_DIR": str(path / "var"),
-    }
     server = subprocess.Popen(
         [sys.executable, "-m", "dermatox", "serve", "--port", str(port), "--workers", "1", "--no-worker"],
-        env=env,
+        env=cli_env(path),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
