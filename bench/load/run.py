@@ -20,7 +20,6 @@ Env defaults: LOAD_USERS, LOAD_DURATION, LOAD_PORT. Output files (CSV, logs, sum
 from __future__ import annotations
 
 import argparse
-import base64
 import csv
 import datetime as dt
 import json
@@ -38,6 +37,8 @@ import urllib.request
 from pathlib import Path
 
 import psutil
+
+from dermatox.common.filecrypt import generate_key
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -65,8 +66,7 @@ def _app_env(out: Path) -> dict[str, str]:
             # Production requires its own file and audit keys. Unless given, a run makes fresh ones: the files
             # it stores are readable only during the run, and `audit verify` with the database's earlier key
             # reports the run's entries (the load database is a throwaway).
-            "DERMATOX_FILE_KEY": os.environ.get("DERMATOX_FILE_KEY")
-            or base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii"),
+            "DERMATOX_FILE_KEY": os.environ.get("DERMATOX_FILE_KEY") or generate_key(),
             "DERMATOX_AUDIT_KEY": os.environ.get("DERMATOX_AUDIT_KEY") or secrets.token_urlsafe(32),
             "DERMATOX_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DERMATOX_VAR_DIR": str(out / "var"),

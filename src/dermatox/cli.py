@@ -730,6 +730,9 @@ def _stop_worker(process) -> None:
         pass
 
 
+KEEPALIVE_SECONDS = 75  # how long `serve` keeps an idle connection (see cmd_serve)
+
+
 def cmd_serve(args) -> int:
     from django.conf import settings
     from django.core.management import call_command
@@ -764,9 +767,6 @@ def cmd_serve(args) -> int:
     finally:
         _stop_worker(worker)
     return 0
-
-
-KEEPALIVE_SECONDS = 75
 
 
 def _member_actor(args, clinic):
