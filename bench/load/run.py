@@ -6,12 +6,13 @@
 The database must already hold `dermatox demo --patients N`. Steps: `dermatox migrate`, `prepare.py`
 (open vials, eligible patients), `dermatox serve --workers W` (gunicorn, 4 threads a worker, and the task
 worker beside it) with production settings adapted to plain HTTP on 127.0.0.1 (loopback_settings.py),
-`locust --headless` with locustfile.py, and every 10 s the resident memory (RSS) of the gunicorn master and
-workers and of the task worker. Then it prints per route and overall: requests, failures, p50, p95,
-p95/p50; the clinic-day counts (sessions signed, hard stops...); the signed sessions counted in the
-database; RSS at start, after warm-up, in the middle and at the end.
+`locust --headless` with locustfile.py, and every 10 s the memory of the gunicorn master and workers and of
+the task worker (RSS and PSS; every sample in memory.csv). Then it prints per route and overall: requests,
+failures, p50, p95, p95/p50; the clinic-day counts (sessions signed, hard stops...); the signed sessions
+counted in the database; memory at the start, in the minute after warm-up and in the last minute.
 
-Targets (issue 12): 0 failures, p95 ≤ 5× p50 overall, memory flat (end within 10% of after warm-up).
+Targets (issue 12): 0 failures, p95 ≤ 5× p50 overall, memory flat (gunicorn's PSS in the last minute within
+10% of the minute after warm-up).
 Exit status: 0 no errors, 1 errors (failed requests, or signed sessions the database does not have),
 2 the run could not be done (server did not start, preparation failed). Missed targets are printed.
 Env defaults: LOAD_USERS, LOAD_DURATION, LOAD_PORT. Output files (CSV, logs, summary.json) go to --out.
@@ -29,6 +30,7 @@ import re
 import secrets
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -91,28 +93,36 @@ def _wait_up(url: str, server: subprocess.Popen, limit: float = 180) -> bool:
 
 
 class MemorySampler(threading.Thread):
-    """RSS of the gunicorn master + workers and of the task worker, every SAMPLE_SECONDS."""
+    """Memory of the gunicorn master + workers and of the task worker, every SAMPLE_SECONDS: RSS, and PSS
+    (proportional set size: a page shared by the forked workers counts once in the sum, which RSS counts
+    in every process that maps it)."""
 
     def __init__(self, pid: int):
         super().__init__(daemon=True)
         self.root = psutil.Process(pid)
-        self.samples: list[tuple[float, int, int]] = []  # (seconds since start, gunicorn, task worker)
+        self.samples: list[dict] = []  # seconds since start, and bytes by process kind and measure
         self.stop = threading.Event()
         self.started = time.monotonic()
 
     def sample(self) -> None:
-        gunicorn = task_worker = 0
+        row = {
+            "at_s": time.monotonic() - self.started,
+            "gunicorn_rss": 0,
+            "gunicorn_pss": 0,
+            "task_worker_rss": 0,
+        }
         for proc in [self.root, *self.root.children(recursive=True)]:
             try:
-                rss = proc.memory_info().rss
+                info = proc.memory_full_info()
                 is_worker = proc.cmdline()[-1:] == ["worker"]
             except psutil.Error:
                 continue
             if is_worker:
-                task_worker += rss
+                row["task_worker_rss"] += info.rss
             else:
-                gunicorn += rss
-        self.samples.append((time.monotonic() - self.started, gunicorn, task_worker))
+                row["gunicorn_rss"] += info.rss
+                row["gunicorn_pss"] += getattr(info, "pss", info.rss)
+        self.samples.append(row)
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -180,32 +190,44 @@ def _signed_in_db(env: dict, since: dt.datetime) -> int:
     return int(done.stdout.strip())
 
 
-def _memory(samples: list[tuple[float, int, int]], duration: int) -> dict:
-    """Start, after warm-up (the first sample past 20% of the run, at least 60 s), middle and end."""
+def _memory(samples: list[dict], duration: int) -> dict:
+    """Memory after warm-up (the minute from 20% of the run, at least 60 s in) against the last minute: the
+    median of each window's samples, so that one PDF being drawn at the sampling instant does not decide
+    it. Flat: gunicorn's PSS at the end within FLAT_TOLERANCE of after warm-up (RSS is reported too)."""
     if not samples:
         return {}
-    warm_at = max(60, duration * 0.2)
-    warm = next((s for s in samples if s[0] >= warm_at), samples[len(samples) // 2])
-    middle = min(samples, key=lambda s: abs(s[0] - duration / 2))
-    end = samples[-1]
+    warm_at = min(max(60, duration * 0.2), duration / 2)
+    warm = [s for s in samples if warm_at <= s["at_s"] < warm_at + 60] or samples[:1]
+    end = [s for s in samples if s["at_s"] >= samples[-1]["at_s"] - 60]
 
-    def mb(s):
-        return {
-            "at_s": round(s[0]),
-            "gunicorn_mb": round(s[1] / 2**20, 1),
-            "task_worker_mb": round(s[2] / 2**20, 1),
-        }
+    def window(rows: list[dict]) -> dict:
+        out = {"from_s": round(rows[0]["at_s"]), "to_s": round(rows[-1]["at_s"])}
+        for key in ("gunicorn_rss", "gunicorn_pss", "task_worker_rss"):
+            out[f"{key}_mb"] = round(statistics.median(r[key] for r in rows) / 2**20, 1)
+        return out
 
-    growth = (end[1] - warm[1]) / warm[1] if warm[1] else 0.0
-    return {
-        "start": mb(samples[0]),
-        "after_warm_up": mb(warm),
-        "middle": mb(middle),
-        "end": mb(end),
-        "peak_gunicorn_mb": round(max(s[1] for s in samples) / 2**20, 1),
-        "growth_after_warm_up": round(growth, 3),
-        "flat": abs(growth) <= FLAT_TOLERANCE,
+    after, last = window(warm), window(end)
+    growth = {
+        key: round((last[f"{key}_mb"] - after[f"{key}_mb"]) / after[f"{key}_mb"], 3)
+        if after[f"{key}_mb"]
+        else 0.0
+        for key in ("gunicorn_rss", "gunicorn_pss")
     }
+    return {
+        "start": window(samples[:1]),
+        "after_warm_up": after,
+        "end": last,
+        "peak_gunicorn_rss_mb": round(max(s["gunicorn_rss"] for s in samples) / 2**20, 1),
+        "growth_after_warm_up": growth,
+        "flat": abs(growth["gunicorn_pss"]) <= FLAT_TOLERANCE,
+    }
+
+
+def _write_samples(path: Path, samples: list[dict]) -> None:
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["at_s", "gunicorn_rss", "gunicorn_pss", "task_worker_rss"])
+        writer.writeheader()
+        writer.writerows({**s, "at_s": round(s["at_s"], 1)} for s in samples)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -303,6 +325,7 @@ def _report(out: Path, env: dict, started_at, samples, args) -> int:
     counts = json.loads(counts_file.read_text()) if counts_file.exists() else {}
     signed_db = _signed_in_db(env, started_at)
     memory = _memory(samples, args.duration)
+    _write_samples(out / "memory.csv", samples)
     overall = next(r for r in stats if r["route"] == "all requests")
     summary = {
         "users": args.users,
@@ -324,15 +347,18 @@ def _report(out: Path, env: dict, started_at, samples, args) -> int:
         )
     print("\nclinic day:", ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     print(f"signed sessions in the database since the start: {signed_db}")
-    for key in ("start", "after_warm_up", "middle", "end"):
+    for key in ("start", "after_warm_up", "end"):
         m = memory.get(key)
         if m:
             print(
-                f"RSS {key:<14} at {m['at_s']:>4} s: gunicorn {m['gunicorn_mb']} MB, task worker {m['task_worker_mb']} MB"
+                f"memory {key:<14} {m['from_s']:>4}-{m['to_s']:>4} s (median): gunicorn PSS {m['gunicorn_pss_mb']} MB,"
+                f" RSS {m['gunicorn_rss_mb']} MB; task worker RSS {m['task_worker_rss_mb']} MB"
             )
     if memory:
+        growth = memory["growth_after_warm_up"]
         print(
-            f"RSS growth after warm-up: {memory['growth_after_warm_up']:+.1%} (peak {memory['peak_gunicorn_mb']} MB)"
+            f"growth after warm-up: gunicorn PSS {growth['gunicorn_pss']:+.1%}, RSS {growth['gunicorn_rss']:+.1%}"
+            f" (RSS peak {memory['peak_gunicorn_rss_mb']} MB)"
         )
 
     errors = overall["failures"]  # the counts' "failure: …" keys are the same failures, by cause

@@ -12,6 +12,7 @@ from dermatox.patients.models import Patient
 from dermatox.scheduling import services as sched
 from dermatox.scheduling.models import Appointment
 from dermatox.scheduling.selectors import (
+    RECALL_PAGE_SIZE,
     calendar_day,
     calendar_week,
     follow_up_get,
@@ -120,15 +121,50 @@ def test_recall_groups_on_fixed_dates(physician, other_clinic, patient, mailed_p
 
 def test_recall_queries_are_bounded(physician, patient):
     counts = []
-    for n in (2, 40):
+    for n in (40, 160):  # every group has rows in both rounds (an empty group skips its page query)
         items = [follow_up(patient, days(-10 + i % 30)) for i in range(n)]
-        for item in items[: n // 2]:
+        for item in items[::2]:
             sched.follow_up_book(actor=physician, follow_up=item)
         with CaptureQueriesContext(connection) as queries:
-            recall_worklist(actor=physician)
+            worklist = recall_worklist(actor=physician)
         counts.append(len(queries))
-    # Four groups, the booked ones' appointments, and the audit entry (five queries with its savepoint).
-    assert counts[0] == counts[1] and counts[1] <= 10, counts
+    # Four groups (a count and a page each), the booked ones' appointments, and the audit entry (five
+    # queries with its savepoint).
+    assert counts[0] == counts[1] and counts[1] <= 14, counts
+    assert worklist.groups["booked"].total == 100 and len(worklist.booked) == RECALL_PAGE_SIZE
+
+
+def test_recall_groups_page_by_page_with_their_totals(physician, patient):
+    overdue = [follow_up(patient, days(-60 + i)) for i in range(RECALL_PAGE_SIZE + 3)]
+    for i in range(5):
+        follow_up(patient, days(10 + i))
+    booked = [follow_up(patient, days(3)) for _ in range(RECALL_PAGE_SIZE + 1)]
+    visits = [sched.follow_up_book(actor=physician, follow_up=f) for f in booked]
+
+    first = recall_worklist(actor=physician)
+    group = first.groups["overdue"]
+    assert (group.total, group.page, group.pages, group.previous_page, group.next_page) == (
+        RECALL_PAGE_SIZE + 3,
+        1,
+        2,
+        None,
+        2,
+    )
+    assert [r.follow_up.pk for r in first.overdue] == [f.pk for f in overdue[:RECALL_PAGE_SIZE]]
+    second = recall_worklist(actor=physician, pages={"overdue": "2", "booked": 2})
+    assert [r.follow_up.pk for r in second.overdue] == [f.pk for f in overdue[RECALL_PAGE_SIZE:]]
+    assert second.groups["overdue"].next_page is None and second.groups["overdue"].previous_page == 1
+    assert len(second.upcoming) == 5 and second.groups["upcoming"].page == 1  # each group its own page
+    # Booked in the order of their appointments, across pages, each row with its own appointment.
+    shown = [(r.follow_up.pk, r.appointment.pk) for r in first.booked + second.booked]
+    by_start = sorted(zip(booked, visits, strict=True), key=lambda fv: (fv[1].start, fv[0].pk))
+    assert shown == [(f.pk, v.pk) for f, v in by_start]
+    # A page number that is not one, or past the end: the first page, or the last.
+    assert recall_worklist(actor=physician, pages={"overdue": "x"}).groups["overdue"].page == 1
+    assert recall_worklist(actor=physician, pages={"overdue": "99"}).groups["overdue"].page == 2
+    # The audit counts the rows of the pages shown (the last call: overdue page 2, upcoming, booked page 1).
+    entry = AuditEntry.objects.filter(action="recall.list").order_by("-seq").first()
+    assert entry.detail["results"] == 3 + 5 + RECALL_PAGE_SIZE
 
 
 def test_patient_upcoming_lists_booked_from_today(physician, front_desk, patient):

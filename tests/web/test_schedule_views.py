@@ -216,10 +216,12 @@ def test_pages_make_the_same_queries_for_3_or_50_appointments(
     counts: dict[str, list[int]] = {"day": [], "week": [], "recall": []}
     for day, n in ((days(1), 3), (days(8), 50)):
         actor = physician if n == 3 else nurse
+        items = []
         for i in range(n):
             book(actor, patient, at(day, 7) + dt.timedelta(minutes=15 * i), minutes=15)
-            follow_up(patient, day + dt.timedelta(days=i % 20))
-        for item in list(patient.follow_ups.filter(status="open"))[: n // 3]:
+            items.append(follow_up(patient, day + dt.timedelta(days=(7 * i) % 20)))
+        # Rows due this week, upcoming and booked in both rounds (an empty group skips its page's query).
+        for item in items[-(n // 3) :]:
             sched.follow_up_book(actor=physician, follow_up=item)
         for name, url in (
             ("day", f"/schedule/?date={day}"),
@@ -233,4 +235,5 @@ def test_pages_make_the_same_queries_for_3_or_50_appointments(
     print(f"queries with 3 and 50 appointments: {counts}")
     for name, (few, lots) in counts.items():
         assert few == lots, (name, counts)
-        assert lots <= 18, (name, counts)  # 18: one per request for the second-factor check (middleware)
+        # 18: one per request for the second-factor check (middleware); recall: its four groups count their totals
+        assert lots <= {"recall": 22}.get(name, 18), (name, counts)

@@ -4,8 +4,11 @@ the ids of the patients shown). A fixed number of queries, however many appointm
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from django.core.paginator import Paginator
+from django.db.models import Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,7 +26,8 @@ from dermatox.treatments.selectors import FollowUpShown, appointment_reason_show
 GRID_START = hours.GRID_FROM.hour * 60 + hours.GRID_FROM.minute
 GRID_END = hours.GRID_TO.hour * 60 + hours.GRID_TO.minute
 GRID_SPAN = GRID_END - GRID_START
-RECALL_LIMIT = 200
+RECALL_PAGE_SIZE = 50  # rows of one group on one page: a list staff can read, and a page that stays fast
+RECALL_GROUPS = ("overdue", "due", "upcoming", "booked")
 
 
 def appointments_in_scope(actor: Actor):
@@ -344,63 +348,96 @@ class RecallRow:
 
 
 @dataclass
+class RecallGroup:
+    """One group of the recall list, one page of it: `total` counts the whole group."""
+
+    name: str
+    rows: list[RecallRow]
+    total: int
+    page: int
+    pages: int
+    query: str = ""  # the page's other parameters, for the pager's links (set by the view)
+
+    @property
+    def previous_page(self) -> int | None:
+        return self.page - 1 if self.page > 1 else None
+
+    @property
+    def next_page(self) -> int | None:
+        return self.page + 1 if self.page < self.pages else None
+
+
+@dataclass
 class RecallList:
     today: dt.date
     horizon: dt.date
-    overdue: list[RecallRow]
-    due: list[RecallRow]
-    upcoming: list[RecallRow]
-    booked: list[RecallRow]
-    limit: int = RECALL_LIMIT
+    groups: dict[str, RecallGroup]
 
-    @property
-    def truncated(self) -> bool:
-        return any(len(g) >= self.limit for g in (self.overdue, self.due, self.upcoming, self.booked))
+    overdue = property(lambda self: self.groups["overdue"].rows)
+    due = property(lambda self: self.groups["due"].rows)
+    upcoming = property(lambda self: self.groups["upcoming"].rows)
+    booked = property(lambda self: self.groups["booked"].rows)
 
 
-def recall_worklist(*, actor: Actor, today: dt.date | None = None, horizon_days: int = 16 * 7) -> RecallList:
+def recall_worklist(
+    *, actor: Actor, today: dt.date | None = None, horizon_days: int = 16 * 7, pages: Mapping | None = None
+) -> RecallList:
     """Open follow-ups of the clinic: overdue, due within a week, upcoming to the horizon; and those booked,
-    with their appointment. Bounded lists; seven queries whatever the history."""
+    with their next appointment. Each group a page of RECALL_PAGE_SIZE (`pages`: group name → page number;
+    a missing or unusable number is the first page, one past the end the last) with its total; the same
+    number of queries whatever the history."""
     if not actor.can(Perm.VIEW_APPOINTMENTS):
         raise PermissionDenied(_("Your role does not give access to appointments."))
+    pages = pages or {}
     tz = hours.clinic_tz(actor.clinic)
     today = today or timezone.localdate(timezone=tz)
     week = today + dt.timedelta(days=7)
     horizon = today + dt.timedelta(days=horizon_days)
-    base = _follow_ups_in_scope(actor).select_related("patient").order_by("due_date", "pk")
-    open_ = base.filter(status=FollowUp.Status.OPEN)
-
-    def rows(qs) -> list[RecallRow]:
-        return [
-            RecallRow(f, follow_up_shown(actor, f), max(0, (today - f.due_date).days))
-            for f in qs[:RECALL_LIMIT]
-        ]
-
-    overdue = rows(open_.filter(due_date__lt=today))
-    due = rows(open_.filter(due_date__gte=today, due_date__lte=week))
-    upcoming = rows(open_.filter(due_date__gt=week, due_date__lte=horizon))
     since = hours.at(today, dt.time(0), tz)
-    booked = rows(
-        base.filter(
-            status=FollowUp.Status.BOOKED,
-            appointments__status__in=Appointment.ACTIVE,
-            appointments__start__gte=since,
-            appointments__entered_in_error_at__isnull=True,
-        ).distinct()
+    base = _follow_ups_in_scope(actor).select_related("patient")
+    open_ = base.filter(status=FollowUp.Status.OPEN).order_by("due_date", "pk")
+    upcoming_visit = Q(
+        appointments__status__in=Appointment.ACTIVE,
+        appointments__start__gte=since,
+        appointments__entered_in_error_at__isnull=True,
     )
-    if booked:
-        first: dict[int, Appointment] = {}
+    booked = (
+        base.filter(status=FollowUp.Status.BOOKED)
+        .annotate(next_start=Min("appointments__start", filter=upcoming_visit))
+        .filter(next_start__isnull=False)
+        .order_by("next_start", "pk")
+    )
+    chosen = {
+        "overdue": open_.filter(due_date__lt=today),
+        "due": open_.filter(due_date__gte=today, due_date__lte=week),
+        "upcoming": open_.filter(due_date__gt=week, due_date__lte=horizon),
+        "booked": booked,
+    }
+    groups = {}
+    for name, qs in chosen.items():
+        page = Paginator(qs, RECALL_PAGE_SIZE).get_page(pages.get(name))
+        rows = [
+            RecallRow(f, follow_up_shown(actor, f), max(0, (today - f.due_date).days))
+            for f in page.object_list
+        ]
+        groups[name] = RecallGroup(name, rows, page.paginator.count, page.number, page.paginator.num_pages)
+    booked_rows = groups["booked"].rows
+    if booked_rows:
+        next_visit: dict[int, Appointment] = {}
         for appointment in (
             Appointment.objects.current()
-            .filter(follow_up_id__in=[r.follow_up.pk for r in booked], status__in=Appointment.ACTIVE)
+            .filter(
+                follow_up_id__in=[r.follow_up.pk for r in booked_rows],
+                status__in=Appointment.ACTIVE,
+                start__gte=since,
+            )
             .select_related("practitioner")
-            .order_by("start")
+            .order_by("start", "pk")
         ):
-            first.setdefault(appointment.follow_up_id, appointment)
-        for row in booked:
-            row.appointment = first.get(row.follow_up.pk)
-        booked.sort(key=lambda r: r.appointment.start if r.appointment else since)
-    shown = [r.follow_up.patient_id for group in (overdue, due, upcoming, booked) for r in group]
+            next_visit.setdefault(appointment.follow_up_id, appointment)
+        for row in booked_rows:
+            row.appointment = next_visit.get(row.follow_up.pk)
+    shown = [r.follow_up.patient_id for group in groups.values() for r in group.rows]
     audit_record(
         actor=actor,
         action="recall.list",
@@ -410,7 +447,7 @@ def recall_worklist(*, actor: Actor, today: dt.date | None = None, horizon_days:
             "patient_ids": sorted({str(pid) for pid in shown}),
         },
     )
-    return RecallList(today, horizon, overdue, due, upcoming, booked)
+    return RecallList(today, horizon, groups)
 
 
 def follow_up_get(*, actor: Actor, follow_up_id) -> FollowUp:

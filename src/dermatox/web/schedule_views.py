@@ -24,6 +24,7 @@ from dermatox.scheduling import services as sched
 from dermatox.scheduling.ics import appointment_ics, ics_filename
 from dermatox.scheduling.models import Appointment
 from dermatox.scheduling.selectors import (
+    RECALL_GROUPS,
     appointment_get,
     appointment_page,
     calendar_day,
@@ -278,7 +279,11 @@ def appointment_ics_download(request, appointment_id):
 @in_clinic_time
 def recall(request):
     actor = request.actor
-    worklist = recall_worklist(actor=actor)
+    worklist = recall_worklist(actor=actor, pages={g: request.GET.get(f"{g}_page") for g in RECALL_GROUPS})
+    for name, group in worklist.groups.items():  # a group's pager keeps the other groups' pages
+        query = request.GET.copy()
+        query.pop(f"{name}_page", None)
+        group.query = query.urlencode()
     members = list(sched.clinical_members(actor.clinic.pk))
     chosen = request.GET.get("practitioner", "")
     if not chosen and actor.can(Perm.EDIT_APPOINTMENTS):
