@@ -237,3 +237,18 @@ def test_pages_make_the_same_queries_for_3_or_50_appointments(
         assert few == lots, (name, counts)
         # 18: one per request for the second-factor check (middleware); recall: its four groups count their totals
         assert lots <= {"recall": 22}.get(name, 18), (name, counts)
+
+
+def test_recall_page_pages_each_group_and_keeps_the_other_parameters(login, staff, physician, nurse, patient):
+    from dermatox.scheduling.selectors import RECALL_PAGE_SIZE
+
+    for i in range(RECALL_PAGE_SIZE + 2):
+        follow_up(patient, days(-70 + i))
+    client = login(staff[Role.FRONT_DESK])
+    first = client.get(f"/recall/?practitioner={nurse.user.pk}").content.decode()
+    assert f">{RECALL_PAGE_SIZE + 2}</span>" in first  # the group's total, not the rows shown
+    assert "Page 1 of 2" in first and f"practitioner={nurse.user.pk}&amp;overdue_page=2" in first
+    second = client.get(f"/recall/?practitioner={nurse.user.pk}&overdue_page=2").content.decode()
+    assert "Page 2 of 2" in second and "overdue_page=1" in second and "overdue_page=3" not in second
+    assert second.count('action="/recall/') == 2  # the two rows of the last page
+    assert client.get("/recall/?overdue_page=abc").status_code == 200
