@@ -173,42 +173,97 @@ def test_recall_command_lists_patients_of_a_lot(demo_db):
     assert run(path, "recall", "X", "--clinic", "nope").returncode == 2
 
 
-def test_serve_keeps_an_idle_connection_open_between_a_users_requests(demo_db):
-    """A clinician's browser reuses its connection after a few seconds' pause: the server must not have
-    closed it (gunicorn's 2 s default reset requests sent at that moment in the load run)."""
+def _serve(path, *args, log=subprocess.DEVNULL):
+    """`dermatox serve` with one web worker on a free port; returns (server, a connection that answered)."""
     import http.client
     import socket
     import time
 
-    path, _ = demo_db
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen(
-        [sys.executable, "-m", "dermatox", "serve", "--port", str(port), "--workers", "1", "--no-worker"],
+        [
+            sys.executable,
+            "-m",
+            "dermatox",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--no-worker",
+            *args,
+        ],
         env=cli_env(path),
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log,
     )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            connection.request("GET", "/healthz")
+            return server, connection
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                raise AssertionError("the server did not start") from None
+            time.sleep(0.3)
+
+
+def _get(connection, url="/healthz") -> int:
+    connection.request("GET", url)
+    response = connection.getresponse()
+    response.read()
+    return response.status
+
+
+def test_serve_keeps_an_idle_connection_open_between_a_users_requests(demo_db):
+    """A clinician's browser reuses its connection after a few seconds' pause: the server must not have
+    closed it (gunicorn's 2 s default reset requests sent at that moment in the load run)."""
+    import time
+
+    path, _ = demo_db
+    server, connection = _serve(path)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-                connection.request("GET", "/healthz")
-                break
-            except OSError:
-                assert time.monotonic() < deadline and server.poll() is None, "the server did not start"
-                time.sleep(0.3)
         first = connection.getresponse()
         first.read()
         assert first.status == 200
         time.sleep(3.5)  # longer than gunicorn's default keep-alive
-        connection.request("GET", "/healthz")  # the same connection
-        second = connection.getresponse()
-        second.read()
-        assert second.status == 200
+        assert _get(connection) == 200  # the same connection
         connection.close()
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_serve_replaces_a_worker_after_its_max_requests_without_failing_one(demo_db, tmp_path):
+    """Workers are recycled (WeasyPrint's native libraries keep memory of every PDF): the worker that
+    reached --max-requests is replaced by a new one, and no request fails on the way."""
+    import http.client
+    import re
+
+    path, _ = demo_db
+    log_path = tmp_path / "serve.log"
+    with log_path.open("w") as log:
+        server, connection = _serve(path, "--max-requests", "5", log=log)
+        statuses = []
+        try:
+            connection.getresponse().read()
+            for _ in range(30):  # a fresh connection each time: the retiring worker closes its own
+                connection.close()
+                connection = http.client.HTTPConnection(connection.host, connection.port, timeout=10)
+                statuses.append(_get(connection))
+        finally:
+            connection.close()
+            server.terminate()
+            server.wait(timeout=30)
+    booted = set(re.findall(r"Booting worker with pid: (\d+)", log_path.read_text()))
+    assert statuses == [200] * 30
+    assert len(booted) >= 3, log_path.read_text()[-2000:]  # 31 requests, a new worker every 5–6
+
+
+def test_serve_rejects_a_negative_max_requests(tmp_path):
+    done = run(tmp_path, "serve", "--max-requests", "-1")
+    assert done.returncode == 2 and "--max-requests: must be at least 0" in done.stderr

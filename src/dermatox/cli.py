@@ -20,14 +20,23 @@ def _setup() -> None:
     django.setup()
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("must be a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
+def _whole(minimum: int):
+    """An argparse type: a whole number of at least `minimum`."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError("must be a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}")
+        return value
+
+    return parse
+
+
+_positive = _whole(1)
+_not_negative = _whole(0)
 
 
 def _non_negative(text: str) -> int:
@@ -731,6 +740,9 @@ def _stop_worker(process) -> None:
 
 
 KEEPALIVE_SECONDS = 75  # how long `serve` keeps an idle connection (see cmd_serve)
+# A worker is replaced after about this many requests (see cmd_serve). WeasyPrint's native libraries keep
+# ~276 KB of every PDF they draw (docs/benchmarks.md, load run 3): without recycling a worker grows for ever.
+MAX_REQUESTS = 1000
 
 
 def cmd_serve(args) -> int:
@@ -756,9 +768,15 @@ def cmd_serve(args) -> int:
             # gunicorn's 2 s default, a request sent as the server closed an idle connection was reset
             # (the load run's clinicians, 1-3 s between steps, met it); 75 s is nginx's keep-alive default.
             self.cfg.set("keepalive", KEEPALIVE_SECONDS)
+            # Replaced gracefully after its in-flight requests; the jitter keeps workers from restarting
+            # together. 0 turns recycling off.
+            self.cfg.set("max_requests", args.max_requests)
+            self.cfg.set("max_requests_jitter", args.max_requests // 5)
 
         def load(self):
             return application
+
+    import weasyprint  # noqa: F401  (imported before the fork: a new worker draws its first PDF without loading it)
 
     worker = None if args.no_worker else _start_worker()
     print(f"Dermatox is serving on http://{args.host}:{args.port}/  (Ctrl+C stops it)", flush=True)
@@ -898,6 +916,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=_positive, default=2)
     p.add_argument("--access-log", action="store_true")
+    p.add_argument(
+        "--max-requests",
+        type=_not_negative,
+        default=MAX_REQUESTS,
+        help=f"replace a web worker after about this many requests (default {MAX_REQUESTS}; 0: never)",
+    )
     p.add_argument(
         "--no-worker", action="store_true", help="do not start the background task worker (reminders)"
     )
