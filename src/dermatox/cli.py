@@ -20,8 +20,8 @@ def _setup() -> None:
     django.setup()
 
 
-def _whole(minimum: int):
-    """An argparse type: a whole number of at least `minimum`."""
+def _whole(minimum: int, rule: str):
+    """An argparse type: a whole number of at least `minimum` (`rule` says so to the user)."""
 
     def parse(text: str) -> int:
         try:
@@ -29,24 +29,14 @@ def _whole(minimum: int):
         except ValueError:
             raise argparse.ArgumentTypeError("must be a whole number") from None
         if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum}")
+            raise argparse.ArgumentTypeError(rule)
         return value
 
     return parse
 
 
-_positive = _whole(1)
-_not_negative = _whole(0)
-
-
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("must be a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return value
+_positive = _whole(1, "must be at least 1")
+_non_negative = _whole(0, "must be 0 or more")
 
 
 def _err(message: str, status: int = 2) -> int:
@@ -918,7 +908,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--access-log", action="store_true")
     p.add_argument(
         "--max-requests",
-        type=_not_negative,
+        type=_non_negative,
         default=MAX_REQUESTS,
         help=f"replace a web worker after about this many requests (default {MAX_REQUESTS}; 0: never)",
     )
