@@ -766,7 +766,9 @@ def cmd_serve(args) -> int:
         def load(self):
             return application
 
-    import weasyprint  # noqa: F401  (imported before the fork: a new worker draws its first PDF without loading it)
+    from dermatox.documents.pdf import preload
+
+    preload()  # before the fork: a new worker draws its first PDF without loading WeasyPrint
 
     worker = None if args.no_worker else _start_worker()
     print(f"Dermatox is serving on http://{args.host}:{args.port}/  (Ctrl+C stops it)", flush=True)

@@ -13,6 +13,11 @@ for _name in ("weasyprint", "fontTools"):
     logging.getLogger(_name).setLevel(logging.ERROR)
 
 
+def preload() -> None:
+    """Load WeasyPrint now (the server calls it before forking, so a new worker's first PDF does not)."""
+    import weasyprint  # noqa: F401
+
+
 def render_pdf(template: str, context: dict, *, language: str) -> bytes:
     # Imported late: WeasyPrint loads Pango, which a CLI command does not need.
     from weasyprint import HTML
