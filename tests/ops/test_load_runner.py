@@ -41,19 +41,27 @@ def _rows(values_mb: list[float], step: int = 10) -> list[dict]:
     ]
 
 
-def test_memory_is_judged_on_pss_medians_after_warm_up_and_in_the_last_minute():
+def test_memory_is_judged_on_the_pss_trend_after_warm_up():
     memory = _runner()._memory
-    # 600 s: warm-up window 120-180 s, last minute 540-600 s; a one-sample spike (a PDF being drawn) in
-    # either window does not move the median.
+    # 600 s: warm-up window 120-180 s, last minute 540-600 s; a one-sample spike (a PDF being drawn) moves
+    # neither the windows' medians nor the trend much.
     flat = [500.0] * 61
     flat[14] = flat[58] = 900.0
     judged = memory(_rows(flat), 600)
     assert judged["after_warm_up"]["from_s"] == 120 and judged["end"]["to_s"] == 600
     assert judged["growth_after_warm_up"]["gunicorn_pss"] == 0.0 and judged["flat"] is True
+    assert abs(judged["trend_after_warm_up"]["gunicorn_pss"]) < 0.05
     assert judged["peak_gunicorn_rss_mb"] == 1800.0
-    # A steady climb of 20% across the run is not flat; nor is a fall of 20%.
+    # Workers replaced every 2 minutes: a sawtooth 600 -> 800 MB. The after-warm-up minute sits on a top
+    # and the last minute on a bottom (the two windows differ by over a tenth), yet memory is bounded: flat.
+    saw = [600.0 + 200 * ((i + 6) % 12) / 11 for i in range(61)]
+    judged = memory(_rows(saw), 600)
+    assert judged["growth_after_warm_up"]["gunicorn_pss"] < -0.10  # the two-window rule: "not flat"
+    assert judged["flat"] is True
+    # A steady climb of 20% across the run is not flat, even under a sawtooth; nor is a fall of 20%.
     climb = [500.0 + i * 2 for i in range(61)]
     assert memory(_rows(climb), 600)["flat"] is False
+    assert memory(_rows([c + v - 600 for c, v in zip(climb, saw, strict=True)]), 600)["flat"] is False
     assert memory(_rows(list(reversed(climb))), 600)["flat"] is False
     assert memory([], 600) == {}
 
