@@ -167,6 +167,45 @@ def test_recall_groups_page_by_page_with_their_totals(physician, patient):
     assert entry.detail["results"] == 3 + 5 + RECALL_PAGE_SIZE
 
 
+def test_a_group_larger_than_the_count_cap_says_more_than_and_pages_on_to_its_end(
+    physician, patient, monkeypatch
+):
+    import dermatox.scheduling.selectors as selectors
+
+    monkeypatch.setattr(selectors, "RECALL_COUNT_CAP", 5)
+    monkeypatch.setattr(selectors, "RECALL_PAGE_SIZE", 2)
+    overdue = [follow_up(patient, days(-30 + i)) for i in range(9)]
+    follow_up(patient, days(3))  # due this week: a group under the cap keeps its exact count
+
+    first = recall_worklist(actor=physician)
+    group = first.groups["overdue"]
+    assert (group.total, group.pages, group.page, group.next_page) == (None, None, 1, 2)
+    assert group.total_shown == "more than 5"
+    assert first.groups["due"].total == 1 and first.groups["due"].total_shown == "1"
+    # Page on: rows in order, no last page known until it is reached (9 rows, 2 a page: page 5 has one).
+    fourth = recall_worklist(actor=physician, pages={"overdue": 4}).groups["overdue"]
+    assert [r.follow_up.pk for r in fourth.rows] == [f.pk for f in overdue[6:8]]
+    assert (fourth.pages, fourth.next_page, fourth.previous_page) == (None, 5, 3)
+    last = recall_worklist(actor=physician, pages={"overdue": 5}).groups["overdue"]
+    assert [r.follow_up.pk for r in last.rows] == [overdue[8].pk]
+    assert (last.pages, last.next_page) == (5, None)
+    # Past the end of a group too large to count: the group is counted once and its last page shown.
+    past = recall_worklist(actor=physician, pages={"overdue": 40}).groups["overdue"]
+    assert (past.page, past.pages, past.total, [r.follow_up.pk for r in past.rows]) == (
+        5,
+        5,
+        9,
+        [overdue[8].pk],
+    )
+    huge = recall_worklist(actor=physician, pages={"overdue": "9" * 40}).groups["overdue"]
+    assert (huge.page, huge.pages) == (5, 5)
+    # The count is bounded: it reads at most RECALL_COUNT_CAP + 1 rows (a LIMIT in its SQL).
+    with CaptureQueriesContext(connection) as queries:
+        recall_worklist(actor=physician)
+    counts = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert len(counts) == 4 and all("LIMIT 6" in sql for sql in counts), counts
+
+
 def test_patient_upcoming_lists_booked_from_today(physician, front_desk, patient):
     earlier = book(physician, patient, at(days(0), 7))
     later = book(physician, patient, at(days(3), 9))

@@ -252,3 +252,20 @@ def test_recall_page_pages_each_group_and_keeps_the_other_parameters(login, staf
     assert "Page 2 of 2" in second and "overdue_page=1" in second and "overdue_page=3" not in second
     assert second.count('action="/recall/') == 2  # the two rows of the last page
     assert client.get("/recall/?overdue_page=abc").status_code == 200
+
+
+def test_recall_page_of_a_group_over_the_count_cap_in_turkish(login, staff, patient, monkeypatch):
+    import dermatox.scheduling.selectors as selectors
+
+    monkeypatch.setattr(selectors, "RECALL_COUNT_CAP", 1000)
+    monkeypatch.setattr(selectors, "RECALL_PAGE_SIZE", 400)
+    for i in range(1001):
+        follow_up(patient, days(-1500 + i))
+    staff[Role.FRONT_DESK].language = "tr"
+    staff[Role.FRONT_DESK].save()
+    client = login(staff[Role.FRONT_DESK])
+    page = client.get("/recall/").content.decode()
+    assert ">1.000 üzeri</span>" in page  # the heading's count, in Turkish digits
+    assert "Sayfa 1<" in page and "Sayfa 1 /" not in page and "overdue_page=2" in page
+    last = client.get("/recall/?overdue_page=3").content.decode()
+    assert "Sayfa 3 / 3" in last and "overdue_page=4" not in last
