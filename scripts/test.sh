@@ -9,6 +9,25 @@ export PYTHONDONTWRITEBYTECODE=1
 
 banner() { printf '\n==== %s ====\n' "$*"; }
 
+# One pytest worker per core (pytest-xdist; at most 4), each with its own test database; a test file stays
+# whole on one worker, so its module fixtures (a migrated demo database...) are set up once.
+# DERMATOX_TEST_WORKERS=1 runs everything in one process.
+WORKERS="${DERMATOX_TEST_WORKERS:-$(nproc 2>/dev/null || echo 1)}"
+[ "$WORKERS" -le 4 ] || WORKERS=4
+PARALLEL=()
+if [ "$WORKERS" -gt 1 ] && [ $# -eq 0 ]; then PARALLEL=(-n "$WORKERS" --dist loadfile); fi
+# schemathesis gives every operation of a contract test the same test id, and xdist runs one item per id:
+# those files run in one process after the rest (tests/conftest.py refuses duplicate ids under xdist).
+SERIAL=(tests/api/test_openapi_contract.py tests/fhir/test_fhir_contract.py)
+
+# pytest ARGS...: the suite, in parallel when PARALLEL is set. Arguments given to this script (a file, -k …)
+# run in one process, as given.
+suite() {
+  if [ ${#PARALLEL[@]} -eq 0 ]; then "$@"; return; fi
+  "$@" "${PARALLEL[@]}" "${SERIAL[@]/#/--ignore=}"
+  "$@" "${SERIAL[@]}"
+}
+
 ensure_tools() {
   # The browser tests drive Debian's Chromium (nothing downloads a browser); the PDF tests read the
   # printed documents back with poppler's pdftotext.
@@ -32,15 +51,15 @@ $BIN/ruff format --check src tests bench
 ensure_tools
 
 banner "tests on SQLite"
-env -u DATABASE_URL $BIN/pytest "$@"
+suite env -u DATABASE_URL $BIN/pytest "$@"
 
 # No date bombs: the same suite (without the browser tests) with the clock moved 400 days ahead.
 banner "tests on SQLite with the clock moved 400 days ahead"
-env -u DATABASE_URL DERMATOX_TEST_CLOCK_AHEAD_DAYS=400 $BIN/pytest --ignore=tests/e2e "$@"
+suite env -u DATABASE_URL DERMATOX_TEST_CLOCK_AHEAD_DAYS=400 $BIN/pytest --ignore=tests/e2e "$@"
 
 if [ -n "${DERMATOX_TEST_POSTGRES_URL:-}" ]; then
   banner "tests on PostgreSQL at DERMATOX_TEST_POSTGRES_URL"
-  DATABASE_URL="$DERMATOX_TEST_POSTGRES_URL" $BIN/pytest "$@"
+  DATABASE_URL="$DERMATOX_TEST_POSTGRES_URL" suite $BIN/pytest "$@"
   exit 0
 fi
 
@@ -79,4 +98,4 @@ as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/pg.log" -w -o \
   start >/dev/null || { cat "$PGDIR/pg.log" >&2; exit 1; }
 
 banner "tests on PostgreSQL"
-DATABASE_URL="postgres://postgres@127.0.0.1:$PORT/postgres" $BIN/pytest "$@"
+DATABASE_URL="postgres://postgres@127.0.0.1:$PORT/postgres" suite $BIN/pytest "$@"

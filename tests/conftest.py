@@ -156,6 +156,22 @@ def pytest_configure(config):
     pytest.screenshot_dir = directory
 
 
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist a test id runs once, however many items carry it (schemathesis gives every
+    operation of a contract test the same id): refuse, rather than pass having tested one operation."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    import collections
+
+    repeated = sorted(i for i, n in collections.Counter(item.nodeid for item in items).items() if n > 1)
+    if repeated:
+        raise pytest.UsageError(
+            "these tests share one id and would run once in parallel: "
+            + ", ".join(repeated)
+            + " - run their files without -n (scripts/test.sh does)"
+        )
+
+
 @pytest.fixture(autouse=True)
 def _clock_moved_ahead():
     """`make test` runs the suite a second time with the clock moved ahead (DERMATOX_TEST_CLOCK_AHEAD_DAYS):
