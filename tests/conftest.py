@@ -1,5 +1,6 @@
 import datetime as dt
 import os
+import sys
 
 import pytest
 
@@ -165,11 +166,13 @@ def pytest_collection_modifyitems(config, items):
 
     repeated = sorted(i for i, n in collections.Counter(item.nodeid for item in items).items() if n > 1)
     if repeated:
-        raise pytest.UsageError(
+        message = (
             "these tests share one id and would run once in parallel: "
             + ", ".join(repeated)
             + " - run their files without -n (scripts/test.sh does)"
         )
+        sys.stderr.write(message + "\n")  # xdist shows a worker's UsageError only as a crash
+        raise pytest.UsageError(message)
 
 
 @pytest.fixture(autouse=True)

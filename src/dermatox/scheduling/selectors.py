@@ -399,14 +399,15 @@ def _recall_group(name: str, qs, requested, shown) -> RecallGroup:
     number = _page_number(requested)
     if total is not None:
         number = min(number, max(1, -(-total // size)))
-    found = list(qs[(number - 1) * size : number * size + 1])
+    found = list(qs[(number - 1) * size : number * size + 1]) if counted else []
     if not found and number > 1:  # past the end of a group too large to have counted: count it this once
         total = qs.count()
         number = max(1, -(-total // size))
         found = list(qs[(number - 1) * size : number * size + 1])
     has_next = len(found) > size
-    # A large group's last page is known once it is reached.
-    pages = max(1, -(-total // size)) if total is not None else (None if has_next else number)
+    if total is None and not has_next:  # a large group's last page: now its size is known
+        total = (number - 1) * size + len(found)
+    pages = max(1, -(-total // size)) if total is not None else None
     return RecallGroup(name, [shown(f) for f in found[:size]], total, number, pages, has_next)
 
 
