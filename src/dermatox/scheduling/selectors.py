@@ -352,8 +352,8 @@ class RecallRow:
 
 @dataclass
 class RecallGroup:
-    """One group of the recall list, one page of it: `total` counts the whole group, None when it holds
-    more than RECALL_COUNT_CAP rows (then `pages` is None too, unless this page is the last)."""
+    """One group of the recall list, one page of it: `total` counts the whole group; it and `pages` are None
+    when the group holds more than RECALL_COUNT_CAP rows and this is not its last page."""
 
     name: str
     rows: list[RecallRow]
@@ -394,20 +394,24 @@ def _recall_group(name: str, qs, requested, shown) -> RecallGroup:
     """One page of one group: a count bounded by RECALL_COUNT_CAP and the page's rows (one more, to know
     whether a next page exists). A number that is not one is the first page; past the end, the last."""
     size = RECALL_PAGE_SIZE
+
+    def last_page(total: int) -> int:
+        return max(1, -(-total // size))
+
     counted = qs.order_by()[: RECALL_COUNT_CAP + 1].count()
     total = counted if counted <= RECALL_COUNT_CAP else None
     number = _page_number(requested)
     if total is not None:
-        number = min(number, max(1, -(-total // size)))
+        number = min(number, last_page(total))
     found = list(qs[(number - 1) * size : number * size + 1]) if counted else []
     if not found and number > 1:  # past the end of a group too large to have counted: count it this once
         total = qs.count()
-        number = max(1, -(-total // size))
+        number = last_page(total)
         found = list(qs[(number - 1) * size : number * size + 1])
     has_next = len(found) > size
     if total is None and not has_next:  # a large group's last page: now its size is known
         total = (number - 1) * size + len(found)
-    pages = max(1, -(-total // size)) if total is not None else None
+    pages = last_page(total) if total is not None else None
     return RecallGroup(name, [shown(f) for f in found[:size]], total, number, pages, has_next)
 
 
