@@ -409,6 +409,7 @@ def cmd_recall(args) -> int:
         for line in lines:
             print(
                 f"  {line.mrn:<12} {line.name:<30} {line.phone:<20} first {line.first_given}  {line.units} U in {line.administrations}"
+                + (f" ({line.entered_in_error} entered in error)" if line.entered_in_error else "")
             )
     return 0
 

@@ -104,6 +104,11 @@ urlpatterns = [
         session_views.session_sign,
         name="session-sign",
     ),
+    path(
+        "patients/<uuid:patient_id>/sessions/<int:session_id>/stock-correction/",
+        session_views.session_stock_correction,
+        name="session-stock-correction",
+    ),
     path("patients/<uuid:patient_id>/intake/start/", intake_views.intake_start, name="intake-start"),
     path(
         "patients/<uuid:patient_id>/intake/<int:intake_id>/", intake_views.intake_review, name="intake-review"

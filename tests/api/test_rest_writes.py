@@ -97,6 +97,8 @@ def write_operations(r: dict) -> list[tuple[str, str, dict | None]]:
         ("delete", f"/api/toxin-sessions/{s}/points/{pt}", None),
         ("put", f"/api/toxin-sessions/{s}/vial", {"vial_id": r["vial"].pk}),
         ("post", f"/api/toxin-sessions/{s}/sign", {}),
+        ("post", f"/api/toxin-sessions/{s}/entered-in-error", {"reason": "Charted on the wrong patient"}),
+        ("post", f"/api/toxin-sessions/{s}/stock-correction", {"correction": "wasted"}),
     ]
 
 
@@ -166,7 +168,7 @@ def test_another_clinics_token_finds_nothing_and_writes_nothing(api, token, reco
 
 def test_the_valid_bodies_above_all_succeed_in_the_clinic(api, records):
     """The cross-clinic and scope tests are only worth something if the same requests work here."""
-    expected = [201, 201, 200, 200, 200, 201, 201, 200, 204, 200, 200]
+    expected = [201, 201, 200, 200, 200, 201, 201, 200, 204, 200, 200, 200, 200]
     for (method, path, body), status in zip(write_operations(records), expected, strict=True):
         response = api(method, path, body)
         assert response.status_code == status, (method, path, response.content[:300])

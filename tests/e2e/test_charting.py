@@ -69,3 +69,47 @@ def test_sebum_forehead_session_on_the_face_map(page: Page, live_server, staff, 
     page.get_by_role("button", name="Save points").click()
     expect(page.locator("g.pt text").first).to_have_text("0.6")
     page.screenshot(path=str(pytest.screenshot_dir / "session-sebum-forehead.png"), full_page=True)
+
+
+def test_withdraw_a_signed_session_and_record_its_units_as_waste(
+    page: Page, live_server, staff, actor_for, patient
+):
+    """A session signed on the wrong patient: marked entered in error from its page, the page says so, no
+    sign or edit controls are left, and the units are recorded as waste once."""
+    from dermatox.inventory.models import Vial, Withdrawal
+    from dermatox.treatments.services import session_create
+    from tests.signing import sign
+
+    nurse = actor_for(staff[Role.NURSE])
+    lot = lot_receive(
+        actor=nurse,
+        product="onabotulinumtoxinA",
+        lot_number="E2E-W",
+        expiry=FAR_EXPIRY,
+        vial_units=100,
+        vials=1,
+    )
+    vial = vial_open(actor=nurse, vial_id=lot.vials.get().pk, diluent_ml=2.5)
+    session = sign(
+        nurse, session_create(actor=nurse, patient=patient, protocol="glabellar_lines", vial_id=vial.pk)
+    )
+    sign_in(page, live_server.url, staff[Role.NURSE].username)
+    page.goto(f"{live_server.url}/patients/{patient.pk}/sessions/{session.pk}/")
+    page.get_by_role("link", name="Mark this session as entered in error…").click()
+    expect(page.get_by_text("its doses are withdrawn with it")).to_be_visible()
+    page.get_by_label("Why is this record wrong?").fill("Charted on the wrong patient")
+    page.get_by_role("button", name="Save").click()
+    banner = page.locator("#withdrawn")
+    expect(banner).to_contain_text("This session was marked as entered in error")
+    expect(banner).to_contain_text("Charted on the wrong patient")
+    expect(page.get_by_text("Entered in error", exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name="Sign session and deduct from the vial")).to_have_count(0)
+    expect(page.get_by_role("link", name="Mark this session as entered in error…")).to_have_count(0)
+    expect(banner).to_contain_text("The 20 U taken from vial")
+    page.screenshot(path=str(pytest.screenshot_dir / "session-withdrawn.png"), full_page=True)
+    page.get_by_role("button", name="Drawn up but not given: record them as waste").click()
+    expect(page.get_by_text("Stock corrected.")).to_be_visible()
+    expect(banner).to_contain_text("Stock: 20 U — Recorded as waste.")
+    expect(page.get_by_role("button", name="Drawn up but not given: record them as waste")).to_have_count(0)
+    assert Withdrawal.objects.get(reason="wasted").units == 20
+    assert Vial.objects.get(pk=vial.pk).remaining_units == 80

@@ -18,6 +18,7 @@ POST_ONLY = {
     "points",
     "vial",
     "sign",
+    "stock-correction",
     "start",  # intake start
 }  # session actions: GET answers 405 once the session is in scope
 

@@ -18,16 +18,15 @@ from dermatox.inventory.selectors import vials_in_scope
 from dermatox.patients.models import Patient, PatientIdentifier
 from dermatox.patients.selectors import patient_get, patients_matching
 from dermatox.scheduling.selectors import appointments_in_scope
-from dermatox.treatments.models import InjectionPoint, TreatmentSession
-from dermatox.treatments.selectors import session_get
+from dermatox.treatments.models import TreatmentSession
+from dermatox.treatments.selectors import session_get, session_points_query
 
 CURRENT_IDENTIFIERS = Prefetch("identifiers", queryset=PatientIdentifier.objects.current().order_by("pk"))
 
 
-def _current_points() -> Prefetch:
-    """A session's current points in charting order, with what was administered at each (vial, lot)."""
-    points = InjectionPoint.objects.current().select_related("withdrawal__vial__lot").order_by("pk")
-    return Prefetch("points", queryset=points)
+def _session_points() -> Prefetch:
+    """The points each session shows (`session_points_query`), with what was administered at each."""
+    return Prefetch("points", queryset=session_points_query())
 
 
 @dataclass
@@ -115,7 +114,7 @@ def _section_query(actor: Actor, patient: Patient, section: str, filters: dict) 
         return (
             patient.toxin_sessions.current()
             .order_by("-created_at", "-pk")
-            .prefetch_related(_current_points())
+            .prefetch_related(_session_points())
         )
     if section == "follow_ups":
         return patient.follow_ups.current().order_by("due_date", "pk")
@@ -150,10 +149,11 @@ def section_page(
 
 
 def session_read(*, actor: Actor, session_id, audit_as: str | None = "session.view") -> TreatmentSession:
-    """One toxin session of the actor's clinic with its current points (NotFound for another clinic's),
-    audited like the chart's session page unless `audit_as` is None (a write answering with the record)."""
-    session = session_get(actor=actor, session_id=session_id)
-    prefetch_related_objects([session], _current_points())
+    """One toxin session of the actor's clinic with its points (NotFound for another clinic's), one marked
+    entered in error included (it says so), audited like the chart's session page unless `audit_as` is None
+    (a write answering with the record)."""
+    session = session_get(actor=actor, session_id=session_id, include_withdrawn=True)
+    prefetch_related_objects([session], _session_points())
     if audit_as:
         audit_record(actor=actor, action=audit_as, obj=session, detail={"points": len(session.points.all())})
     return session

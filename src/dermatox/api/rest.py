@@ -30,6 +30,7 @@ from dermatox.patients import services as patient_services
 from dermatox.scheduling import services as scheduling_services
 from dermatox.scheduling.selectors import appointment_get, follow_up_get
 from dermatox.treatments import services as treatment_services
+from dermatox.treatments.actions import SessionStockCorrection, SessionWithdraw
 from dermatox.treatments.selectors import appointment_reason_shown, follow_up_shown, point_get, session_get
 
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -247,6 +248,14 @@ def _session(t) -> dict:
             {k: a.get(k, "") for k in ("warning", "text", "reason", "by_name", "at")}
             for a in t.acknowledgements or []
         ],
+        "entered_in_error": {
+            "at": t.entered_in_error_at,
+            "by_name": str(t.entered_in_error_by or ""),
+            "reason": t.entered_in_error_reason,
+            "stock_correction": t.stock_correction,
+        }
+        if t.is_entered_in_error
+        else None,
     }
 
 
@@ -329,8 +338,9 @@ def _writable_patient(request, patient_id):
 
 
 def _writable_session(request, session_id):
-    """The session to change, in the token's clinic (else 404); the service checks role and state."""
-    return session_get(actor=request.auth, session_id=session_id)
+    """The session to change, in the token's clinic (else 404); the service checks role and state (one
+    marked entered in error: 409 `session_entered_in_error`)."""
+    return session_get(actor=request.auth, session_id=session_id, include_withdrawn=True)
 
 
 def _session_now(request, session_id) -> dict:
@@ -553,6 +563,37 @@ def toxin_session_sign(request, session_id: int, payload: s.SessionSignIn | None
             raise InvalidInput.from_fields({"acknowledgements": [f"{ack.warning}: given twice"]})
         reasons[ack.warning] = ack.reason
     treatment_services.session_sign(actor=request.auth, session=session, acknowledgements=reasons)
+    return _session_now(request, session.pk)
+
+
+@api.post(
+    "/toxin-sessions/{session_id}/entered-in-error",
+    response={200: s.ToxinSessionOut, **ERRORS},
+    tags=["treatments"],
+)
+def toxin_session_withdraw(request, session_id: int, payload: s.EnteredInErrorIn):
+    """Mark a session entered in error (a charting mistake: wrong patient, never given). A signed session's
+    administrations and vial withdrawals are withdrawn with it, and its open reviews; they no longer count
+    toward the 12-week interval or the label maximum, and leave FHIR searches and exports, while lot recall
+    still lists them, marked. The units are not returned to the vial: say what happened to them with
+    `…/stock-correction`. Already marked: 409 `session_entered_in_error`."""
+    session = _writable_session(request, session_id)
+    SessionWithdraw(request.auth, session).execute(reason=payload.reason)
+    return _session_now(request, session.pk)
+
+
+@api.post(
+    "/toxin-sessions/{session_id}/stock-correction",
+    response={200: s.ToxinSessionOut, **ERRORS},
+    tags=["treatments"],
+)
+def toxin_session_stock_correction(request, session_id: int, payload: s.StockCorrectionIn):
+    """After a signed session was marked entered in error, once: `returned` puts its units back into its
+    vial (409 `vial_return_refused` when the vial is discarded, expired, past its beyond-use time or would
+    overflow), `wasted` records them as waste. 409 `no_correction` for a session that is not a withdrawn
+    signed one, `stock_already_corrected` the second time."""
+    session = _writable_session(request, session_id)
+    SessionStockCorrection(request.auth, session).execute(kind=payload.correction)
     return _session_now(request, session.pk)
 
 

@@ -271,6 +271,24 @@ class AcknowledgementOut(Schema):
     at: dt.datetime
 
 
+class EnteredInErrorOut(Schema):
+    at: dt.datetime
+    by_name: str
+    reason: str
+    stock_correction: Literal["", "returned", "wasted"] = Field(
+        description="`returned`: the units went back into the vial; `wasted`: recorded as waste; empty: "
+        "not corrected yet (units are never returned automatically)"
+    )
+
+
+class EnteredInErrorIn(In):
+    reason: str = Field(min_length=1, max_length=500, description="why the record is wrong")
+
+
+class StockCorrectionIn(In):
+    correction: Literal["returned", "wasted"]
+
+
 class ToxinSessionOut(Schema):
     id: int
     protocol: str
@@ -284,6 +302,10 @@ class ToxinSessionOut(Schema):
     points: list[InjectionPointOut]
     acknowledgements: list[AcknowledgementOut] = Field(
         description="the plan's warnings the signer acknowledged, each with a reason (signed sessions)"
+    )
+    entered_in_error: EnteredInErrorOut | None = Field(
+        description="set when the session was marked entered in error: its administrations were withdrawn "
+        "with it and count nowhere; `stock_correction` says what was done with their units"
     )
 
 

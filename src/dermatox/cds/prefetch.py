@@ -430,11 +430,25 @@ def _medication_id(concept) -> str | None:
     return None
 
 
+def _contained_medication_code(r):
+    """The code of a Medication the resource contains and references (`#id`), as Dermatox's own
+    MedicationAdministration carries its product and lot; None for any other reference."""
+    reference = getattr(r.medicationReference, "reference", None) or ""
+    if not reference.startswith("#"):
+        return None
+    for contained in r.contained or []:
+        if contained.get_resource_type() == "Medication" and contained.id == reference[1:]:
+            return contained.code
+    return None
+
+
 def _map_medication(r, as_of: dt.date, history: dict, mapped: Mapped) -> None:
-    concept = r.medicationCodeableConcept
+    concept = r.medicationCodeableConcept or _contained_medication_code(r)
     kind = r.get_resource_type()
     if concept is None:
-        mapped.ignored.append(f"{kind}: medicationReference is not resolved (send medicationCodeableConcept)")
+        mapped.ignored.append(
+            f"{kind}: medicationReference is not resolved (send medicationCodeableConcept or a contained Medication)"
+        )
         return
     if r.status in NOT_GIVEN:
         return

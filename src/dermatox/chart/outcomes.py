@@ -29,7 +29,7 @@ from dermatox.clinical.outcomes import (
 from dermatox.common.context import Actor
 from dermatox.common.writes import require
 from dermatox.patients.models import Patient
-from dermatox.treatments.models import TreatmentSession
+from dermatox.treatments.selectors import sessions_in_scope
 
 
 @dataclass
@@ -74,7 +74,7 @@ def patient_outcomes(*, actor: Actor, patient: Patient) -> Outcomes:
         series.change = change_from_baseline(series.points)
     sessions = [
         SessionMark(timezone.localdate(at), protocol)
-        for at, protocol in TreatmentSession.objects.current()
+        for at, protocol in sessions_in_scope(actor)
         .filter(patient=patient, status="signed")
         .order_by("signed_at")
         .values_list("signed_at", "protocol")
@@ -113,7 +113,7 @@ def clinic_cohort(*, actor: Actor) -> Cohort:
         for area in areas:
             per_pathway[area] += 1
 
-    signed = TreatmentSession.objects.current().filter(patient__clinic=clinic, status="signed")
+    signed = sessions_in_scope(actor).filter(status="signed")
     sessions_per_protocol = list(
         signed.values("protocol")
         .annotate(n=Count("id"))

@@ -42,6 +42,25 @@ def save_audited(actor: Actor, instance: Model, *, action: str, detail: dict | N
     return instance
 
 
+# Models whose withdrawal takes more than marking the one record (a signed toxin session withdraws its
+# administrations with it): the app owning the model registers its handler in AppConfig.ready, so the one
+# correction path (`record_mark_entered_in_error`) reaches it without importing that app.
+_WITHDRAWAL_HANDLERS: dict[type, object] = {}
+
+
+def register_withdrawal(model: type, handler) -> None:
+    """`handler(actor, record, reason)` marks `record` entered in error with everything it carries."""
+    _WITHDRAWAL_HANDLERS[model] = handler
+
+
+def withdraw(actor: Actor, record: ClinicalRecord, *, reason: str) -> ClinicalRecord:
+    """Mark a record entered in error through its model's handler, or on its own."""
+    handler = _WITHDRAWAL_HANDLERS.get(type(record))
+    if handler is not None:
+        return handler(actor, record, reason)
+    return mark_entered_in_error(actor, record, reason=reason)
+
+
 def mark_entered_in_error(actor: Actor, record: ClinicalRecord, *, reason: str) -> ClinicalRecord:
     reason = (reason or "").strip()
     if not reason:

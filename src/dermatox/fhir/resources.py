@@ -280,7 +280,10 @@ def medication_administration_to_fhir(point, *, as_dict=False) -> MedicationAdmi
         "id": str(point.pk),
         "meta": _meta(point, when),
         "contained": [medication],
-        "status": "entered-in-error" if point.entered_in_error_at else "completed",
+        # Withdrawn with its session (the cascade marks the point too; the session decides either way).
+        "status": "entered-in-error"
+        if point.entered_in_error_at or session.entered_in_error_at
+        else "completed",
         "medicationReference": {"reference": "#product"},
         "subject": _ref(session.patient_id),
         "effectiveDateTime": _instant(when),

@@ -20,7 +20,8 @@ from dermatox.fhir import systems as S
 from dermatox.patients.models import Condition, Consent
 from dermatox.patients.selectors import patients_in_scope
 from dermatox.scheduling.models import Appointment
-from dermatox.treatments.models import AdverseEvent, InjectionPoint, TreatmentSession
+from dermatox.treatments.models import AdverseEvent, TreatmentSession
+from dermatox.treatments.selectors import administrations_in_scope, sessions_in_scope
 
 
 @dataclass(frozen=True)
@@ -69,8 +70,12 @@ class Spec:
     def bulk_records(self, actor: Actor, *, since=None, compartment=False) -> Iterator:
         """The same records streamed in pk order, for bulk export. Instead of two subqueries per row for the
         meta and a join per row for the staff member: one grouped history query streamed alongside, and a
-        cache of the (few) users. `compartment`: only records about a patient (Patient/Group level)."""
+        cache of the (few) users. `compartment`: only records about a patient (Patient/Group level).
+        Records marked entered in error are left out of a full export, as out of a search; an export
+        `since` a time carries those withdrawn since, marked, so a client can retract what it holds."""
         qs = self._allowed(actor)
+        if self.entered_in_error and since is None:
+            qs = qs.filter(entered_in_error_at__isnull=True)
         if self.related:
             qs = qs.select_related(*self.related)
         if compartment and self.type != "Patient":
@@ -196,7 +201,9 @@ SPECS: dict[str, Spec] = {
         Spec(
             "Procedure",
             Perm.VIEW_CLINICAL,
-            lambda a: _in_scope(TreatmentSession, a).filter(status=TreatmentSession.Status.SIGNED),
+            lambda a: sessions_in_scope(a, include_withdrawn=True).filter(
+                status=TreatmentSession.Status.SIGNED
+            ),
             R.procedure_to_fhir,
             user="signed_by",
             date_params={"date": "signed_at"},
@@ -206,9 +213,7 @@ SPECS: dict[str, Spec] = {
         Spec(
             "MedicationAdministration",
             Perm.VIEW_CLINICAL,
-            lambda a: _in_scope(InjectionPoint, a, "session__patient").filter(
-                session__status=TreatmentSession.Status.SIGNED, withdrawal__isnull=False
-            ),
+            lambda a: administrations_in_scope(a, include_withdrawn=True),
             R.medication_administration_to_fhir,
             related=("session__vial__lot", "withdrawal__vial__lot"),
             user="session__signed_by",

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Min, QuerySet, Sum
+from django.db.models import Count, Min, Q, QuerySet, Sum
 
 from dermatox.accounts.roles import Perm
 from dermatox.audit.services import audit_record
@@ -29,13 +29,17 @@ class RecallLine:
     first_given: str
     units: str
     administrations: int
+    # Of those, how many were withdrawn with their session (entered in error): a recall errs toward
+    # including, so they stay listed, marked.
+    entered_in_error: int = 0
 
 
 def lot_recall(*, actor: Actor, lot_number: str, product: str | None = None) -> list[RecallLine]:
-    """Every patient of the actor's clinic who received the lot (one indexed query, grouped by patient)."""
+    """Every patient of the actor's clinic who received the lot (one indexed query, grouped by patient),
+    administrations later marked entered in error included and counted apart."""
     if not actor.can(Perm.VIEW_CLINICAL):  # who received which toxin is clinical information
         raise PermissionDenied("Your role does not give access to treatment records")
-    qs = Withdrawal.objects.current().filter(
+    qs = Withdrawal.objects.filter(
         reason="administered",
         vial__lot__lot_number=lot_number.strip(),
         vial__lot__clinic=actor.clinic,
@@ -47,7 +51,12 @@ def lot_recall(*, actor: Actor, lot_number: str, product: str | None = None) -> 
         qs.values(
             "patient_id", "patient__mrn", "patient__given_name", "patient__family_name", "patient__phone"
         )
-        .annotate(first=Min("at"), units=Sum("units"), n=Count("id"))
+        .annotate(
+            first=Min("at"),
+            units=Sum("units"),
+            n=Count("id"),
+            withdrawn=Count("id", filter=Q(entered_in_error_at__isnull=False)),
+        )
         .order_by("patient__family_name", "patient__given_name")
     )
     lines = [
@@ -59,6 +68,7 @@ def lot_recall(*, actor: Actor, lot_number: str, product: str | None = None) -> 
             r["first"].date().isoformat(),
             f"{r['units'].normalize():f}",
             r["n"],
+            r["withdrawn"],
         )
         for r in rows
     ]

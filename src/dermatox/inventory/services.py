@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from dermatox.accounts.roles import Perm
@@ -277,3 +278,64 @@ def vial_administer(
         detail={"doses": len(amounts), "units": _plain(total)},
     )
     return withdrawals
+
+
+# --- corrections after a signed session was withdrawn (treatments.actions.SessionStockCorrection) ----------
+
+
+def return_refusal(vial: Vial, units: Decimal, at: dt.datetime | None = None) -> str:
+    """Why `units` cannot go back into this vial now ("" when they can): only into a vial still usable."""
+    at = at or timezone.now()
+    if vial.state == Vial.State.DISCARDED:
+        return _("The vial was discarded: record the units as waste.")
+    if vial.lot.expiry < timezone.localdate(at):
+        return _("The vial's lot has expired: record the units as waste.")
+    if vial.beyond_use_at and at > vial.beyond_use_at:
+        return _("The vial is past its beyond-use time: record the units as waste.")
+    if vial.remaining_units + units > vial.vial_units:
+        return _("The vial would hold more than its %(units)s U: record the units as waste.") % {
+            "units": vial.vial_units
+        }
+    return ""
+
+
+@transaction.atomic
+def vial_return(*, actor: Actor, vial_id, units: Decimal, session) -> Vial:
+    """Put a withdrawn session's units back into its vial (they were never drawn up)."""
+    require(actor, Perm.CHART_ADMINISTRATION)
+    vial = _locked_vial(actor, vial_id)
+    refusal = return_refusal(vial, units)
+    if refusal:
+        raise Conflict(refusal, code="vial_return_refused")
+    vial.remaining_units += units
+    if vial.state == Vial.State.EMPTY:
+        vial.state = Vial.State.OPEN
+    vial._history_user = actor.acting_user
+    vial.save(update_fields=["remaining_units", "state"])
+    audit_record(
+        actor=actor,
+        action="vial.returned",
+        obj=vial,
+        patient_id=session.patient_id,
+        detail={"vial": vial.pk, "units": _plain(units), "session": session.pk},
+    )
+    return vial
+
+
+@transaction.atomic
+def vial_record_waste(*, actor: Actor, vial_id, units: Decimal, session) -> Withdrawal:
+    """Record a withdrawn session's units as wasted: they left the vial when it was signed, so nothing more
+    is taken from it; the waste row makes the vial's withdrawals add up again."""
+    require(actor, Perm.CHART_ADMINISTRATION)
+    vial = _locked_vial(actor, vial_id)
+    withdrawal = Withdrawal(vial=vial, units=units, reason="wasted", at=timezone.now(), by=actor.acting_user)
+    withdrawal._history_user = actor.acting_user
+    withdrawal.save()
+    audit_record(
+        actor=actor,
+        action="vial.wasted",
+        obj=withdrawal,
+        patient_id=session.patient_id,
+        detail={"vial": vial.pk, "units": _plain(units), "session": session.pk},
+    )
+    return withdrawal

@@ -13,7 +13,7 @@ from dermatox.common.context import Actor
 from dermatox.common.errors import InvalidInput
 from dermatox.common.records import ClinicalRecord
 from dermatox.common.text import fold
-from dermatox.common.writes import mark_entered_in_error, require, require_same_clinic, save_audited, validate
+from dermatox.common.writes import require, require_same_clinic, save_audited, validate, withdraw
 from dermatox.patients.models import (
     Allergy,
     Condition,
@@ -259,4 +259,4 @@ def record_mark_entered_in_error(*, actor: Actor, record: ClinicalRecord, reason
     require(actor, entered_in_error_permission(type(record)))
     clinic_id = record.clinic_id if isinstance(record, Patient) else record.patient.clinic_id
     require_same_clinic(actor, clinic_id)
-    return mark_entered_in_error(actor, record, reason=reason)
+    return withdraw(actor, record, reason=reason)

@@ -24,6 +24,11 @@ class FollowUp(ClinicalRecord):
     reason = models.CharField(_("reason"), max_length=200)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.OPEN)
     source = models.CharField(_("source"), max_length=100, blank=True, help_text=_("protocol or pathway"))
+    # The signed session whose protocol scheduled this review: withdrawing the session withdraws its open
+    # reviews with it.
+    session = models.ForeignKey(
+        "TreatmentSession", null=True, blank=True, on_delete=models.PROTECT, related_name="follow_ups"
+    )
     # blank: follow-ups made by the system or the demo loader have no author, and must still validate
     # when their status changes (booked from the recall list).
     created_by = models.ForeignKey(
@@ -72,6 +77,11 @@ class TreatmentCourse(RecordedClinicalRecord):
         return f"{self.treatment}: {self.weeks} weeks, {self.outcome}"
 
 
+class StockCorrection(models.TextChoices):
+    RETURNED = "returned", _("Returned to the vial")
+    WASTED = "wasted", _("Recorded as waste")
+
+
 class TreatmentSession(ClinicalRecord):
     """A toxin session: protocol, product and vial chosen, points charted, then signed once.
     Signing deducts the units from the vial, records each point as an administration with its lot,
@@ -101,12 +111,27 @@ class TreatmentSession(ClinicalRecord):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     signed_at = models.DateTimeField(null=True, blank=True)
+    # After a signed session is withdrawn (entered in error), what was done with the units its doses took
+    # from the vial: they are never returned automatically (treatments.actions.SessionStockCorrection).
+    stock_correction = models.CharField(max_length=10, choices=StockCorrection.choices, blank=True)
     history = HistoricalRecords()
 
     error_permission = "chart_administration"
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(status="signed")
+                | models.Q(signed_by__isnull=False, signed_at__isnull=False, vial__isnull=False),
+                name="session_signed_has_signer_time_vial",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(stock_correction="")
+                | models.Q(status="signed", entered_in_error_at__isnull=False),
+                name="session_stock_correction_after_withdrawal",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.protocol} ({self.get_status_display()})"

@@ -7,35 +7,83 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from dermatox.accounts.roles import Perm
+from dermatox.audit.services import audit_record
 from dermatox.common.context import Actor
 from dermatox.common.errors import NotFound, PermissionDenied
 from dermatox.patients.selectors import patients_in_scope
 from dermatox.treatments.models import FollowUp, InjectionPoint, TreatmentSession
 
 
-def sessions_in_scope(actor: Actor) -> QuerySet[TreatmentSession]:
-    """Current (not entered-in-error) toxin sessions of the actor's clinic, for a role that sees clinical
-    records."""
+def sessions_in_scope(actor: Actor, *, include_withdrawn: bool = False) -> QuerySet[TreatmentSession]:
+    """Toxin sessions of the actor's clinic, for a role that sees clinical records: current ones, or with
+    those marked entered in error too (`include_withdrawn`: a page or read by id shows them, marked)."""
     if not actor.can(Perm.VIEW_CLINICAL):
         raise PermissionDenied("Your role does not give access to toxin sessions")
-    return TreatmentSession.objects.current().filter(patient__in=patients_in_scope(actor))
+    qs = TreatmentSession.objects.filter(patient__in=patients_in_scope(actor))
+    return qs if include_withdrawn else qs.current()
 
 
-def session_get(*, actor: Actor, session_id) -> TreatmentSession:
-    """One toxin session of the actor's clinic, or NotFound (also for another clinic's)."""
+def session_get(
+    *,
+    actor: Actor,
+    session_id,
+    include_withdrawn: bool = False,
+    patient=None,
+    audit_as: str | None = None,
+    detail: dict | None = None,
+) -> TreatmentSession:
+    """One toxin session of the actor's clinic (of `patient`, when given), or NotFound (also another
+    clinic's, and one marked entered in error unless `include_withdrawn`). Audited as `audit_as` when given
+    (a read shown to the user; a write's lookup is audited by the write)."""
     try:
         pk = int(session_id)
     except (TypeError, ValueError) as exc:
         raise NotFound("No such session") from exc
-    session = sessions_in_scope(actor).select_related("patient", "vial__lot").filter(pk=pk).first()
+    qs = sessions_in_scope(actor, include_withdrawn=include_withdrawn)
+    if patient is not None:
+        qs = qs.filter(patient=patient)
+    session = (
+        qs.select_related("patient", "vial__lot", "signed_by", "entered_in_error_by").filter(pk=pk).first()
+    )
     if session is None:
         raise NotFound("No such session")
+    if audit_as:
+        audit_record(actor=actor, action=audit_as, obj=session, detail=detail)
     return session
+
+
+def session_points_query(session_ids=None) -> QuerySet[InjectionPoint]:
+    """The points a session shows, in charting order, with what was given at each (vial, lot): a draft's
+    current points; a signed session's administered points — all of them once the session is withdrawn
+    (they were withdrawn with it, and stay visible on it, marked)."""
+    qs = InjectionPoint.objects.filter(
+        Q(entered_in_error_at__isnull=True) | Q(withdrawal__isnull=False)
+    ).select_related("withdrawal__vial__lot")
+    if session_ids is not None:
+        qs = qs.filter(session_id__in=session_ids)
+    return qs.order_by("pk")
+
+
+def session_points(session: TreatmentSession) -> list[InjectionPoint]:
+    return list(session_points_query([session.pk]))
+
+
+def administrations_in_scope(actor: Actor, *, include_withdrawn: bool = False) -> QuerySet[InjectionPoint]:
+    """What was given: the injection points of signed sessions of the actor's clinic, each with its vial
+    withdrawal. Those withdrawn with their session (entered in error) only when `include_withdrawn`."""
+    if not actor.can(Perm.VIEW_CLINICAL):
+        raise PermissionDenied("Your role does not give access to toxin sessions")
+    qs = InjectionPoint.objects.filter(
+        session__patient__in=patients_in_scope(actor),
+        session__status=TreatmentSession.Status.SIGNED,
+        withdrawal__isnull=False,
+    )
+    return qs if include_withdrawn else qs.current()
 
 
 def point_get(*, session: TreatmentSession, point_id) -> InjectionPoint:

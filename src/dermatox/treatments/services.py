@@ -424,9 +424,11 @@ def session_sign(
     session._history_user = actor.acting_user
     session.save()
     spec = _active_protocols()[session.protocol]
+    reviews = []
     for weeks in spec["review_weeks"]:
         follow_up = FollowUp(
             patient=session.patient,
+            session=session,
             due_date=timezone.localdate(now) + dt.timedelta(weeks=weeks),
             reason=f"Review {weeks} weeks after {spec['display']}",
             source=f"protocol:{session.protocol}",
@@ -434,6 +436,7 @@ def session_sign(
         )
         follow_up._history_user = actor.acting_user
         follow_up.save()
+        reviews.append(follow_up)
     # The reasons are clinical text: they live on the session (and its history), the audit names the ids.
     audit_record(
         actor=actor,
@@ -443,8 +446,16 @@ def session_sign(
             "units": str(sum(p.units for p in points)),
             "points": len(points),
             "acknowledged": [a["warning"] for a in acknowledged],
+            "withdrawals": [w.pk for w in withdrawals],
         },
     )
+    for review in reviews:  # what signing scheduled is audited like a follow-up added by hand
+        audit_record(
+            actor=actor,
+            action="follow_up.create",
+            obj=review,
+            detail={"due_date": review.due_date.isoformat(), "session": session.pk},
+        )
     return session
 
 

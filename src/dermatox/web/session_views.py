@@ -24,8 +24,10 @@ from dermatox.common.errors import Conflict, InvalidInput, NotFound, PermissionD
 from dermatox.common.json_body import JsonBodyError, parse_json
 from dermatox.inventory.selectors import vials_in_scope
 from dermatox.patients.selectors import patient_get
+from dermatox.treatments import selectors as session_selectors
 from dermatox.treatments import services as ts
-from dermatox.treatments.models import TreatmentSession
+from dermatox.treatments.actions import SessionStockCorrection, SessionWithdraw
+from dermatox.treatments.models import StockCorrection, TreatmentSession
 from dermatox.treatments.plan_text import localized_plan, plan_text
 from dermatox.web.decorators import clinic_required
 
@@ -45,14 +47,14 @@ DEPTH_LABELS = {
 }
 
 
-def _session(request, patient_id, session_id) -> TreatmentSession:
+def _session(request, patient_id, session_id, audit_as: str | None = None) -> TreatmentSession:
     if not request.actor.can(Perm.VIEW_CLINICAL):
         raise PermissionDenied(_("Your role does not give access to toxin sessions."))
     patient = patient_get(actor=request.actor, patient_id=patient_id, audit_as=None)
-    session = patient.toxin_sessions.select_related("vial__lot", "signed_by").filter(pk=session_id).first()
-    if session is None:
-        raise NotFound("No such session")
-    return session
+    # A session marked entered in error still opens (marked, read-only); the actions refuse to change it.
+    return session_selectors.session_get(
+        actor=request.actor, session_id=session_id, include_withdrawn=True, patient=patient, audit_as=audit_as
+    )
 
 
 @clinic_required
@@ -81,19 +83,17 @@ def session_new(request, patient_id):
 
 @clinic_required
 def session_detail(request, patient_id, session_id):
-    session = _session(request, patient_id, session_id)
-    audit_record(actor=request.actor, action="session.view", obj=session)
-    return _detail_page(request, session)
+    return _detail_page(request, _session(request, patient_id, session_id, audit_as="session.view"))
 
 
 def _detail_page(request, session: TreatmentSession, *, reasons=None, reason_errors=None):
     """The session page; after a refused signature, with the reasons typed and what each one lacks."""
     patient = session.patient
     protocol = load_protocols()[session.protocol]
-    points = list(session.points.current().select_related("withdrawal__vial__lot").order_by("pk"))
+    points = session_selectors.session_points(session)
     plan, plan_error = None, ""
-    if session.status == "signed":
-        plan = session.plan_check
+    if session.status == "signed" or session.is_entered_in_error:
+        plan = session.plan_check or None
     elif session.vial_id:
         try:
             plan = ts.session_plan(session, timezone.now(), points)
@@ -119,7 +119,12 @@ def _detail_page(request, session: TreatmentSession, *, reasons=None, reason_err
         }
         for v in VIEWS_BY_AREA[protocol["area"]]
     ]
-    editable = session.status == "draft" and request.actor.can(Perm.CHART_ADMINISTRATION)
+    editable = (
+        session.status == "draft"
+        and not session.is_entered_in_error
+        and request.actor.can(Perm.CHART_ADMINISTRATION)
+    )
+    correction = SessionStockCorrection(request.actor, session)
     vials = (
         vials_in_scope(request.actor).filter(lot__product=session.product, state="open") if editable else []
     )
@@ -158,6 +163,10 @@ def _detail_page(request, session: TreatmentSession, *, reasons=None, reason_err
             "plan_error": plan_error,
             "vials": vials,
             "editable": editable,
+            "withdraw": SessionWithdraw(request.actor, session).check(),
+            "correction": correction.check(),
+            "correction_units": correction.units() if session.is_entered_in_error else 0,
+            "return_check": correction.check(StockCorrection.RETURNED),
             "volumes": volumes,
             "total_units": sum(p.units for p in points),
             "depths": DEPTHS,
@@ -293,7 +302,7 @@ def session_points(request, patient_id, session_id):
     session = _session(request, patient_id, session_id)
     if request.method != "POST":  # scoped first, so another clinic's session is a 404 whatever the method
         return HttpResponseNotAllowed(["POST"])
-    points = {p.pk: p for p in session.points.current()}
+    points = {p.pk: p for p in session.points.current()}  # a draft's points (a signed one refuses below)
     try:
         with transaction.atomic():
             if request.POST.get("remove"):
@@ -369,3 +378,19 @@ def _sign_refused(exc: Conflict) -> str:
     if exc.code == "plan_blocked":
         return _("Not signed: the plan check blocks it (see the plan check).")
     return exc.message
+
+
+@clinic_required
+def session_stock_correction(request, patient_id, session_id):
+    """After a signed session was marked entered in error: its units went back into the vial, or were
+    wasted (field `correction`)."""
+    session = _session(request, patient_id, session_id)
+    if request.method != "POST":  # scoped first, so another clinic's session is a 404 whatever the method
+        return HttpResponseNotAllowed(["POST"])
+    try:
+        SessionStockCorrection(request.actor, session).execute(kind=request.POST.get("correction", ""))
+    except (InvalidInput, Conflict, PermissionDenied) as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Stock corrected."))
+    return redirect("session-detail", patient_id=session.patient_id, session_id=session.pk)

@@ -374,6 +374,8 @@ def record_entered_in_error(request, patient_id, kind, pk):
             messages.success(request, _("Marked as entered in error. It stays in the record's history."))
             if model is Patient:
                 return redirect("patient-list")
+            if model is TreatmentSession:  # its page says what happened to the doses and asks about the units
+                return redirect("session-detail", patient_id=patient.pk, session_id=record.pk)
             return redirect("patient-detail", patient_id=patient.pk)
     audit_record(actor=request.actor, action=f"{record._meta.model_name}.view_for_correction", obj=record)
     return render(

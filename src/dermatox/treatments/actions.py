@@ -1,0 +1,196 @@
+"""What can be done to a toxin session, as actions: `check()` says whether the action is allowed now and, if
+not, why (the page shows or hides its controls from it), `execute()` does it in one transaction and writes
+its audit rows, after checking again on the locked row. Web, REST and CLI call the same actions.
+
+Withdrawing (marking entered in error) a signed session withdraws what signing created with it: every
+administration (the injection point's dose and its vial withdrawal, with the same who, when and why) and the
+reviews its protocol scheduled that are still open. From then on no reader counts the doses (the 12-week
+interval, the label maximum, outcome figures, FHIR, exports), while lot recall still lists them, marked.
+The units are *not* returned to the vial: whether they were drawn up is a fact only staff know, so
+`SessionStockCorrection` records, once, that they went back into the vial or were wasted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils.translation import gettext as _
+from simple_history.utils import bulk_update_with_history
+
+from dermatox.accounts.roles import Perm
+from dermatox.audit.services import audit_record
+from dermatox.common.context import Actor
+from dermatox.common.errors import Conflict, InvalidInput, PermissionDenied
+from dermatox.common.writes import mark_entered_in_error
+from dermatox.treatments.models import FollowUp, InjectionPoint, StockCorrection, TreatmentSession
+
+
+@dataclass(frozen=True)
+class Check:
+    """Whether an action may run now; if not, why, as a sentence for the user and an error code."""
+
+    allowed: bool
+    reason: str = ""
+    code: str = ""
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+    def raise_if_refused(self) -> None:
+        if self.allowed:
+            return
+        if self.code == "permission_denied":
+            raise PermissionDenied(self.reason, code=self.code)
+        raise Conflict(self.reason, code=self.code)
+
+
+ALLOWED = Check(True)
+
+
+def _may_chart(actor: Actor, session: TreatmentSession) -> Check:
+    if not actor.can(Perm.CHART_ADMINISTRATION):
+        return Check(False, _("Your role may not chart toxin sessions."), "permission_denied")
+    if actor.role != "system" and (actor.clinic is None or actor.clinic.pk != session.patient.clinic_id):
+        return Check(False, _("This session belongs to another clinic."), "permission_denied")
+    return ALLOWED
+
+
+def _locked(session: TreatmentSession) -> TreatmentSession:
+    return (
+        TreatmentSession.objects.select_for_update(of=("self",))
+        .select_related("patient", "vial__lot")
+        .get(pk=session.pk)
+    )
+
+
+def withdrawn_administrations(session: TreatmentSession):
+    """The injection points of a withdrawn signed session that were given (each with its vial withdrawal)."""
+    return InjectionPoint.objects.filter(session_id=session.pk, withdrawal__isnull=False).select_related(
+        "withdrawal"
+    )
+
+
+class SessionWithdraw:
+    """Mark a session entered in error, with what signing created (see the module's docstring)."""
+
+    def __init__(self, actor: Actor, session: TreatmentSession):
+        self.actor, self.session = actor, session
+
+    def check(self) -> Check:
+        allowed = _may_chart(self.actor, self.session)
+        if not allowed:
+            return allowed
+        if self.session.is_entered_in_error:
+            return Check(
+                False, _("This session is already marked entered in error."), "session_entered_in_error"
+            )
+        return ALLOWED
+
+    @transaction.atomic
+    def execute(self, *, reason: str) -> TreatmentSession:
+        self.session = session = _locked(self.session)
+        self.check().raise_if_refused()
+        mark_entered_in_error(self.actor, session, reason=reason)
+        if session.status != TreatmentSession.Status.SIGNED:
+            return session
+        stamp = {
+            "entered_in_error_at": session.entered_in_error_at,
+            "entered_in_error_by": session.entered_in_error_by,
+            "entered_in_error_reason": session.entered_in_error_reason,
+        }
+        points = list(withdrawn_administrations(session).filter(entered_in_error_at__isnull=True))
+        withdrawals = [p.withdrawal for p in points]
+        for record in [*points, *withdrawals]:
+            for name, value in stamp.items():
+                setattr(record, name, value)
+        user = self.actor.acting_user
+        fields = list(stamp)
+        if points:
+            bulk_update_with_history(points, InjectionPoint, fields, default_user=user)
+            bulk_update_with_history(withdrawals, type(withdrawals[0]), fields, default_user=user)
+        reviews = list(session.follow_ups.current().filter(status=FollowUp.Status.OPEN))
+        for review in reviews:
+            for name, value in stamp.items():
+                setattr(review, name, value)
+        if reviews:
+            bulk_update_with_history(reviews, FollowUp, fields, default_user=user)
+        audit_record(
+            actor=self.actor,
+            action="session.administrations_withdrawn",
+            obj=session,
+            detail={
+                "administrations": len(points),
+                "units": f"{sum((w.units for w in withdrawals), Decimal(0)).normalize():f}",
+                "vial": session.vial_id,
+                "follow_ups": [r.pk for r in reviews],
+            },
+        )
+        return session
+
+
+class SessionStockCorrection:
+    """After a signed session is withdrawn: its units went back into the vial (`returned`: the doses were
+    never drawn up) or were drawn and thrown away (`wasted`). Recorded once, through the stock service."""
+
+    def __init__(self, actor: Actor, session: TreatmentSession):
+        self.actor, self.session = actor, session
+
+    def units(self) -> Decimal:
+        total = withdrawn_administrations(self.session).aggregate(u=Sum("withdrawal__units"))["u"]
+        return total or Decimal(0)
+
+    def check(self, kind: str | None = None) -> Check:
+        allowed = _may_chart(self.actor, self.session)
+        if not allowed:
+            return allowed
+        session = self.session
+        if not session.is_entered_in_error or session.status != TreatmentSession.Status.SIGNED:
+            return Check(
+                False,
+                _("Only a signed session marked entered in error has units to correct."),
+                "no_correction",
+            )
+        if session.stock_correction:
+            return Check(
+                False,
+                _("The units of this session were already corrected: %(how)s.")
+                % {"how": session.get_stock_correction_display().lower()},
+                "stock_already_corrected",
+            )
+        if kind == StockCorrection.RETURNED:
+            from dermatox.inventory.services import return_refusal
+
+            refusal = return_refusal(session.vial, self.units())
+            if refusal:
+                return Check(False, refusal, "vial_return_refused")
+        return ALLOWED
+
+    @transaction.atomic
+    def execute(self, *, kind: str) -> TreatmentSession:
+        from dermatox.inventory.services import vial_record_waste, vial_return
+
+        if kind not in StockCorrection.values:
+            raise InvalidInput(
+                "correction: unknown",
+                fields={
+                    "correction": [_("Choose whether the units went back into the vial or were wasted.")]
+                },
+            )
+        self.session = session = _locked(self.session)
+        self.check(kind).raise_if_refused()
+        units = self.units()
+        if kind == StockCorrection.RETURNED:
+            vial_return(actor=self.actor, vial_id=session.vial_id, units=units, session=session)
+        else:
+            vial_record_waste(actor=self.actor, vial_id=session.vial_id, units=units, session=session)
+        session.stock_correction = kind
+        session._history_user = self.actor.acting_user
+        session.save(update_fields=["stock_correction"])
+        return session
+
+
+def session_withdraw(actor: Actor, session: TreatmentSession, reason: str) -> TreatmentSession:
+    """The entered-in-error handler for sessions (registered in apps.py for the generic correction page)."""
+    return SessionWithdraw(actor, session).execute(reason=reason)
