@@ -72,7 +72,7 @@ def write_operations(r: dict) -> list[tuple[str, str, dict | None]]:
                 "signer_name": "İpek Şahin",
             },
         ),
-        ("post", f"/api/patients/{p}/follow-ups", {"due_date": "2030-01-01", "reason": "Review"}),
+        ("post", f"/api/patients/{p}/follow-ups", {"due_date": NEXT_YEAR.isoformat(), "reason": "Review"}),
         ("patch", f"/api/follow-ups/{r['follow_up'].pk}", {"status": "done"}),
         (
             "patch",
@@ -274,7 +274,7 @@ def test_follow_up_create_and_set_status(api, token, patient, staff):
         api(
             "post",
             f"/api/patients/{patient.pk}/follow-ups",
-            {"due_date": "2030-03-04", "reason": "X"},
+            {"due_date": NEXT_YEAR.isoformat(), "reason": "X"},
             auth=front_desk,
         ),
         403,
@@ -306,9 +306,9 @@ def test_bad_follow_up_input_names_the_field(api, patient, records):
     assert {"body.due_date", "body.reason"} <= set(body["fields"])
     assert (
         "body.source"
-        in is_error(api("post", base, {"due_date": "2030-01-01", "reason": "R", "source": "x"}), 422)[
-            "fields"
-        ]
+        in is_error(
+            api("post", base, {"due_date": NEXT_YEAR.isoformat(), "reason": "R", "source": "x"}), 422
+        )["fields"]
     )
     assert FollowUp.objects.count() == count
 
@@ -366,7 +366,7 @@ def test_bad_reschedule_input_names_the_field(api, staff, records):
     assert "practitioner" in body["fields"]
     body = is_error(api("patch", path, {"start": None}), 422)
     assert "null" in body["message"]
-    body = is_error(api("patch", path, {"start": "2030-01-01T10:00:00"}), 422)  # no UTC offset
+    body = is_error(api("patch", path, {"start": f"{NEXT_YEAR.isoformat()}T10:00:00"}), 422)  # no UTC offset
     assert "body.start" in body["fields"]
     assert "body.kind" in is_error(api("patch", path, {"kind": "lab"}), 422)["fields"]
     is_error(api("patch", "/api/appointments/999999", {}), 404, "not_found")
@@ -663,7 +663,11 @@ def test_times_out_of_range_and_huge_ids_are_400_not_500(api, patient, records):
 def test_text_with_nul_characters_is_refused(api, patient):
     """PostgreSQL cannot store NUL in text (a 500 there); every request body refuses it, naming the field."""
     body = is_error(
-        api("post", f"/api/patients/{patient.pk}/follow-ups", {"due_date": "2030-01-01", "reason": "a\x00b"}),
+        api(
+            "post",
+            f"/api/patients/{patient.pk}/follow-ups",
+            {"due_date": NEXT_YEAR.isoformat(), "reason": "a\x00b"},
+        ),
         422,
     )
     assert "body.reason" in body["fields"]

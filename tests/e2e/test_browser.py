@@ -8,6 +8,7 @@ from playwright.sync_api import Page, expect
 from dermatox.accounts.roles import Role
 from dermatox.patients.models import Patient
 from tests.conftest import PASSWORD
+from tests.dates import NEXT_YEAR
 from tests.web.fixtures import full_record
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -37,7 +38,7 @@ def test_new_patient_shows_field_errors_then_saves(page: Page, live_server, staf
     sign_in(page, live_server.url, staff[Role.FRONT_DESK].username)
     page.get_by_role("link", name="+ New patient").click()
     page.get_by_label("Given name").fill("Deniz")
-    page.get_by_label("Date of birth").fill("2099-01-01")
+    page.get_by_label("Date of birth").fill(NEXT_YEAR.isoformat())
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Family name: This field is required.")).to_be_visible()
     expect(page.get_by_text("Date of birth: Date of birth must not be in the future.")).to_be_visible()

@@ -11,6 +11,7 @@ from dermatox.assessments.case_builder import build_case
 from dermatox.common.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from dermatox.intake import services
 from dermatox.intake.models import IntakeForm
+from tests.dates import NEXT_YEAR
 from tests.intake.answers import valid_answers
 
 
@@ -86,7 +87,7 @@ def test_only_the_questionnaires_answers_are_kept(front_desk, patient):
 def test_a_bad_submission_names_every_field_and_writes_nothing(front_desk, patient):
     intake, _token = start(front_desk, patient)
     with pytest.raises(InvalidInput) as exc:
-        submit(intake, birth_date="2090-01-01", email="not-an-email", q_pcos="", signature="")
+        submit(intake, birth_date=NEXT_YEAR.isoformat(), email="not-an-email", q_pcos="", signature="")
     assert set(exc.value.fields) == {"birth_date", "email", "q_pcos", "signature"}
     intake.refresh_from_db()
     assert intake.status == "open" and not intake.answers and not intake.consent_pdf

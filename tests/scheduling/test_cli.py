@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from tests.dates import NEXT_YEAR
 from tests.test_cli import run
 
 
@@ -19,7 +20,7 @@ def demo_db(tmp_path_factory):
 
 
 def test_reminders_run_inline_and_through_the_worker(demo_db):
-    inline = run(demo_db, "reminders", "--run", "--now", "2030-01-07T08:00")
+    inline = run(demo_db, "reminders", "--run", "--now", f"{NEXT_YEAR.isoformat()}T08:00")
     assert inline.returncode == 0 and inline.stdout.startswith("Reminders: "), inline.stderr
     queued = run(demo_db, "reminders")
     assert queued.returncode == 0 and "queued" in queued.stdout

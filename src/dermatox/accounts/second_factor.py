@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from dermatox.accounts.error_codes import AccountCode
 from dermatox.accounts.models import Clinic, Membership, User
 from dermatox.accounts.roles import Role
 from dermatox.audit.services import audit_record
@@ -51,7 +52,7 @@ _HASH_SALT = "dermatox.accounts.second_factor.recovery_code"
 class SecondFactorLocked(DermatoxError):
     """Too many wrong codes: no code is tried until `until`."""
 
-    code = "second_factor_locked"
+    code = AccountCode.SECOND_FACTOR_LOCKED
     http_status = 429
 
     def __init__(self, until: dt.datetime):

@@ -20,12 +20,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from dermatox.accounts.error_codes import AccountCode
 from dermatox.accounts.models import ApiToken, Clinic, Membership, User
 from dermatox.accounts.roles import Perm, Role
 from dermatox.accounts.token_limits import DEFAULT_LIFETIME_DAYS, MAX_GRACE_HOURS, MAX_LIFETIME_DAYS
 from dermatox.audit.services import audit_record
 from dermatox.common.context import Actor
-from dermatox.common.errors import Conflict, InvalidInput, PermissionDenied
+from dermatox.common.errors import CommonCode, Conflict, InvalidInput, PermissionDenied
 
 PREFIX = "dx_"
 SCOPES = tuple(ApiToken.Scope.values)
@@ -49,7 +50,7 @@ def _require_manager(actor: Actor, clinic: Clinic) -> None:
     """Managers (and sysadmins) of the token's clinic, or the system (the CLI), manage its tokens."""
     own_clinic = actor.role == "system" or (actor.clinic is not None and actor.clinic.pk == clinic.pk)
     if not actor.can(Perm.MANAGE_STAFF) or not own_clinic:
-        raise PermissionDenied(_("Your role may not manage API tokens."), code="permission_denied")
+        raise PermissionDenied(_("Your role may not manage API tokens."), code=CommonCode.PERMISSION_DENIED)
 
 
 def _expiry(expires_at: dt.datetime | None, no_expiry: bool, errors: dict) -> dt.datetime | None:
@@ -172,12 +173,14 @@ def api_token_rotate(
     old = ApiToken.objects.select_for_update().select_related("clinic", "user").get(pk=token.pk)
     now = timezone.now()
     if old.replaced_by_id is not None:
-        raise Conflict(_("This token was already rotated; rotate its replacement."), code="token_replaced")
+        raise Conflict(
+            _("This token was already rotated; rotate its replacement."), code=AccountCode.TOKEN_REPLACED
+        )
     if old.status_at(now) != ApiToken.Status.ACTIVE:
         raise Conflict(
             _("Only an active token can be rotated (this one is %(status)s).")
             % {"status": ApiToken.Status(old.status_at(now)).label},
-            code="token_inactive",
+            code=AccountCode.TOKEN_INACTIVE,
         )
     errors = _validate(clinic=old.clinic, user=old.user, name=old.name, role=old.role, scopes=old.scopes)
     if not isinstance(grace_hours, int) or not 0 <= grace_hours <= MAX_GRACE_HOURS:
@@ -218,7 +221,7 @@ def api_token_rotate(
 class TokenRejected(PermissionDenied):
     """No token, an unknown, expired or revoked one: the edge answers 401."""
 
-    code = "unauthenticated"
+    code = CommonCode.UNAUTHENTICATED
     http_status = 401
 
 
@@ -242,7 +245,7 @@ def token_actor(secret: str, *, scope: str, ip: str | None = None, user_agent: s
     ):
         raise TokenRejected("This API token is not valid (unknown, expired or revoked)")
     if scope not in token.scopes:
-        raise PermissionDenied(f"This token lacks the '{scope}' scope", code="insufficient_scope")
+        raise PermissionDenied(f"This token lacks the '{scope}' scope", code=CommonCode.INSUFFICIENT_SCOPE)
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_EVERY:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return Actor(

@@ -14,6 +14,7 @@ from pydantic import AwareDatetime, ConfigDict, field_validator, model_validator
 
 from dermatox.clinical.toxin.layout import VIEWS
 from dermatox.clinical.toxin.protocols import DEPTHS
+from dermatox.error_codes import all_codes
 from dermatox.patients.models import Consent
 
 
@@ -21,7 +22,10 @@ class Error(Schema):
     """The one error shape: a sentence, a machine-readable code and messages per field."""
 
     message: str
-    code: str
+    code: str = Field(
+        description="what went wrong, for a program: one of the listed codes (dermatox.error_codes)",
+        json_schema_extra={"enum": all_codes()},
+    )
     fields: dict[str, list[str]] = Field(default_factory=dict)
 
 

@@ -16,6 +16,7 @@ import json
 
 from django.db import models
 
+from dermatox.audit.error_codes import AuditCode
 from dermatox.common.errors import Conflict
 
 GENESIS_HASH = "0" * 64
@@ -49,11 +50,11 @@ class AuditEntry(models.Model):
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
-            raise Conflict("Audit entries are append-only", code="audit_append_only")
+            raise Conflict("Audit entries are append-only", code=AuditCode.AUDIT_APPEND_ONLY)
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        raise Conflict("Audit entries are append-only", code="audit_append_only")
+        raise Conflict("Audit entries are append-only", code=AuditCode.AUDIT_APPEND_ONLY)
 
     def canonical(self) -> bytes:
         payload = [

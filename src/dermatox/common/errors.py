@@ -7,16 +7,34 @@ the CLI into an exit status, a future API into `{message, code, fields}`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from enum import StrEnum
 
 from django.core.exceptions import ValidationError
 
 
+class CommonCode(StrEnum):
+    """The codes every domain shares; each domain's own are in its `error_codes` module."""
+
+    ERROR = "error"
+    NOT_FOUND = "not_found"
+    PERMISSION_DENIED = "permission_denied"
+    INVALID = "invalid"
+    CONFLICT = "conflict"
+    BAD_REQUEST = "bad_request"
+    UNAUTHENTICATED = "unauthenticated"
+    INSUFFICIENT_SCOPE = "insufficient_scope"
+    RATE_LIMITED = "rate_limited"
+    REQUEST_TOO_LARGE = "request_too_large"
+    NO_DELETE = "no_delete"
+    STORED_FILE_UNREADABLE = "stored_file_unreadable"
+
+
 class DermatoxError(Exception):
-    code = "error"
+    code = CommonCode.ERROR
     http_status = 400  # what the REST and FHIR edges answer
 
     def __init__(
-        self, message: str, *, code: str | None = None, fields: Mapping[str, list[str]] | None = None
+        self, message: str, *, code: StrEnum | None = None, fields: Mapping[str, list[str]] | None = None
     ):
         super().__init__(message)
         self.message = message
@@ -31,17 +49,17 @@ class DermatoxError(Exception):
 class NotFound(DermatoxError):
     """Also raised for records of another clinic: existence must not leak."""
 
-    code = "not_found"
+    code = CommonCode.NOT_FOUND
     http_status = 404
 
 
 class PermissionDenied(DermatoxError):
-    code = "permission_denied"
+    code = CommonCode.PERMISSION_DENIED
     http_status = 403
 
 
 class InvalidInput(DermatoxError):
-    code = "invalid"
+    code = CommonCode.INVALID
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, list[str]]) -> InvalidInput:
@@ -64,14 +82,14 @@ def summarise(fields: Mapping[str, list[str]]) -> str:
 
 
 class Conflict(DermatoxError):
-    code = "conflict"
+    code = CommonCode.CONFLICT
     http_status = 409
 
 
 class TooManyRequests(DermatoxError):
     """Over a rate limit; the edge answers 429 with `Retry-After: <retry_after>` (seconds)."""
 
-    code = "rate_limited"
+    code = CommonCode.RATE_LIMITED
     http_status = 429
 
     def __init__(self, message: str, *, retry_after: int):
@@ -82,5 +100,5 @@ class TooManyRequests(DermatoxError):
 class RequestTooLarge(DermatoxError):
     """A body over DATA_UPLOAD_MAX_MEMORY_SIZE: refused before it is read."""
 
-    code = "request_too_large"
+    code = CommonCode.REQUEST_TOO_LARGE
     http_status = 413

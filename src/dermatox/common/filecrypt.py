@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from dermatox.common.errors import DermatoxError
+from dermatox.common.errors import CommonCode, DermatoxError
 
 MAGIC = b"DXF1"
 HEADER_SIZE = len(MAGIC) + 8 + 16
@@ -50,7 +50,7 @@ class FileDecryptError(DermatoxError):
     """A stored file cannot be decrypted: plaintext, an unknown key, or damaged. Nothing of it is served;
     the REST and FHIR edges answer 500 with this message, the web its error page."""
 
-    code = "stored_file_unreadable"
+    code = CommonCode.STORED_FILE_UNREADABLE
     http_status = 500
 
 

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from dermatox.common.errors import Conflict
+from dermatox.common.errors import CommonCode, Conflict
 
 
 class ClinicalQuerySet(models.QuerySet):
@@ -14,7 +14,9 @@ class ClinicalQuerySet(models.QuerySet):
         return self.filter(entered_in_error_at__isnull=True)
 
     def delete(self):
-        raise Conflict("Clinical records are never deleted; mark them entered in error", code="no_delete")
+        raise Conflict(
+            "Clinical records are never deleted; mark them entered in error", code=CommonCode.NO_DELETE
+        )
 
 
 class ClinicalRecord(models.Model):
@@ -39,7 +41,9 @@ class ClinicalRecord(models.Model):
         return self.entered_in_error_at is not None
 
     def delete(self, *args, **kwargs):
-        raise Conflict("Clinical records are never deleted; mark them entered in error", code="no_delete")
+        raise Conflict(
+            "Clinical records are never deleted; mark them entered in error", code=CommonCode.NO_DELETE
+        )
 
 
 class RecordedClinicalRecord(ClinicalRecord):

@@ -8,20 +8,20 @@ from django.utils import timezone
 
 from dermatox.audit.services import audit_record
 from dermatox.common.context import Actor
-from dermatox.common.errors import InvalidInput, NotFound, PermissionDenied
+from dermatox.common.errors import CommonCode, InvalidInput, NotFound, PermissionDenied
 from dermatox.common.records import ClinicalRecord
 from dermatox.common.text import clean_model_text
 
 
 def require(actor: Actor, perm: str) -> None:
     if not actor.can(perm):
-        raise PermissionDenied(f"Your role may not do this ({perm})", code="permission_denied")
+        raise PermissionDenied(f"Your role may not do this ({perm})", code=CommonCode.PERMISSION_DENIED)
 
 
 def require_same_clinic(actor: Actor, clinic_id: int) -> None:
     """A record of another clinic does not exist for this actor."""
     if actor.role != "system" and (actor.clinic is None or actor.clinic.pk != clinic_id):
-        raise NotFound("No such record", code="not_found")
+        raise NotFound("No such record", code=CommonCode.NOT_FOUND)
 
 
 def validate(instance: Model, *, exclude: list[str] | None = None) -> None:

@@ -22,6 +22,7 @@ from dermatox.common.errors import Conflict, InvalidInput, NotFound
 from dermatox.common.filecrypt import open_text, seal_text
 from dermatox.common.text import clean_multiline
 from dermatox.common.writes import require, require_same_clinic, save_audited, validate
+from dermatox.intake.error_codes import IntakeCode
 from dermatox.intake.models import IntakeForm
 from dermatox.patients import services as patient_services
 from dermatox.patients.models import Patient
@@ -133,7 +134,7 @@ def intake_submit(*, actor: Actor, intake: IntakeForm, data: dict) -> IntakeForm
         .get(pk=intake.pk)
     )
     if intake.status != IntakeForm.Status.OPEN or intake.expires_at <= timezone.now():
-        raise Conflict("This form was already sent or has expired.", code="intake_closed")
+        raise Conflict("This form was already sent or has expired.", code=IntakeCode.INTAKE_CLOSED)
     data = _cleaned(data)
     demographics, answers = intake_parse(intake, data)
     # Keep what the questionnaire asked, nothing else a client may have posted (tokens, stray fields).
@@ -206,7 +207,7 @@ def intake_confirm(*, actor: Actor, intake: IntakeForm) -> dict:
     require_same_clinic(actor, intake.clinic_id)
     intake = IntakeForm.objects.select_for_update(of=("self",)).select_related("patient").get(pk=intake.pk)
     if intake.status != IntakeForm.Status.SUBMITTED:
-        raise Conflict("Only a submitted intake can be confirmed.", code="intake_not_submitted")
+        raise Conflict("Only a submitted intake can be confirmed.", code=IntakeCode.INTAKE_NOT_SUBMITTED)
     patient = intake.patient
     answers = intake_answers(intake)
     at = intake.submitted_at

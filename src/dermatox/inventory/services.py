@@ -19,6 +19,7 @@ from dermatox.common.context import Actor
 from dermatox.common.errors import Conflict, InvalidInput, NotFound
 from dermatox.common.text import clean_line
 from dermatox.common.writes import require, require_same_clinic
+from dermatox.inventory.error_codes import StockCode
 from dermatox.inventory.models import InventoryPolicy, Lot, Vial, Withdrawal
 from dermatox.patients.models import Patient
 
@@ -104,21 +105,22 @@ def _take(actor: Actor, vial: Vial, amount: Decimal, at: dt.datetime) -> None:
     if vial.state != Vial.State.OPEN:
         raise Conflict(
             f"Vial #{vial.pk} is {vial.get_state_display().lower()}: open (reconstitute) it first",
-            code="vial_not_open",
+            code=StockCode.VIAL_NOT_OPEN,
         )
     if vial.lot.expiry < timezone.localdate(at):
         raise Conflict(
-            f"Lot {vial.lot.lot_number} expired on {vial.lot.expiry}: never use it", code="vial_expired"
+            f"Lot {vial.lot.lot_number} expired on {vial.lot.expiry}: never use it",
+            code=StockCode.VIAL_EXPIRED,
         )
     if vial.beyond_use_at and at > vial.beyond_use_at:
         raise Conflict(
             f"Vial #{vial.pk} was usable until {vial.beyond_use_at:%Y-%m-%d %H:%M}: discard it",
-            code="vial_beyond_use",
+            code=StockCode.VIAL_BEYOND_USE,
         )
     if amount > vial.remaining_units:
         raise Conflict(
             f"Vial #{vial.pk} has {_plain(vial.remaining_units)} U left, not {_plain(amount)} U",
-            code="vial_insufficient",
+            code=StockCode.VIAL_INSUFFICIENT,
         )
     vial.remaining_units -= amount
     if vial.remaining_units == 0:
@@ -143,12 +145,13 @@ def vial_open(*, actor: Actor, vial_id, diluent_ml, at: dt.datetime | None = Non
     vial = _locked_vial(actor, vial_id)
     if vial.state != Vial.State.SEALED:
         raise Conflict(
-            f"Vial #{vial.pk} is already {vial.get_state_display().lower()}", code="vial_not_sealed"
+            f"Vial #{vial.pk} is already {vial.get_state_display().lower()}", code=StockCode.VIAL_NOT_SEALED
         )
     at = at or timezone.now()
     if vial.lot.expiry < timezone.localdate(at):
         raise Conflict(
-            f"Lot {vial.lot.lot_number} expired on {vial.lot.expiry}: never use it", code="vial_expired"
+            f"Lot {vial.lot.lot_number} expired on {vial.lot.expiry}: never use it",
+            code=StockCode.VIAL_EXPIRED,
         )
     if diluent_ml not in (None, ""):
         try:
@@ -306,7 +309,7 @@ def vial_return(*, actor: Actor, vial_id, units: Decimal, session) -> Vial:
     vial = _locked_vial(actor, vial_id)
     refusal = return_refusal(vial, units)
     if refusal:
-        raise Conflict(refusal, code="vial_return_refused")
+        raise Conflict(refusal, code=StockCode.VIAL_RETURN_REFUSED)
     vial.remaining_units += units
     if vial.state == Vial.State.EMPTY:
         vial.state = Vial.State.OPEN

@@ -18,6 +18,7 @@ from dermatox.common.errors import Conflict
 from dermatox.common.records import ClinicalRecord
 from dermatox.common.validators import validate_plausible_date
 from dermatox.patients.models import Encounter, Patient
+from dermatox.scheduling.error_codes import ScheduleCode
 from dermatox.treatments.models import FollowUp
 
 
@@ -78,10 +79,10 @@ class Appointment(ClinicalRecord):
 
 class ReminderQuerySet(models.QuerySet):
     def update(self, **kwargs):
-        raise Conflict("Reminders are an append-only record", code="append_only")
+        raise Conflict("Reminders are an append-only record", code=ScheduleCode.APPEND_ONLY)
 
     def delete(self):
-        raise Conflict("Reminders are an append-only record", code="append_only")
+        raise Conflict("Reminders are an append-only record", code=ScheduleCode.APPEND_ONLY)
 
 
 class Reminder(models.Model):
@@ -141,8 +142,8 @@ class Reminder(models.Model):
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
-            raise Conflict("Reminders are an append-only record", code="append_only")
+            raise Conflict("Reminders are an append-only record", code=ScheduleCode.APPEND_ONLY)
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        raise Conflict("Reminders are an append-only record", code="append_only")
+        raise Conflict("Reminders are an append-only record", code=ScheduleCode.APPEND_ONLY)

@@ -20,6 +20,7 @@ from dermatox.common.validators import validate_plausible_date
 from dermatox.common.writes import require, require_same_clinic, save_audited
 from dermatox.patients.models import Encounter, Patient
 from dermatox.scheduling import hours
+from dermatox.scheduling.error_codes import ScheduleCode
 from dermatox.scheduling.models import Appointment
 from dermatox.treatments.models import FollowUp
 from dermatox.treatments.services import follow_up_set_status
@@ -238,7 +239,7 @@ def appointment_reschedule(*, actor: Actor, appointment: Appointment, data: dict
     SEQUENCE goes up, and the reminder is due again for the new start."""
     appointment = _locked(actor, appointment)
     if appointment.status != Appointment.Status.BOOKED:
-        raise Conflict(_("Only a booked appointment can be moved."), code="not_booked")
+        raise Conflict(_("Only a booked appointment can be moved."), code=ScheduleCode.NOT_BOOKED)
     data = _accept(data, RESCHEDULE_FIELDS)
     tz = hours.clinic_tz(appointment.clinic)
     errors: dict[str, list[str]] = {}
@@ -287,7 +288,7 @@ def appointment_cancel(*, actor: Actor, appointment: Appointment, reason: str) -
     if len(reason) > 300:
         _raise({"reason": [_("at most 300 characters")]})
     if appointment.status != Appointment.Status.BOOKED:
-        raise Conflict(_("Only a booked appointment can be cancelled."), code="not_booked")
+        raise Conflict(_("Only a booked appointment can be cancelled."), code=ScheduleCode.NOT_BOOKED)
     appointment.status = Appointment.Status.CANCELLED
     appointment.cancel_reason = reason
     appointment.sequence += 1
@@ -310,7 +311,7 @@ def appointment_set_status(*, actor: Actor, appointment: Appointment, status: st
         raise Conflict(
             _("A %(from)s appointment cannot be marked %(to)s.")
             % {"from": appointment.get_status_display(), "to": Appointment.Status(status).label},
-            code="bad_transition",
+            code=ScheduleCode.BAD_TRANSITION,
         )
     tz = hours.clinic_tz(appointment.clinic)
     if appointment.start.astimezone(tz).date() > timezone.localdate(timezone=tz):
@@ -370,7 +371,8 @@ def follow_up_book(
     require_same_clinic(actor, fresh.patient.clinic_id)
     if fresh.is_entered_in_error or fresh.status != FollowUp.Status.OPEN:
         raise Conflict(
-            _("This follow-up is not open for booking (already booked or closed)."), code="not_open"
+            _("This follow-up is not open for booking (already booked or closed)."),
+            code=ScheduleCode.NOT_OPEN,
         )
     patient = fresh.patient
     tz = hours.clinic_tz(patient.clinic)

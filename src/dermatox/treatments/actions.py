@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import StrEnum
 
 from django.db import transaction
 from django.db.models import Sum
@@ -22,8 +23,10 @@ from simple_history.utils import bulk_update_with_history
 from dermatox.accounts.roles import Perm
 from dermatox.audit.services import audit_record
 from dermatox.common.context import Actor
-from dermatox.common.errors import Conflict, InvalidInput, PermissionDenied
+from dermatox.common.errors import CommonCode, Conflict, InvalidInput, PermissionDenied
 from dermatox.common.writes import mark_entered_in_error
+from dermatox.inventory.error_codes import StockCode
+from dermatox.treatments.error_codes import TreatmentCode
 from dermatox.treatments.models import FollowUp, InjectionPoint, StockCorrection, TreatmentSession
 
 
@@ -33,7 +36,7 @@ class Check:
 
     allowed: bool
     reason: str = ""
-    code: str = ""
+    code: StrEnum | str = ""
 
     def __bool__(self) -> bool:
         return self.allowed
@@ -41,7 +44,7 @@ class Check:
     def raise_if_refused(self) -> None:
         if self.allowed:
             return
-        if self.code == "permission_denied":
+        if self.code == CommonCode.PERMISSION_DENIED:
             raise PermissionDenied(self.reason, code=self.code)
         raise Conflict(self.reason, code=self.code)
 
@@ -51,9 +54,9 @@ ALLOWED = Check(True)
 
 def _may_chart(actor: Actor, session: TreatmentSession) -> Check:
     if not actor.can(Perm.CHART_ADMINISTRATION):
-        return Check(False, _("Your role may not chart toxin sessions."), "permission_denied")
+        return Check(False, _("Your role may not chart toxin sessions."), CommonCode.PERMISSION_DENIED)
     if actor.role != "system" and (actor.clinic is None or actor.clinic.pk != session.patient.clinic_id):
-        return Check(False, _("This session belongs to another clinic."), "permission_denied")
+        return Check(False, _("This session belongs to another clinic."), CommonCode.PERMISSION_DENIED)
     return ALLOWED
 
 
@@ -84,7 +87,9 @@ class SessionWithdraw:
             return allowed
         if self.session.is_entered_in_error:
             return Check(
-                False, _("This session is already marked entered in error."), "session_entered_in_error"
+                False,
+                _("This session is already marked entered in error."),
+                TreatmentCode.SESSION_ENTERED_IN_ERROR,
             )
         return ALLOWED
 
@@ -150,21 +155,21 @@ class SessionStockCorrection:
             return Check(
                 False,
                 _("Only a signed session marked entered in error has units to correct."),
-                "no_correction",
+                TreatmentCode.NO_CORRECTION,
             )
         if session.stock_correction:
             return Check(
                 False,
                 _("The units of this session were already corrected: %(how)s.")
                 % {"how": session.get_stock_correction_display().lower()},
-                "stock_already_corrected",
+                TreatmentCode.STOCK_ALREADY_CORRECTED,
             )
         if kind == StockCorrection.RETURNED:
             from dermatox.inventory.services import return_refusal
 
             refusal = return_refusal(session.vial, self.units())
             if refusal:
-                return Check(False, refusal, "vial_return_refused")
+                return Check(False, refusal, StockCode.VIAL_RETURN_REFUSED)
         return ALLOWED
 
     @transaction.atomic

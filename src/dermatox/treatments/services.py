@@ -16,6 +16,7 @@ from dermatox.common.errors import Conflict, InvalidInput, NotFound
 from dermatox.common.writes import mark_entered_in_error, require, require_same_clinic, save_audited
 from dermatox.patients.models import Patient
 from dermatox.patients.services import child_record_save
+from dermatox.treatments.error_codes import TreatmentCode
 from dermatox.treatments.models import (
     AdverseEvent,
     ExternalToxinDose,
@@ -65,7 +66,8 @@ def follow_up_mark(*, actor: Actor, follow_up: FollowUp, status: str) -> FollowU
     fresh = FollowUp.objects.select_for_update().select_related("patient").get(pk=follow_up.pk)
     if fresh.status == FollowUp.Status.BOOKED:
         raise Conflict(
-            "This follow-up is booked: cancel or move its appointment instead", code="follow_up_booked"
+            "This follow-up is booked: cancel or move its appointment instead",
+            code=TreatmentCode.FOLLOW_UP_BOOKED,
         )
     return follow_up_set_status(actor=actor, follow_up=fresh, status=status)
 
@@ -210,12 +212,13 @@ def _draft(actor: Actor, session: TreatmentSession) -> TreatmentSession:
     )
     if fresh.is_entered_in_error:
         raise Conflict(
-            "This session was marked entered in error: chart a new one", code="session_entered_in_error"
+            "This session was marked entered in error: chart a new one",
+            code=TreatmentCode.SESSION_ENTERED_IN_ERROR,
         )
     if fresh.status != TreatmentSession.Status.DRAFT:
         raise Conflict(
             "A signed session cannot be changed: mark it entered in error and chart a new one",
-            code="session_signed",
+            code=TreatmentCode.SESSION_SIGNED,
         )
     return fresh
 
@@ -383,7 +386,7 @@ def _acknowledged(actor: Actor, warnings: list[dict], reasons, at) -> list[dict]
         raise Conflict(
             f"Not signed: acknowledge each warning of the plan with a reason "
             f"({ACK_REASON_MIN} to {ACK_REASON_MAX} characters): {ids}",
-            code="warnings_not_acknowledged",
+            code=TreatmentCode.WARNINGS_NOT_ACKNOWLEDGED,
             fields=missing,
         )
     return stored
@@ -408,7 +411,9 @@ def session_sign(
     now = timezone.now()
     result = session_plan(session, now, points)
     if result["status"] == "blocked":
-        raise Conflict("Not signed: " + " ".join(b["text"] for b in result["blocks"]), code="plan_blocked")
+        raise Conflict(
+            "Not signed: " + " ".join(b["text"] for b in result["blocks"]), code=TreatmentCode.PLAN_BLOCKED
+        )
     acknowledged = _acknowledged(actor, result["warnings"], acknowledgements, now)
     withdrawals = vial_administer(
         actor=actor, vial_id=session.vial_id, patient=session.patient, doses=[p.units for p in points], at=now
