@@ -23,7 +23,8 @@ def raised_codes():
     """(file:line, code expression) for every `code=` keyword, every `code = …` class attribute of an
     error class and the code of every action `Check(False, reason, code)`."""
     for path in sorted(SRC.rglob("*.py")):
-        if "migrations" in path.parts:
+        # CDS Hooks answers in its own shape (docs/cds_hooks.md) and imports nothing but clinical rules.
+        if "migrations" in path.parts or "cds" in path.parts:
             continue
         tree = ast.parse(path.read_text(), str(path))
         for node in ast.walk(tree):

@@ -187,3 +187,30 @@ def test_a_point_stays_on_the_protocols_maps_and_in_a_region_of_its_map(nurse, p
         actor=nurse, session=session, data={**point, "view": "face_front", "region": "procerus"}
     )
     assert (saved.view, saved.region) == ("face_front", "procerus")
+
+
+def test_more_units_than_the_vial_holds_is_refused_by_the_page_and_by_signing_alike(
+    nurse, patient, receive_and_open, client, login, staff
+):
+    """The plan check only warns `exceeds_vial` (a plan may be drawn from several vials); a session draws
+    from its one vial, so Sign is not offered and signing refuses with the same reason."""
+    from dermatox.accounts.roles import Role
+    from dermatox.treatments.actions import SessionSign
+    from dermatox.treatments.services import session_points_for_sign
+    from tests.signing import reasons_for
+
+    vial = receive_and_open("SMALL", vial_units=100, diluent_ml=2)
+    session = session_create(actor=nurse, patient=patient, protocol="hair_scalp_im", vial_id=vial.pk)  # 150 U
+    plan = session_plan(session, timezone.now())
+    assert "exceeds_vial" in {w["id"] for w in plan["warnings"]}
+    check = SessionSign(nurse, session).check(plan, session_points_for_sign(session))
+    assert not check and check.code == "vial_insufficient" and "100 U left" in check.reason
+    with pytest.raises(Conflict) as refused:
+        session_sign(actor=nurse, session=session, acknowledgements=reasons_for(session))
+    assert refused.value.code == "vial_insufficient" and refused.value.message == check.reason
+    vial.refresh_from_db()
+    assert vial.remaining_units == 100 and not Withdrawal.objects.exists() and not FollowUp.objects.exists()
+    login(staff[Role.NURSE])
+    page = client.get(f"/patients/{patient.pk}/sessions/{session.pk}/").content.decode()
+    assert check.reason in page.replace("&#x27;", "'")
+    assert 'type="submit" disabled>Sign session' in page

@@ -25,7 +25,6 @@ from dermatox.cds.prefetch import PrefetchError, map_prefetch
 from dermatox.cds.trust import ClientsFileError, Untrusted, check_client, load_clients
 from dermatox.clinical.pathways import CaseError, assess
 from dermatox.clinical.toxin.plan import check_plan
-from dermatox.common.errors import CommonCode
 from dermatox.common.json_body import JsonBodyError, parse_json
 
 PREFETCH = {
@@ -172,7 +171,7 @@ def _service(hook: str, run):
         try:
             _check_caller(request)
         except Untrusted as exc:
-            response = _error(str(exc), status=401, code=CommonCode.UNAUTHENTICATED)
+            response = _error(str(exc), status=401, code="unauthenticated")
             response["WWW-Authenticate"] = 'Bearer realm="dermatox-cds"'
             return response
         try:

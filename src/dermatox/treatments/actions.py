@@ -23,7 +23,7 @@ from simple_history.utils import bulk_update_with_history
 from dermatox.accounts.roles import Perm
 from dermatox.audit.services import audit_record
 from dermatox.common.context import Actor
-from dermatox.common.errors import CommonCode, Conflict, InvalidInput, PermissionDenied
+from dermatox.common.errors import CommonCode, Conflict, InvalidInput, NotFound, PermissionDenied
 from dermatox.common.writes import mark_entered_in_error
 from dermatox.inventory.error_codes import StockCode
 from dermatox.treatments.error_codes import TreatmentCode
@@ -46,6 +46,8 @@ class Check:
             return
         if self.code == CommonCode.PERMISSION_DENIED:
             raise PermissionDenied(self.reason, code=self.code)
+        if self.code == CommonCode.NOT_FOUND:
+            raise NotFound(self.reason, code=self.code)
         raise Conflict(self.reason, code=self.code)
 
 
@@ -58,6 +60,73 @@ def _may_chart(actor: Actor, session: TreatmentSession) -> Check:
     if actor.role != "system" and (actor.clinic is None or actor.clinic.pk != session.patient.clinic_id):
         return Check(False, _("This session belongs to another clinic."), CommonCode.PERMISSION_DENIED)
     return ALLOWED
+
+
+def draft_check(actor: Actor, session: TreatmentSession) -> Check:
+    """May the actor change this session now: charting role, its clinic, a draft not withdrawn."""
+    allowed = _may_chart(actor, session)
+    if not allowed:
+        return allowed
+    if session.is_entered_in_error:
+        return Check(
+            False,
+            _("This session was marked entered in error: chart a new one."),
+            TreatmentCode.SESSION_ENTERED_IN_ERROR,
+        )
+    if session.status != TreatmentSession.Status.DRAFT:
+        return Check(
+            False,
+            _("A signed session cannot be changed: mark it entered in error and chart a new one."),
+            TreatmentCode.SESSION_SIGNED,
+        )
+    return ALLOWED
+
+
+def sign_check(session: TreatmentSession, points: list, plan: dict | None) -> Check:
+    """Whether this plan can be signed from the session's vial: what the page shows beside Sign and what
+    signing refuses, in the same words. (Warnings are signed with a reason each; that is the signer's.)"""
+    if session.vial_id is None:
+        return Check(False, _("Choose the vial the doses come from."), CommonCode.INVALID)
+    if not points:
+        return Check(False, _("Chart at least one point."), CommonCode.INVALID)
+    if plan is None or plan.get("status") == "blocked":
+        return Check(
+            False, _("The plan check blocks signing (see the plan check)."), TreatmentCode.PLAN_BLOCKED
+        )
+    total = sum((Decimal(str(p.units)) for p in points), Decimal(0))
+    vial = session.vial
+    if total > vial.remaining_units:
+        return Check(
+            False,
+            _(
+                "The plan takes %(units)s U and vial #%(vial)s has %(left)s U left: choose a vial that "
+                "holds enough, or chart fewer units."
+            )
+            % {
+                "units": f"{total.normalize():f}",
+                "vial": vial.pk,
+                "left": f"{vial.remaining_units.normalize():f}",
+            },
+            StockCode.VIAL_INSUFFICIENT,
+        )
+    return ALLOWED
+
+
+class SessionSign:
+    """Sign a draft: `check(plan, points)` for the page; `execute` is treatments.services.session_sign,
+    which runs the same checks on the locked row."""
+
+    def __init__(self, actor: Actor, session: TreatmentSession):
+        self.actor, self.session = actor, session
+
+    def check(self, plan: dict | None, points: list) -> Check:
+        allowed = draft_check(self.actor, self.session)
+        return sign_check(self.session, points, plan) if allowed else allowed
+
+    def execute(self, *, acknowledgements=None) -> TreatmentSession:
+        from dermatox.treatments.services import session_sign
+
+        return session_sign(actor=self.actor, session=self.session, acknowledgements=acknowledgements)
 
 
 def _locked(session: TreatmentSession) -> TreatmentSession:

@@ -16,6 +16,7 @@ from dermatox.common.errors import Conflict, InvalidInput, NotFound
 from dermatox.common.writes import mark_entered_in_error, require, require_same_clinic, save_audited
 from dermatox.patients.models import Patient
 from dermatox.patients.services import child_record_save
+from dermatox.treatments.actions import draft_check, sign_check
 from dermatox.treatments.error_codes import TreatmentCode
 from dermatox.treatments.models import (
     AdverseEvent,
@@ -210,16 +211,7 @@ def _draft(actor: Actor, session: TreatmentSession) -> TreatmentSession:
         .select_related("patient", "vial__lot")
         .get(pk=session.pk)
     )
-    if fresh.is_entered_in_error:
-        raise Conflict(
-            "This session was marked entered in error: chart a new one",
-            code=TreatmentCode.SESSION_ENTERED_IN_ERROR,
-        )
-    if fresh.status != TreatmentSession.Status.DRAFT:
-        raise Conflict(
-            "A signed session cannot be changed: mark it entered in error and chart a new one",
-            code=TreatmentCode.SESSION_SIGNED,
-        )
+    draft_check(actor, fresh).raise_if_refused()
     return fresh
 
 
@@ -392,6 +384,11 @@ def _acknowledged(actor: Actor, warnings: list[dict], reasons, at) -> list[dict]
     return stored
 
 
+def session_points_for_sign(session: TreatmentSession) -> list[InjectionPoint]:
+    """A draft's current points in charting order: what signing administers."""
+    return list(session.points.current().order_by("pk"))
+
+
 @transaction.atomic
 def session_sign(
     *, actor: Actor, session: TreatmentSession, acknowledgements: Mapping[str, str] | None = None
@@ -405,7 +402,7 @@ def session_sign(
     session = _draft(actor, session)
     if session.vial_id is None:
         raise InvalidInput("vial: required", fields={"vial": ["choose the vial the doses come from"]})
-    points = list(session.points.current().order_by("pk"))
+    points = session_points_for_sign(session)
     if not points:
         raise InvalidInput("points: none", fields={"points": ["chart at least one point"]})
     now = timezone.now()
@@ -414,6 +411,7 @@ def session_sign(
         raise Conflict(
             "Not signed: " + " ".join(b["text"] for b in result["blocks"]), code=TreatmentCode.PLAN_BLOCKED
         )
+    sign_check(session, points, result).raise_if_refused()  # e.g. more units than the vial holds
     acknowledged = _acknowledged(actor, result["warnings"], acknowledgements, now)
     withdrawals = vial_administer(
         actor=actor, vial_id=session.vial_id, patient=session.patient, doses=[p.units for p in points], at=now

@@ -26,7 +26,7 @@ from dermatox.inventory.selectors import vials_in_scope
 from dermatox.patients.selectors import patient_get
 from dermatox.treatments import selectors as session_selectors
 from dermatox.treatments import services as ts
-from dermatox.treatments.actions import SessionStockCorrection, SessionWithdraw
+from dermatox.treatments.actions import SessionSign, SessionStockCorrection, SessionWithdraw
 from dermatox.treatments.models import StockCorrection, TreatmentSession
 from dermatox.treatments.plan_text import localized_plan, plan_text
 from dermatox.web.decorators import clinic_required
@@ -164,6 +164,7 @@ def _detail_page(request, session: TreatmentSession, *, reasons=None, reason_err
             "vials": vials,
             "editable": editable,
             "withdraw": SessionWithdraw(request.actor, session).check(),
+            "sign": SessionSign(request.actor, session).check(plan, points),
             "correction": correction.check(),
             "correction_units": correction.units() if session.is_entered_in_error else 0,
             "return_check": correction.check(StockCorrection.RETURNED),
