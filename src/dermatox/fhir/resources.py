@@ -174,7 +174,12 @@ def condition_to_fhir(c, *, as_dict=False) -> Condition:
         "resourceType": "Condition",
         "id": str(c.pk),
         "meta": _meta(c, c.recorded_at),
-        "clinicalStatus": {"coding": [{"system": S.CONDITION_CLINICAL, "code": c.clinical_status}]},
+        # Not with verificationStatus entered-in-error (invariant con-5).
+        "clinicalStatus": (
+            None
+            if c.entered_in_error_at
+            else {"coding": [{"system": S.CONDITION_CLINICAL, "code": c.clinical_status}]}
+        ),
         "verificationStatus": {
             "coding": [
                 {
