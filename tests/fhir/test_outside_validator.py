@@ -105,9 +105,9 @@ class Collector:
         return body
 
     def search_and_read(self, type_name: str, query: str, secret: str, pages: int = 5) -> int:
-        """Search Bundles (paged small, so they carry next and previous links; at most `pages`), then a
-        read of every record found."""
-        url, found = f"/fhir/{type_name}?{query}&_count=3", []
+        """Search Bundles (10 a page, so the larger results carry next and previous links; at most
+        `pages` pages), then a read of every record found."""
+        url, found = f"/fhir/{type_name}?{query}&_count=10", []
         for _ in range(pages):
             bundle = self.get("search", url, secret)
             found += [e["resource"]["id"] for e in bundle.get("entry", [])]
