@@ -32,6 +32,7 @@ from dermatox.bulk.models import BulkExportJob
 from dermatox.bulk.services import export_run
 from dermatox.common.context import Actor
 from dermatox.demo.loader import demo_load
+from dermatox.fhir import systems as S
 from dermatox.fhir.selectors import SPECS
 from dermatox.patients.services import (
     condition_add,
@@ -95,8 +96,13 @@ class Collector:
         self.documents: list[tuple[tuple[str, str, str], bytes]] = []
 
     def get(self, what: str, path: str, secret: str | None, status: int = 200, **headers) -> dict:
+        return self.send(what, "GET", path, secret, status=status, **headers)
+
+    def send(self, what, method, path, secret, body=None, status=200, **headers) -> dict:
         auth = {"HTTP_AUTHORIZATION": f"Bearer {secret}"} if secret else {}
-        response = self.client.get(path, **auth, **headers)
+        if body is not None:
+            headers |= {"data": json.dumps(body), "content_type": "application/fhir+json"}
+        response = getattr(self.client, method.lower())(path, **auth, **headers)
         assert response.status_code == status, (path, response.content[:500])
         assert response["Content-Type"].startswith("application/fhir+json"), (path, response["Content-Type"])
         body = response.json()
@@ -221,6 +227,28 @@ def _every_kind_of_record(physician, nurse, patient, receive_and_open):
     return [wrong, mistaken]
 
 
+NEW_PATIENT = {
+    "resourceType": "Patient",
+    "name": [{"use": "official", "family": "Brown", "given": ["Anna"]}],
+    "gender": "female",
+    "birthDate": "1985-06-01",
+    "telecom": [{"system": "email", "value": "anna@example.org"}],
+    "communication": [{"language": {"coding": [{"system": S.BCP47, "code": "en"}]}, "preferred": True}],
+}
+NEW_OBSERVATION = {
+    "resourceType": "Observation",
+    "status": "final",
+    "code": {"coding": [{"system": S.LOINC, "code": "2276-4"}]},
+    "effectiveDateTime": "2025-01-10T09:30:00+03:00",
+    "valueQuantity": {"value": 42.5, "unit": "ng/mL", "system": S.UCUM, "code": "ng/mL"},
+}
+NEW_CONDITION = {
+    "resourceType": "Condition",
+    "category": [{"coding": [{"system": S.CONDITION_CATEGORY, "code": "problem-list-item"}]}],
+    "code": {"text": "Migraine"},
+    "clinicalStatus": {"coding": [{"system": S.CONDITION_CLINICAL, "code": "resolved"}]},
+}
+
 # Fields whose every value reaches a code of ours in FHIR (through a mapping table in fhir/resources.py);
 # a record of each type is also mapped with each value, and marked entered in error.
 VARIANTS = {
@@ -277,10 +305,22 @@ def test_every_document_we_serve_passes_medplums_r4_validator(
 ):
     started = time.monotonic()
     clinic = clinics[0]
-    physician_token = _secret(clinic, staff[Role.PHYSICIAN], "physician", ("read", "export"))
+    physician_token = _secret(clinic, staff[Role.PHYSICIAN], "physician", ("read", "write", "export"))
     manager_token = _secret(clinic, staff[Role.MANAGER], "manager", ("read", "export"))
     withdrawn = _every_kind_of_record(physician, nurse, patient, receive_and_open)
     get = Collector(client)
+
+    # What the writes answer (their records are then read and searched with the rest).
+    subject = {"reference": f"Patient/{patient.pk}"}
+    created = get.send("write", "POST", "/fhir/Patient", physician_token, NEW_PATIENT, status=201)
+    get.send(
+        "write", "PUT", f"/fhir/Patient/{created['id']}", physician_token, NEW_PATIENT | {"id": created["id"]}
+    )
+    get.send(
+        "write", "POST", "/fhir/Observation", physician_token, NEW_OBSERVATION | {"subject": subject}, 201
+    )
+    get.send("write", "POST", "/fhir/Condition", physician_token, NEW_CONDITION | {"subject": subject}, 201)
+    get.send("error", "POST", "/fhir/Observation", physician_token, NEW_OBSERVATION | {"subject": {}}, 422)
 
     # Reads and searches of every type, with what the API serves around them.
     get.get("metadata", "/fhir/metadata", None)
@@ -299,6 +339,7 @@ def test_every_document_we_serve_passes_medplums_r4_validator(
     get.get("error", "/fhir/Observation/999999999", physician_token, status=404)
     get.get("error", "/fhir/Observation?banana=1", physician_token, status=400)
     get.get("error", f"/fhir/Patient/{patient.pk}", None, status=401)
+    get.get("error", "/fhir/$export?_type=Banana", physician_token, 400, HTTP_PREFER="respond-async")
 
     # The demo clinic, exported as a client would: every line of every file.
     demo_load(seed=2026, patients=12)
