@@ -45,10 +45,40 @@ ensure_tools() {
   fi
 }
 
+VALIDATOR=tests/fhir/validator
+ensure_validator() {
+  # tests/fhir/test_outside_validator.py judges our FHIR output with Medplum's validator (Node.js), pinned
+  # in $VALIDATOR/package-lock.json. Installed with `npm ci` when node_modules is missing or was installed
+  # from another lock file; without Node.js that test fails, it is never skipped.
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    local need=()
+    command -v node >/dev/null || need+=(nodejs)
+    command -v npm >/dev/null || need+=(npm)
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      banner "installing ${need[*]} for the FHIR validator"
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+    else
+      echo "ERROR: the FHIR validator tests need Node.js and npm (missing: ${need[*]})." >&2
+      echo "       Install them (sudo apt-get install ${need[*]}), then run: npm ci --prefix $VALIDATOR" >&2
+      exit 1
+    fi
+  fi
+  local stamp="$VALIDATOR/node_modules/.dermatox-lock" want
+  want="$(cksum <"$VALIDATOR/package-lock.json")"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    banner "installing the FHIR validator (npm ci --prefix $VALIDATOR)"
+    # Medplum 5 declares Node >= 22 (for its WebSocket global, which validation never uses; validate.mjs
+    # stands one in): npm's engine warning is expected on Node 18 and 20, hence --loglevel=error.
+    npm ci --prefix "$VALIDATOR" --no-audit --no-fund --ignore-scripts --prefer-offline --loglevel=error
+    echo "$want" >"$stamp"
+  fi
+}
+
 banner "ruff"
 $BIN/ruff check src tests bench
 $BIN/ruff format --check src tests bench
 ensure_tools
+ensure_validator
 
 banner "tests on SQLite"
 suite env -u DATABASE_URL $BIN/pytest "$@"

@@ -174,7 +174,12 @@ def condition_to_fhir(c, *, as_dict=False) -> Condition:
         "resourceType": "Condition",
         "id": str(c.pk),
         "meta": _meta(c, c.recorded_at),
-        "clinicalStatus": {"coding": [{"system": S.CONDITION_CLINICAL, "code": c.clinical_status}]},
+        # Not with verificationStatus entered-in-error (invariant con-5).
+        "clinicalStatus": (
+            None
+            if c.entered_in_error_at
+            else {"coding": [{"system": S.CONDITION_CLINICAL, "code": c.clinical_status}]}
+        ),
         "verificationStatus": {
             "coding": [
                 {
@@ -353,7 +358,9 @@ def consent_to_fhir(c, *, as_dict=False) -> Consent:
         "patient": _ref(c.patient_id),
         "dateTime": _instant(c.signed_at),
         "performer": [{"display": c.signer_name}],
-        "policyRule": {"text": c.scope} if c.scope else None,
+        # Always a policy rule (invariant ppc-1): the clinic's consent form of this kind, with the scope text
+        # when one was recorded.
+        "policyRule": _clean({"coding": [{"system": S.CONSENT_KIND, "code": c.kind}], "text": c.scope}),
         "provision": {"type": "permit" if c.decision == "granted" else "deny"},
     }
     return _model(Consent, data, as_dict)
