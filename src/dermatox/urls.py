@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from dermatox.api import bulk_views, fhir_openapi
+from dermatox.api import bulk_views, fhir_openapi, group_views
 from dermatox.api.rest import api as rest_api
 from dermatox.cds import views as cds_views
 from dermatox.ops.health import healthz
@@ -166,5 +166,8 @@ urlpatterns = [
     path("fhir/Group/<slug:group>/$export", bulk_views.kickoff, {"level": "group"}, name="bulk-export-group"),
     path("fhir/bulk-status/<uuid:job_id>", bulk_views.status, name="bulk-status"),
     path("fhir/bulk-files/<uuid:job_id>/<str:type_name>.ndjson", bulk_views.download, name="bulk-file"),
+    # FHIR Group (a clinic's patients, fhir/groups.py): before the generic routes, which know no Group.
+    path("fhir/Group", group_views.group_type_view, name="fhir-group-search"),
+    path("fhir/Group/<str:group_id>", group_views.group_instance_view, name="fhir-group-read"),
     path("fhir/", include("dermatox.api.fhir_urls")),
 ]
