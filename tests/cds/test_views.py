@@ -4,6 +4,7 @@ stores nothing and reads none of our records."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.test import Client
@@ -311,3 +312,33 @@ def test_order_select_without_draft_orders_is_400(client):
 def test_get_on_a_service_is_405(client):
     assert client.get(PV).status_code == 405
     assert PATIENT_ID  # the helpers' patient id is the context's
+
+
+@pytest.mark.parametrize(
+    ("units", "site", "written"),
+    [
+        (151, None, "151 U"),  # 30 scalp points of 5.0333 U added up to 150.999 U
+        (407, None, "407 U"),  # ... and to 407.001 U
+        (500.001, None, "500 U"),  # an EHR's floating-point dose
+        (12.5, protocol_site("forehead_lines"), "12.5 U"),
+    ],
+)
+def test_order_select_cards_name_the_order_and_write_doses_as_a_clinician_does(client, units, site, written):
+    body = request(
+        "order-select",
+        pt=patient("male", 40),
+        conditions=[condition(ICD10, "L64.9")],
+        medications=[toxin_statement("onabotulinumtoxinA", 20.0004, days=60)],
+        draftOrders=bundle(toxin_order(units, site=site)),
+    )
+    response = post(client, OS, body)
+    assert response.status_code == 200
+    cards = response.json()["cards"]  # (the dose-spread warning cites no evidence: no source.url)
+    order_cards = [c for c in cards if not c["summary"].startswith("Dermatox data check")]
+    assert order_cards
+    for card in order_cards:
+        assert card["summary"].startswith(("Blocked (onabotulinumtoxinA ", "Warning (onabotulinumtoxinA "))
+        assert f"onabotulinumtoxinA {written}" in card["summary"], card["summary"]
+        for text in (card["summary"], card["detail"]):
+            assert not re.search(r"\d\.\d{3,} U|\d\.\d*9{2,}\d* U", text), text
+    assert any("20 U of onabotulinumtoxinA" in c["detail"] for c in order_cards)  # not 20.0004 U

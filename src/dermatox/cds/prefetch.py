@@ -22,9 +22,11 @@ Unknown codes are ignored and listed in `ignored`; data the rules need but the p
 from __future__ import annotations
 
 import datetime as dt
+import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from pathlib import Path
 
@@ -498,13 +500,34 @@ def _toxin_site(r) -> dict:
     return {}
 
 
+def as_written(units: float) -> float:
+    """A toxin dose as a clinician writes it: whole units from 100 U, 0.1 U from 10 U, 0.01 U below (so
+    500.001 -> 500, 150.999 -> 151, 12.5 -> 12.5, 1.25 -> 1.25): what an EHR's floating-point value or our
+    own arithmetic adds beyond that is noise, never a dose anyone drew up."""
+    if not math.isfinite(units) or abs(units) >= 1e12:  # no dose; left for the plan check to refuse
+        return units
+    step = Decimal(1) if units >= 100 else Decimal("0.1") if units >= 10 else Decimal("0.01")
+    return float(Decimal(repr(units)).quantize(step, rounding=ROUND_HALF_UP))
+
+
+def units_text(units: float) -> str:
+    """A dose for a card: as written (`as_written`), without trailing zeros: "500 U", "12.5 U"."""
+    written = as_written(units)
+    if not written or not math.isfinite(written) or abs(written) >= 1e12:
+        return f"{units:g} U"  # no dose anyone writes: shown as sent
+    return f"{Decimal(repr(written)).normalize():f} U"
+
+
 def _quantity_units(q) -> float | None:
     if q is None or q.value is None:
         return None
     if (q.code or q.unit) not in TOXIN_UNITS:
         return None
     value = float(q.value)
-    return value if value > 0 else None
+    if not math.isfinite(value) or value <= 0:
+        return None
+    written = as_written(value)
+    return written if written > 0 else value  # below 0.005 U: kept as sent (the plan check judges it)
 
 
 def _toxin_units(r) -> float | None:

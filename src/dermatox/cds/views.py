@@ -216,6 +216,7 @@ def _order_select(body: dict) -> list[dict]:
             cards += plan_cards(
                 {"blocks": [], "warnings": [{"id": "order_incomplete", "text": order.problem}]},
                 order_label=order.label,
+                order_short=order.short,
             )
             continue
         check = check_plan(order.plan)
@@ -224,6 +225,7 @@ def _order_select(body: dict) -> list[dict]:
         cards += plan_cards(
             check,
             order_label=order.label,
+            order_short=order.short,
             seed=f"{body['hookInstance']}|{order.label}",
         )
     notes = data_card(missing=mapped.missing, ignored=mapped.ignored)
