@@ -137,8 +137,8 @@ def _loinc_labs() -> dict[str, str]:
 
 
 def parse_resources(value, where: str) -> list:
-    """One prefetch value (a resource, a Bundle, or null / an OperationOutcome when the EHR could not fetch
-    it) -> a list of R4B resources. `where` names the value in error messages (e.g. `prefetch.patient`)."""
+    """One prefetch value (a resource, a Bundle, null when there is no such data, or an OperationOutcome
+    when it could not be fetched) -> a list of R4B resources. `where` names the value in error messages (e.g. `prefetch.patient`)."""
     if value is None or (isinstance(value, Mapping) and value.get("resourceType") == "OperationOutcome"):
         return []
     if not isinstance(value, Mapping) or value.get("resourceType") not in RESOURCES:
@@ -243,9 +243,17 @@ def map_prefetch(prefetch: Mapping, *, as_of: dt.date) -> Mapped:
     for key, value in prefetch.items():
         if key == "patient":
             continue
-        if value is None or (isinstance(value, Mapping) and value.get("resourceType") == "OperationOutcome"):
+        # null: the EHR has no such data (CDS Hooks 2.0), like an empty Bundle. An OperationOutcome: it could
+        # not be fetched, so the data is missing, not absent.
+        if isinstance(value, Mapping) and value.get("resourceType") == "OperationOutcome":
+            why = "; ".join(
+                str(issue.get("diagnostics"))
+                for issue in value.get("issue") or []
+                if isinstance(issue, Mapping) and issue.get("diagnostics")
+            )
             mapped.missing.append(
-                f"prefetch.{key}: the EHR could not fetch it; assessed without it (not assumed normal)."
+                f"prefetch.{key}: could not be fetched{f' ({why[:200]})' if why else ''}; assessed without "
+                "it (not assumed normal)."
             )
         resources += parse_resources(value, f"prefetch.{key}")
 
