@@ -249,3 +249,26 @@ def test_patient_in_the_query_is_refused_not_ignored(client, exporter, patient):
         HTTP_PREFER="respond-async, handling=lenient",
     )
     assert response.status_code == 400 and response.json()["issue"][0]["expression"] == ["patient"]
+
+
+@pytest.mark.parametrize(
+    ("prefer", "status", "lenient"),
+    [
+        ("respond-async, handling=lenient", 202, True),
+        ("handling=lenient, respond-async", 202, True),
+        ("respond-async; handling=lenient", 202, True),
+        ('Respond-Async, handling="lenient"', 202, True),
+        ("respond-async", 400, False),  # strict: _elements is refused
+        ("handling=lenient", 400, False),  # not asynchronous
+        ("respond-async=1", 400, False),
+    ],
+)
+def test_the_prefer_header_in_its_forms(client, exporter, patient, prefer, status, lenient):
+    response = client.get(
+        "/fhir/$export?_elements=id", HTTP_AUTHORIZATION=f"Bearer {exporter}", HTTP_PREFER=prefer
+    )
+    assert response.status_code == status, response.content
+    if lenient:
+        assert BulkExportJob.objects.get().ignored[0]["parameter"] == "_elements"
+    else:
+        assert response.json()["issue"][0]["expression"] in (["_elements"], ["Prefer"])

@@ -80,10 +80,11 @@ def _parameters(request) -> dict[str, list[str]]:
 
 def _prefer(request) -> tuple[bool, bool]:
     """(respond-async asked for, handling=lenient asked for), from the Prefer header(s) (RFC 7240:
-    comma-separated preferences, any order, case-insensitive, a value may be quoted)."""
+    comma-separated preferences, any order, case-insensitive, a value may be quoted; `;` is read as a
+    separator too, as some clients write `respond-async; handling=lenient`)."""
     preferences = set()
-    for item in request.headers.get("Prefer", "").split(","):
-        name, _, value = item.split(";")[0].strip().partition("=")
+    for item in request.headers.get("Prefer", "").replace(";", ",").split(","):
+        name, _, value = item.strip().partition("=")
         preferences.add((name.strip().lower(), value.strip().strip('"').lower()))
     return ("respond-async", "") in preferences, ("handling", "lenient") in preferences
 
