@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from dermatox.api import bulk_views, fhir_openapi
+from dermatox.api import bulk_views, cds_fetch, fhir_openapi, group_views
 from dermatox.api.rest import api as rest_api
 from dermatox.cds import views as cds_views
 from dermatox.ops.health import healthz
@@ -161,8 +161,18 @@ urlpatterns = [
     path("audit/", views.audit_view, name="audit"),
     # CDS Hooks 2.0 (docs/cds_hooks.md): discovery and two services, for other EHRs.
     path("cds-services", cds_views.discovery, name="cds-discovery"),
-    path("cds-services/dermatox-patient-view", cds_views.patient_view, name="cds-patient-view"),
-    path("cds-services/dermatox-order-select", cds_views.order_select, name="cds-order-select"),
+    # A prefetch key the EHR left out is fetched only from our own FHIR API, as the token it sends
+    # (api/cds_fetch.py); for any other fhirServer the services answer 412.
+    path(
+        "cds-services/dermatox-patient-view",
+        cds_views.service_view("patient-view", fetch=cds_fetch.own_fhir_prefetch),
+        name="cds-patient-view",
+    ),
+    path(
+        "cds-services/dermatox-order-select",
+        cds_views.service_view("order-select", fetch=cds_fetch.own_fhir_prefetch),
+        name="cds-order-select",
+    ),
     path("api/", rest_api.urls),
     # FHIR Bulk Data $export (docs/fhir.md): before the FHIR routes, which would read "$export" as an id.
     path("fhir/openapi.json", fhir_openapi.openapi_view, name="fhir-openapi"),
@@ -171,5 +181,8 @@ urlpatterns = [
     path("fhir/Group/<slug:group>/$export", bulk_views.kickoff, {"level": "group"}, name="bulk-export-group"),
     path("fhir/bulk-status/<uuid:job_id>", bulk_views.status, name="bulk-status"),
     path("fhir/bulk-files/<uuid:job_id>/<str:type_name>.ndjson", bulk_views.download, name="bulk-file"),
+    # FHIR Group (a clinic's patients, fhir/groups.py): before the generic routes, which know no Group.
+    path("fhir/Group", group_views.group_type_view, name="fhir-group-search"),
+    path("fhir/Group/<str:group_id>", group_views.group_instance_view, name="fhir-group-read"),
     path("fhir/", include("dermatox.api.fhir_urls")),
 ]

@@ -4,6 +4,7 @@ stores nothing and reads none of our records."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.test import Client
@@ -170,12 +171,43 @@ def test_unknown_codes_are_ignored_and_listed(client):
     assert "Pregnancy status" in data[0]["detail"]  # not in the prefetch: missing, not assumed
 
 
-def test_null_prefetch_key_is_shown_as_missing_not_refused(client):
+def test_null_prefetch_key_means_no_data_and_an_operation_outcome_means_missing(client):
+    """CDS Hooks 2.0: null is the EHR's "no data" (like an empty Bundle); an OperationOutcome says it could
+    not fetch the key, which is missing data (listed, never assumed normal)."""
     body = request(pt=patient("male", 30), conditions=[condition(ICD10, "L64.9")])
     body["prefetch"]["medications"] = None
     cards = cards_of(post(client, PV, body))
+    assert not any("prefetch.medications" in c["detail"] for c in cards)
+    body["prefetch"]["medications"] = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": "timeout", "diagnostics": "medication service down"}],
+    }
+    cards = cards_of(post(client, PV, body))
     data = [c for c in cards if c["summary"].startswith("Dermatox data check")]
-    assert data and "prefetch.medications" in data[0]["detail"]
+    assert (
+        data and "prefetch.medications: could not be fetched (medication service down)" in data[0]["detail"]
+    )
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda b: {k: v for k, v in b.items() if k != "prefetch"},
+        lambda b: {**b, "prefetch": {k: v for k, v in b["prefetch"].items() if k != "observations"}},
+        lambda b: {  # a foreign fhirServer: never fetched from (no outbound requests)
+            **b,
+            "fhirAuthorization": {"access_token": "x", "token_type": "Bearer"},
+            "prefetch": {k: v for k, v in b["prefetch"].items() if k != "observations"},
+        },
+    ],
+    ids=["no-prefetch", "a-key-missing", "foreign-server"],
+)
+def test_a_missing_prefetch_key_that_cannot_be_fetched_is_412(client, mutate):
+    response = post(client, PV, mutate(request(pt=patient("male", 30))))
+    assert response.status_code == 412, response.content
+    assert response.json()["code"] == "precondition_failed"
+    assert "prefetch." in response.json()["message"] or "fhirServer" in response.json()["message"]
+    assert response["Access-Control-Allow-Origin"] == "*"
 
 
 def test_order_select_scalp_toxin_for_a_man_on_an_aminoglycoside_warns(client):
@@ -273,11 +305,10 @@ def test_order_select_ignores_orders_that_are_not_toxin(client):
         (lambda b: [1, 2], "JSON object"),
         (lambda b: {**b, "hook": "order-sign"}, "hook"),
         (lambda b: {k: v for k, v in b.items() if k != "hookInstance"}, "hookInstance"),
-        (lambda b: {k: v for k, v in b.items() if k != "prefetch"}, "prefetch"),
-        (
-            lambda b: {**b, "prefetch": {k: v for k, v in b["prefetch"].items() if k != "observations"}},
-            "prefetch.observations",
-        ),
+        (lambda b: {**b, "prefetch": [1]}, "prefetch"),
+        (lambda b: {**b, "fhirServer": 7}, "fhirServer"),
+        (lambda b: {**b, "fhirAuthorization": {"token_type": "Bearer"}}, "fhirAuthorization"),
+        (lambda b: {**b, "fhirAuthorization": "dx_secret"}, "fhirAuthorization"),
         (lambda b: {**b, "prefetch": {**b["prefetch"], "patient": None}}, "prefetch.patient"),
         (
             lambda b: {
@@ -311,3 +342,33 @@ def test_order_select_without_draft_orders_is_400(client):
 def test_get_on_a_service_is_405(client):
     assert client.get(PV).status_code == 405
     assert PATIENT_ID  # the helpers' patient id is the context's
+
+
+@pytest.mark.parametrize(
+    ("units", "site", "written"),
+    [
+        (151, None, "151 U"),  # 30 scalp points of 5.0333 U added up to 150.999 U
+        (407, None, "407 U"),  # ... and to 407.001 U
+        (500.001, None, "500 U"),  # an EHR's floating-point dose
+        (12.5, protocol_site("forehead_lines"), "12.5 U"),
+    ],
+)
+def test_order_select_cards_name_the_order_and_write_doses_as_a_clinician_does(client, units, site, written):
+    body = request(
+        "order-select",
+        pt=patient("male", 40),
+        conditions=[condition(ICD10, "L64.9")],
+        medications=[toxin_statement("onabotulinumtoxinA", 20.0004, days=60)],
+        draftOrders=bundle(toxin_order(units, site=site)),
+    )
+    response = post(client, OS, body)
+    assert response.status_code == 200
+    cards = response.json()["cards"]  # (the dose-spread warning cites no evidence: no source.url)
+    order_cards = [c for c in cards if not c["summary"].startswith("Dermatox data check")]
+    assert order_cards
+    for card in order_cards:
+        assert card["summary"].startswith(("Blocked (onabotulinumtoxinA ", "Warning (onabotulinumtoxinA "))
+        assert f"onabotulinumtoxinA {written}" in card["summary"], card["summary"]
+        for text in (card["summary"], card["detail"]):
+            assert not re.search(r"\d\.\d{3,} U|\d\.\d*9{2,}\d* U", text), text
+    assert any("20 U of onabotulinumtoxinA" in c["detail"] for c in order_cards)  # not 20.0004 U

@@ -348,3 +348,27 @@ def test_on_disk_the_exports_folder_goes_too(
     assert (tmp_path / "exports" / str(job.pk) / "Patient.ndjson").is_file()
     assert client.delete(status_url, **auth(exporter)).status_code == 202
     assert not (tmp_path / "exports" / str(job.pk)).exists()
+
+
+def test_nothing_changed_after_the_transaction_time_is_in_the_files(
+    client, exporter, physician, patient, django_capture_on_commit_callbacks
+):
+    """Bulk Data: the files hold nothing modified after the manifest's transactionTime. A record made, and
+    a patient changed, between the kick-off and the worker's run are left for the next `_since` export."""
+    before = observation_record(
+        actor=physician, patient=patient, code="daily_shedding", value=100, effective_at=ago(3)
+    )
+    status_url = kickoff(
+        client, "/fhir/$export?_type=Patient&_type=Observation", exporter, django_capture_on_commit_callbacks
+    )["Content-Location"]
+    observation_record(actor=physician, patient=patient, code="daily_shedding", value=60, effective_at=ago(1))
+    patient_update(actor=physician, patient=patient, data={"given_name": "Later"})
+    job = BulkExportJob.objects.get()
+    assert job.types == ["Patient", "Observation"]  # a repeated _type is a list, not its last value
+    export_run(str(job.pk))
+    manifest = client.get(status_url, **auth(exporter)).json()
+    # Patient changed after the transaction time: nothing left to export, so no entry (never a count of 0).
+    assert [(o["type"], o["count"]) for o in manifest["output"]] == [("Observation", 1)]
+    body = b"".join(client.get(manifest["output"][0]["url"], **auth(exporter)).streaming_content)
+    assert [json.loads(line)["id"] for line in body.splitlines()] == [str(before.pk)]
+    assert instant(json.loads(body)["meta"]["lastUpdated"]) <= instant(manifest["transactionTime"])

@@ -177,10 +177,11 @@ def test_a_download_of_one_patients_file_sets_the_patient(
 
 
 def test_a_failed_run_deletes_what_it_wrote(
-    client, clinics, staff, patient, monkeypatch, django_capture_on_commit_callbacks
+    client, clinics, staff, physician, patient, monkeypatch, django_capture_on_commit_callbacks
 ):
+    observation_record(actor=physician, patient=patient, code="daily_shedding", value=80, effective_at=ago(1))
     secret = new_token(clinics[0], staff[Role.PHYSICIAN], Role.PHYSICIAN)
-    kickoff(client, "/fhir/$export?_type=Patient,Condition", secret, django_capture_on_commit_callbacks)
+    kickoff(client, "/fhir/$export?_type=Patient,Observation", secret, django_capture_on_commit_callbacks)
     job = BulkExportJob.objects.get()
     saved = []
     real_save = default_storage.save

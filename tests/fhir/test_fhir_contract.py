@@ -80,6 +80,7 @@ def test_fhir_reads_and_searches_conform(case, secret):
             "Patient": str(patient.pk),
             "Condition": str(ids["condition"]),
             "Observation": str(ids["observation"]),
+            "Group": patient.clinic.code,
         }
         case.path_parameters["id"] = real.get(kind, case.path_parameters["id"])
     try:

@@ -62,6 +62,24 @@ def fhir_openapi() -> dict:
                 "responses": _responses(_resource(type_name)),
             }
         }
+    from dermatox.fhir.groups import SEARCH_PARAMS as GROUP_PARAMS  # the clinic as a Group
+
+    paths["/fhir/Group"] = {
+        "get": {
+            "operationId": "searchGroup",
+            "parameters": [_query(name) for name in GROUP_PARAMS],
+            "security": [{"Bearer": []}],
+            "responses": _responses(_resource("Bundle")),
+        }
+    }
+    paths["/fhir/Group/{id}"] = {
+        "get": {
+            "operationId": "readGroup",
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "security": [{"Bearer": []}],
+            "responses": _responses(_resource("Group")),
+        }
+    }
     return {
         "openapi": "3.0.3",
         "info": {"title": "Dermatox FHIR R4 (read and search)", "version": "4.0.1"},

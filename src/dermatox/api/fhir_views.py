@@ -165,7 +165,9 @@ def capability_statement(base: str) -> CapabilityStatement:
         if name == "Patient":
             resource["operation"] = [{"name": "export", "definition": BULK_PATIENT_EXPORT}]
         resources.append(resource)
-    resources.append({"type": "Group", "operation": [{"name": "export", "definition": BULK_GROUP_EXPORT}]})
+    from dermatox.fhir.groups import capability_entry  # Group: a clinic's patients (fhir/groups.py)
+
+    resources.append(capability_entry(BULK_GROUP_EXPORT))
     return CapabilityStatement.model_validate(
         {
             "resourceType": "CapabilityStatement",

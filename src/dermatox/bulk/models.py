@@ -32,11 +32,16 @@ class BulkExportJob(models.Model):
     group = models.CharField(max_length=40, blank=True)
     types = models.JSONField(default=list)
     since = models.DateTimeField(null=True, blank=True)
+    # The kick-off's `patient` parameter: only these patients' records are exported (empty: every patient of
+    # the level). `ignored`: parameters set aside under `Prefer: handling=lenient`, each reported in the
+    # manifest's `error` file as an OperationOutcome.
+    patients = models.JSONField(default=list)
+    ignored = models.JSONField(default=list)
     request_url = models.CharField(max_length=2000)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     progress = models.CharField(max_length=100, blank=True)
     transaction_time = models.DateTimeField()
-    output = models.JSONField(default=list)  # [{"type", "file", "count", "patient_ids"}]
+    output = models.JSONField(default=list)  # [{"type", "file", "count", "patient_ids", "error"?}]
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -11,11 +11,13 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import uuid
 from decimal import Decimal
 
 import orjson
 from django.conf import settings
 from django.core.files import File
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
@@ -82,29 +84,115 @@ def _default(value):
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+# Kick-off parameters this server acts on; every other one is refused (400 naming it) or, under
+# `Prefer: handling=lenient`, set aside and reported in the manifest's `error` file (never ignored silently).
+SUPPORTED_PARAMS = ("_outputFormat", "_since", "_type", "patient")
+NOT_SUPPORTED = {
+    "_typeFilter": "search filters on the exported types are not supported",
+    "_elements": "element subsets are not supported (whole resources are exported)",
+    "includeAssociatedData": "associated data (provenance, ...) is not supported",
+    "_until": "is not a Bulk Data 2.0 parameter supported here",
+    "allowPartialManifests": "partial manifests are not supported",
+    "organizeOutputBy": "output is organised by resource type only",
+}
+
+
+def _unsupported_text(name: str) -> str:
+    return NOT_SUPPORTED.get(name, "is not a kick-off parameter this server supports")
+
+
+def _one(params: dict[str, list[str]], name: str, errors: dict[str, list[str]]) -> str | None:
+    values = [v for v in params.get(name, []) if v != ""]
+    if len(values) > 1:
+        errors[name] = ["may be given once"]
+        return None
+    return values[0] if values else None
+
+
+def _patient_ids(
+    actor: Actor, level: str, group: str, references: list[str], errors: dict[str, list[str]]
+) -> list[str]:
+    """The `patient` parameter's references, each a patient of the level (the clinic, or the Group's
+    members); any other is refused, named, and not looked up further (another clinic's patient reads the
+    same as one that does not exist)."""
+    if not references:
+        return []
+    if level == BulkExportJob.Level.SYSTEM:
+        errors["patient"] = [
+            "applies to Patient and Group level export only (Bulk Data IG), not system level"
+        ]
+        return []
+    from dermatox.fhir.groups import group_members
+    from dermatox.patients.selectors import patients_in_scope
+
+    wanted: dict[str, str] = {}
+    malformed = []
+    for reference in references:
+        pid = reference.strip().removeprefix("Patient/")
+        try:
+            wanted[str(uuid.UUID(pid))] = reference
+        except ValueError:
+            malformed.append(reference)
+    members = group_members(actor, group) if level == BulkExportJob.Level.GROUP else patients_in_scope(actor)
+    found = {str(pk) for pk in members.filter(pk__in=list(wanted)).values_list("pk", flat=True)}
+    unknown = malformed + [ref for pid, ref in wanted.items() if pid not in found]
+    if unknown:
+        where = "members of this Group" if level == BulkExportJob.Level.GROUP else "patients of this clinic"
+        errors["patient"] = [
+            f"not {where}: {', '.join(unknown[:10])}" + (" ..." if len(unknown) > 10 else "")
+        ]
+    return sorted(found)
+
+
 @transaction.atomic
 def export_kickoff(
-    *, actor: Actor, level: str, params: dict[str, str], request_url: str, group: str = ""
+    *,
+    actor: Actor,
+    level: str,
+    params: dict[str, list[str]],
+    request_url: str,
+    group: str = "",
+    lenient: bool = False,
 ) -> BulkExportJob:
-    """Validate the kick-off parameters (each problem named), record the job and queue its run."""
+    """Validate the kick-off parameters (each problem named), record the job and queue its run.
+
+    `params`: every value of every parameter, as the client sent them (`_type` repeated and/or comma
+    separated; `patient` as references). `lenient`: the client sent `Prefer: handling=lenient`, so
+    parameters this server does not support are set aside and reported rather than refused."""
     errors: dict[str, list[str]] = {}
-    output_format = params.get("_outputFormat", "application/fhir+ndjson")
+    if level == BulkExportJob.Level.GROUP:
+        from dermatox.fhir.groups import group_clinic
+
+        group_clinic(actor, group)  # NotFound for any Group but the token's clinic
+    ignored = []
+    for name in params:
+        if name in SUPPORTED_PARAMS:
+            continue
+        if lenient:
+            ignored.append({"parameter": name, "reason": _unsupported_text(name)})
+        else:
+            errors[name] = [
+                f"{_unsupported_text(name)}; leave it out, or send Prefer: handling=lenient to have it "
+                "ignored and reported in the manifest's error file"
+            ]
+    output_format = _one(params, "_outputFormat", errors) or "application/fhir+ndjson"
     if output_format not in OUTPUT_FORMATS:
         errors["_outputFormat"] = [f"must be one of {', '.join(OUTPUT_FORMATS)}"]
     available = available_types(actor, level)
-    types = [t.strip() for t in params.get("_type", "").split(",") if t.strip()] or available
+    requested = [t.strip() for value in params.get("_type", []) for t in value.split(",") if t.strip()]
+    types = list(dict.fromkeys(requested)) or available
     unknown = [t for t in types if t not in available]
     if unknown:
         errors["_type"] = [
             f"not exported at this level: {', '.join(unknown)} (available: {', '.join(available)})"
         ]
     since = None
-    if params.get("_since"):
-        since = parse_datetime(params["_since"])
+    since_text = _one(params, "_since", errors)
+    if since_text:
+        since = parse_datetime(since_text)
         if since is None or timezone.is_naive(since):
             errors["_since"] = ["must be a FHIR instant with a time zone, e.g. 2026-01-01T00:00:00Z"]
-    if level == BulkExportJob.Level.GROUP and group != actor.clinic.code:
-        raise NotFound(f"No Group {group!r}")
+    patients = _patient_ids(actor, level, group, params.get("patient", []), errors)
     if errors:
         raise InvalidInput.from_fields(errors)
     job = BulkExportJob.objects.create(
@@ -116,10 +204,24 @@ def export_kickoff(
         group=group,
         types=types,
         since=since,
+        patients=patients,
+        ignored=ignored,
         request_url=request_url[:2000],
         transaction_time=timezone.now(),
     )
-    audit_record(actor=actor, action="bulk.export_kickoff", obj=job, detail={"level": level, "types": types})
+    detail = {
+        "level": level,
+        "types": types,
+        "patient_ids": patients,
+        "ignored": [i["parameter"] for i in ignored],
+    }
+    audit_record(
+        actor=actor,
+        action="bulk.export_kickoff",
+        obj=job,
+        patient_id=patients[0] if len(patients) == 1 else None,
+        detail=detail,
+    )
     from dermatox.bulk.tasks import bulk_export_run
 
     transaction.on_commit(lambda: bulk_export_run.enqueue(str(job.pk)))
@@ -140,7 +242,14 @@ def export_run(job_id: str) -> BulkExportJob:
         return job
     BulkExportJob.objects.filter(pk=job.pk).update(status=BulkExportJob.Status.RUNNING)
     output = []
+    actor = _job_actor(job)
     try:
+        patients_filter = job.patients or None  # the kick-off's `patient` parameter, checked then
+        if job.level == BulkExportJob.Level.GROUP:  # the Group's members as they are now
+            from dermatox.fhir.groups import group_members
+
+            members = group_members(actor, job.group)
+            patients_filter = members.filter(pk__in=job.patients) if job.patients else members
         for number, type_name in enumerate(job.types, start=1):
             if BulkExportJob.objects.filter(pk=job.pk, status=BulkExportJob.Status.CANCELLED).exists():
                 break  # the client cancelled: what this run wrote is deleted below
@@ -149,7 +258,11 @@ def export_run(job_id: str) -> BulkExportJob:
             )
             spec = _specs()[type_name]
             records = spec.bulk_records(
-                _job_actor(job), since=job.since, compartment=job.level != BulkExportJob.Level.SYSTEM
+                actor,
+                since=job.since,
+                compartment=job.level != BulkExportJob.Level.SYSTEM,
+                until=job.transaction_time,  # nothing changed after the manifest's transactionTime
+                patients=patients_filter,
             )
             count, patients = 0, set()  # whom the file discloses: named in the audit of each download
             with SealedSpool() as spool:  # the file being built is encrypted on disk too
@@ -157,9 +270,23 @@ def export_run(job_id: str) -> BulkExportJob:
                     spool.write(orjson.dumps(spec.to_fhir(record, as_dict=True), default=_default) + b"\n")
                     count += 1
                     patients.add(patient_id_of(spec, record))
+                if count == 0:  # Bulk Data: no output entry (and no file) for a type with nothing in it
+                    continue
                 name = default_storage.save(f"exports/{job.pk}/{type_name}.ndjson", File(spool.plaintext()))
             patients.discard(None)
             output.append({"type": type_name, "file": name, "count": count, "patient_ids": sorted(patients)})
+        if job.ignored:  # what handling=lenient set aside, said in the manifest's error file
+            lines = b"".join(orjson.dumps(_ignored_outcome(entry)) + b"\n" for entry in job.ignored)
+            name = default_storage.save(f"exports/{job.pk}/OperationOutcome.ndjson", ContentFile(lines))
+            output.append(
+                {
+                    "type": "OperationOutcome",
+                    "file": name,
+                    "count": len(job.ignored),
+                    "patient_ids": [],
+                    "error": True,
+                }
+            )
     except Exception as exc:  # recorded on the job (the client sees it in the status response), then cleaned
         BulkExportJob.objects.filter(pk=job.pk, status=BulkExportJob.Status.RUNNING).update(
             status=BulkExportJob.Status.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
@@ -175,6 +302,20 @@ def export_run(job_id: str) -> BulkExportJob:
         _delete_files(output)
     job.refresh_from_db()
     return job
+
+
+def _ignored_outcome(entry: dict) -> dict:
+    return {
+        "resourceType": "OperationOutcome",
+        "issue": [
+            {
+                "severity": "warning",
+                "code": "not-supported",
+                "diagnostics": f"{entry['parameter']}: {entry['reason']}; ignored (Prefer: handling=lenient)",
+                "expression": [entry["parameter"]],
+            }
+        ],
+    }
 
 
 def _delete_files(output: list[dict]) -> None:

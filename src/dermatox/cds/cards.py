@@ -11,6 +11,7 @@ Dermatox: the EHR user may have no account here.
 
 from __future__ import annotations
 
+import re
 import uuid as uuid_module
 
 from dermatox.cds.prefetch import TREATMENT_SYSTEM
@@ -50,6 +51,18 @@ def truncate(text: str, limit: int = SUMMARY_MAX) -> str:
     if " " in cut[limit // 2 :]:
         cut = cut[: cut.rfind(" ")]
     return cut.rstrip(" ,;:.-") + "…"
+
+
+_ASIDE = re.compile(r"\s+\([^()]*\)")
+
+
+def brief(text: str) -> str:
+    """A plan check's sentence without its asides in parentheses (nested ones too), for a summary that must
+    also name the order in 140 characters; the detail keeps the whole sentence."""
+    previous = None
+    while previous != text:
+        previous, text = text, _ASIDE.sub("", text)
+    return text
 
 
 def _uuid(seed: str | None) -> str:
@@ -199,9 +212,10 @@ PLAN_EVIDENCE = {
 }
 
 
-def plan_cards(check: dict, *, order_label: str, seed: str = "") -> list[dict]:
+def plan_cards(check: dict, *, order_label: str, order_short: str = "", seed: str = "") -> list[dict]:
     """Cards for a `check_plan` result: every block is a critical card, every warning a warning card,
-    whatever its id (one with no evidence found still makes its card, citing the plan check).
+    whatever its id (one with no evidence found still makes its card, citing the plan check). The summary
+    names the order it is about (`order_short`: product, dose, area), the detail the order in full.
 
     Evidence: the check's own `evidence` map (id -> evidence ids), else PLAN_EVIDENCE."""
     cards = []
@@ -217,7 +231,7 @@ def plan_cards(check: dict, *, order_label: str, seed: str = "") -> list[dict]:
             source = source_for(evidence) if evidence else {"label": "Dermatox toxin plan check"}
             cards.append(
                 card(
-                    summary=f"{word}: {item['text']}",
+                    summary=f"{word} ({order_short or order_label}): {brief(item['text'])}",
                     indicator=indicator,
                     detail="\n".join(lines),
                     source=source,

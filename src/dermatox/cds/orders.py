@@ -25,6 +25,7 @@ from dermatox.cds.prefetch import (
     codes,
     parse_resources,
     product_of,
+    units_text,
 )
 from dermatox.clinical.reference import by_id
 from dermatox.clinical.toxin.protocols import expand_points, load_protocols
@@ -34,9 +35,22 @@ VIAL_CHECKS = {"exceeds_vial", "vial_expired", "vial_beyond_use"}  # not knowabl
 
 @dataclass
 class ToxinOrder:
-    label: str
+    label: str  # the order in words, for the card's detail: product, dose, area, protocol
     plan: dict | None  # None: the order cannot be checked (reason in `problem`)
     problem: str = ""
+    short: str = ""  # the order in a few words, for the card's summary: "onabotulinumtoxinA 150 U, scalp"
+
+
+def scaled_points(reference: list[dict], total: float) -> list[dict]:
+    """The protocol's points scaled to the ordered total, each dose as a clinician writes it (0.01 U) and
+    the remainder of the rounding on the last point, so the points add up to exactly the order (a total
+    too small to share out in 0.01 U steps keeps the exact shares)."""
+    factor = total / sum(p["units"] for p in reference)
+    doses = [round(p["units"] * factor, 2) for p in reference[:-1]]
+    doses.append(round(total - sum(doses), 2))
+    if min(doses) <= 0:  # a total too small to share out in 0.01 U: the exact shares (the check warns)
+        doses = [p["units"] * factor for p in reference]
+    return [{**p, "units": d} for p, d in zip(reference, doses, strict=True)]
 
 
 def draft_toxin_orders(context: Mapping, case: dict) -> list[ToxinOrder]:
@@ -83,17 +97,17 @@ def _order(request: MedicationRequest, product: str, case: dict) -> ToxinOrder:
         protocol = fits[0] if len(fits) == 1 else None
     area = protocol["area"] if protocol else area
     where = f" to the {area}" if area else ""
-    label = f"{info['display']} {units:g} U{where}" if units else f"{info['display']}{where}"
+    dose = f" {units_text(units)}" if units else ""
+    label = f"{info['display']}{dose}{where}"
     if protocol:
         label += f" (protocol {protocol['id']})"
+    short = f"{product}{dose}" + (f", {area}" if area else "")
     plan: dict = {k: case[k] for k in ("as_of", "patient", "history") if k in case}
     plan["product"] = product
     if protocol is not None:
         plan["protocol"] = protocol["id"]
         if units:
-            reference = expand_points(protocol)
-            factor = units / sum(p["units"] for p in reference)
-            plan["points"] = [{**p, "units": round(p["units"] * factor, 4)} for p in reference]
+            plan["points"] = scaled_points(expand_points(protocol), units)
     elif units:
         plan["points"] = [
             {
@@ -105,7 +119,9 @@ def _order(request: MedicationRequest, product: str, case: dict) -> ToxinOrder:
         if area:
             plan["area"] = area
     else:
-        return ToxinOrder(label, None, "No dose in units (doseQuantity, U) and no protocol: cannot check.")
+        return ToxinOrder(
+            label, None, "No dose in units (doseQuantity, U) and no protocol: cannot check.", short=short
+        )
     total = units or sum(p["units"] for p in expand_points(protocol))
     sizes = sorted(info["vial_sizes"])
     vial_units = next((s for s in sizes if s >= total), sizes[-1] if sizes else max(100.0, total))
@@ -114,4 +130,4 @@ def _order(request: MedicationRequest, product: str, case: dict) -> ToxinOrder:
     else:
         per_0_1 = protocol["units_per_0_1_ml"] if protocol else 4.0
         plan["vial"] = {"vial_units": vial_units, "diluent_ml": round(vial_units / (per_0_1 * 10), 4)}
-    return ToxinOrder(label, plan)
+    return ToxinOrder(label, plan, short=short)

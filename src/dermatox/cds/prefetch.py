@@ -22,9 +22,11 @@ Unknown codes are ignored and listed in `ignored`; data the rules need but the p
 from __future__ import annotations
 
 import datetime as dt
+import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from pathlib import Path
 
@@ -135,8 +137,8 @@ def _loinc_labs() -> dict[str, str]:
 
 
 def parse_resources(value, where: str) -> list:
-    """One prefetch value (a resource, a Bundle, or null / an OperationOutcome when the EHR could not fetch
-    it) -> a list of R4B resources. `where` names the value in error messages (e.g. `prefetch.patient`)."""
+    """One prefetch value (a resource, a Bundle, null when there is no such data, or an OperationOutcome
+    when it could not be fetched) -> a list of R4B resources. `where` names the value in error messages (e.g. `prefetch.patient`)."""
     if value is None or (isinstance(value, Mapping) and value.get("resourceType") == "OperationOutcome"):
         return []
     if not isinstance(value, Mapping) or value.get("resourceType") not in RESOURCES:
@@ -241,9 +243,17 @@ def map_prefetch(prefetch: Mapping, *, as_of: dt.date) -> Mapped:
     for key, value in prefetch.items():
         if key == "patient":
             continue
-        if value is None or (isinstance(value, Mapping) and value.get("resourceType") == "OperationOutcome"):
+        # null: the EHR has no such data (CDS Hooks 2.0), like an empty Bundle. An OperationOutcome: it could
+        # not be fetched, so the data is missing, not absent.
+        if isinstance(value, Mapping) and value.get("resourceType") == "OperationOutcome":
+            why = "; ".join(
+                str(issue.get("diagnostics"))
+                for issue in value.get("issue") or []
+                if isinstance(issue, Mapping) and issue.get("diagnostics")
+            )
             mapped.missing.append(
-                f"prefetch.{key}: the EHR could not fetch it; assessed without it (not assumed normal)."
+                f"prefetch.{key}: could not be fetched{f' ({why[:200]})' if why else ''}; assessed without "
+                "it (not assumed normal)."
             )
         resources += parse_resources(value, f"prefetch.{key}")
 
@@ -512,13 +522,34 @@ def _toxin_site(r) -> dict:
     return {}
 
 
+def as_written(units: float) -> float:
+    """A toxin dose as a clinician writes it: whole units from 100 U, 0.1 U from 10 U, 0.01 U below (so
+    500.001 -> 500, 150.999 -> 151, 12.5 -> 12.5, 1.25 -> 1.25): what an EHR's floating-point value or our
+    own arithmetic adds beyond that is noise, never a dose anyone drew up."""
+    if not math.isfinite(units) or abs(units) >= 1e12:  # no dose; left for the plan check to refuse
+        return units
+    step = Decimal(1) if units >= 100 else Decimal("0.1") if units >= 10 else Decimal("0.01")
+    return float(Decimal(repr(units)).quantize(step, rounding=ROUND_HALF_UP))
+
+
+def units_text(units: float) -> str:
+    """A dose for a card: as written (`as_written`), without trailing zeros: "500 U", "12.5 U"."""
+    written = as_written(units)
+    if not written or not math.isfinite(written) or abs(written) >= 1e12:
+        return f"{units:g} U"  # no dose anyone writes: shown as sent
+    return f"{Decimal(repr(written)).normalize():f} U"
+
+
 def _quantity_units(q) -> float | None:
     if q is None or q.value is None:
         return None
     if (q.code or q.unit) not in TOXIN_UNITS:
         return None
     value = float(q.value)
-    return value if value > 0 else None
+    if not math.isfinite(value) or value <= 0:
+        return None
+    written = as_written(value)
+    return written if written > 0 else value  # below 0.005 U: kept as sent (the plan check judges it)
 
 
 def _toxin_units(r) -> float | None:

@@ -1,8 +1,10 @@
 """CDS Hooks 2.0 endpoints: discovery, patient-view and order-select. Thin: parse, map (prefetch.py,
 orders.py), run the pure engine / plan check, render cards (cards.py).
 
-We never call the EHR back (fhirServer / fhirAuthorization are ignored): every advertised prefetch key must
-be present (null or an OperationOutcome means the EHR could not fetch it, which is shown as missing data).
+Prefetch: a key the EHR sent as `null` means it has no such data; an OperationOutcome means it could not
+fetch it (shown as missing data, never assumed normal). A key it did not send at all is fetched from
+`fhirServer` with `fhirAuthorization` by the `fetch` the URLconf wires in (api/cds_fetch.py: only when that
+server is this one, through our own selectors); when it cannot be fetched the answer is 412, naming why.
 Callers are EHRs with a JWT signed by a key registered for them (trust.py; open while none is registered,
 which production refuses).
 Nothing is stored: the request's data never touches our records.
@@ -11,6 +13,7 @@ Nothing is stored: the request's data never touches our records.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import caches
@@ -43,9 +46,11 @@ SERVICES = [
         "conditions, hair/skin observations, labs (LOINC) and medications: what is recommended, an "
         "option, not yet, or contraindicated, each with its reasons and evidence.",
         "prefetch": PREFETCH,
-        "usageRequirements": "Send every prefetch key (null if it cannot be fetched): the service does not "
-        "call the FHIR server back. Codes: ICD-10/SNOMED conditions, LOINC labs, and the Dermatox code "
-        "systems for hair/skin findings (see the service documentation).",
+        "usageRequirements": "Send every prefetch key (null when there is no data). A key not sent is "
+        "fetched only when fhirServer is this Dermatox server's own FHIR API and fhirAuthorization holds a "
+        "Dermatox API token with the read scope; otherwise the answer is 412. Codes: ICD-10/SNOMED "
+        "conditions, LOINC labs, and the Dermatox code systems for hair/skin findings (see the service "
+        "documentation).",
     },
     {
         "hook": "order-select",
@@ -68,6 +73,18 @@ CORS = {
 
 class BadRequest(ValueError):
     pass
+
+
+class CannotFetch(Exception):
+    """A prefetch key is missing and cannot be fetched: 412 (CDS Hooks 2.0), the message says why."""
+
+    def __init__(self, message: str, status: int = 412):
+        super().__init__(message)
+        self.status = status
+
+
+# fetch(request, fhir_server=, access_token=, patient_id=, templates={key: template}) -> {key: value}
+Fetch = Callable[..., dict]
 
 
 def _json(data: dict, status: int = 200) -> JsonResponse:
@@ -114,20 +131,45 @@ def _read(request: HttpRequest, hook: str) -> dict:
         raise BadRequest("context: required (an object)")
     if not isinstance(context.get("patientId"), str) or not context["patientId"]:
         raise BadRequest("context.patientId: required")
-    prefetch = body.get("prefetch")
+    prefetch = body.setdefault("prefetch", {})
     if not isinstance(prefetch, dict):
-        raise BadRequest(
-            f"prefetch: required with the keys {', '.join(PREFETCH)} (this service does not fetch from fhirServer)"
-        )
+        raise BadRequest(f"prefetch: must be an object with the keys {', '.join(PREFETCH)}")
+    server, authorization = body.get("fhirServer"), body.get("fhirAuthorization")
+    if server is not None and (not isinstance(server, str) or not server.strip()):
+        raise BadRequest("fhirServer: must be the FHIR server's base URL")
+    if authorization is not None and (
+        not isinstance(authorization, dict)
+        or not isinstance(authorization.get("access_token"), str)
+        or not authorization["access_token"]
+        or str(authorization.get("token_type", "")).lower() != "bearer"
+    ):
+        raise BadRequest("fhirAuthorization: must be an object with access_token and token_type Bearer")
+    return body
+
+
+def _complete(request: HttpRequest, body: dict, fetch: Fetch | None) -> None:
+    """Fetch the prefetch keys the EHR did not send, or raise CannotFetch (412) saying why not."""
+    prefetch = body["prefetch"]
     absent = [key for key in PREFETCH if key not in prefetch]
     if absent:
-        raise BadRequest(
-            f"prefetch.{absent[0]}: missing (send null if it cannot be fetched; this service does not "
-            f"fetch from fhirServer). Missing keys: {', '.join(absent)}"
+        server, authorization = body.get("fhirServer"), body.get("fhirAuthorization")
+        named = ", ".join(f"prefetch.{key}" for key in absent)
+        if fetch is None or server is None or authorization is None:
+            raise CannotFetch(
+                f"{named}: missing, and without fhirServer and fhirAuthorization this service cannot fetch "
+                "it: send every prefetch key (null when there is no data)"
+            )
+        prefetch.update(
+            fetch(
+                request,
+                fhir_server=server,
+                access_token=authorization["access_token"],
+                patient_id=body["context"]["patientId"],
+                templates={key: PREFETCH[key] for key in absent},
+            )
         )
     if prefetch.get("patient") is None:
         raise BadRequest("prefetch.patient: required (a Patient resource)")
-    return body
 
 
 def _mapped(body: dict):
@@ -161,7 +203,7 @@ def _check_caller(request: HttpRequest) -> None:
     )
 
 
-def _service(hook: str, run):
+def _service(hook: str, run, fetch: Fetch | None = None):
     @csrf_exempt
     def view(request: HttpRequest) -> HttpResponse:
         if request.method == "OPTIONS":
@@ -176,7 +218,10 @@ def _service(hook: str, run):
             return response
         try:
             body = _read(request, hook)
+            _complete(request, body, fetch)
             cards = run(body)
+        except CannotFetch as exc:
+            return _error(str(exc), status=exc.status, code="precondition_failed")
         except BadRequest as exc:
             return _error(str(exc))
         except PrefetchError as exc:
@@ -216,6 +261,7 @@ def _order_select(body: dict) -> list[dict]:
             cards += plan_cards(
                 {"blocks": [], "warnings": [{"id": "order_incomplete", "text": order.problem}]},
                 order_label=order.label,
+                order_short=order.short,
             )
             continue
         check = check_plan(order.plan)
@@ -224,6 +270,7 @@ def _order_select(body: dict) -> list[dict]:
         cards += plan_cards(
             check,
             order_label=order.label,
+            order_short=order.short,
             seed=f"{body['hookInstance']}|{order.label}",
         )
     notes = data_card(missing=mapped.missing, ignored=mapped.ignored)
@@ -231,5 +278,13 @@ def _order_select(body: dict) -> list[dict]:
     return sorted(cards, key=lambda c: order[c["indicator"]]) + ([notes] if notes else [])
 
 
-patient_view = _service("patient-view", _patient_view)
-order_select = _service("order-select", _order_select)
+RUNS = {"patient-view": _patient_view, "order-select": _order_select}
+
+
+def service_view(hook: str, fetch: Fetch | None = None):
+    """The endpoint of a hook's service; `fetch` gets the prefetch keys the EHR left out (None: 412)."""
+    return _service(hook, RUNS[hook], fetch)
+
+
+patient_view = service_view("patient-view")
+order_select = service_view("order-select")
