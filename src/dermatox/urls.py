@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from dermatox.api import bulk_views, fhir_openapi
+from dermatox.api import bulk_views, fhir_openapi, fhir_views
 from dermatox.api.rest import api as rest_api
 from dermatox.cds import views as cds_views
 from dermatox.ops.health import healthz
@@ -166,5 +166,6 @@ urlpatterns = [
     path("fhir/Group/<slug:group>/$export", bulk_views.kickoff, {"level": "group"}, name="bulk-export-group"),
     path("fhir/bulk-status/<uuid:job_id>", bulk_views.status, name="bulk-status"),
     path("fhir/bulk-files/<uuid:job_id>/<str:type_name>.ndjson", bulk_views.download, name="bulk-file"),
+    path("fhir", fhir_views.base_view),  # [base] without the slash (POST would not survive APPEND_SLASH)
     path("fhir/", include("dermatox.api.fhir_urls")),
 ]
