@@ -320,6 +320,11 @@ def test_revinclude_needs_the_role_to_read_the_included_type(fhir, token, patien
     front_desk = token(role="front_desk")
     status, _, _ = fhir("GET", "/fhir/Patient?_revinclude=Observation:patient", secret=front_desk)
     assert status == 403
+    # `*`: the types the role may read (a front desk token: appointments only, none here).
+    status, body, _ = fhir("GET", "/fhir/Patient?_revinclude=*", secret=front_desk)
+    assert status == 200 and ids(body) == [str(patient.pk)] and included(body) == []
+    status, body, _ = fhir("GET", "/fhir/Patient?_revinclude=*")  # a physician: no AuditEvent, yet no 403
+    assert status == 200 and included(body) == sorted(f"Observation/{o.pk}" for o in obs_three)
 
 
 # --- writes: If-Match, If-None-Exist, media types ----------------------------------------------------

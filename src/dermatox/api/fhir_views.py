@@ -390,10 +390,11 @@ def _summary(params: QueryDict) -> bool:
     return "count" in values
 
 
-def _includes(spec: Spec, params: QueryDict) -> tuple[set[str], dict[str, set[str]]]:
+def _includes(actor, spec: Spec, params: QueryDict) -> tuple[set[str], dict[str, set[str]]]:
     """`_include` (`<this type>:<reference parameter>[:<target>]`, or `*`): the types whose records this
     page refers to; `_revinclude` (`<type>:<reference parameter>[:<this type>]`, or `*`): type -> the
-    reference parameters by which its records refer to this page's."""
+    reference parameters by which its records refer to this page's. `*` means those the actor's role may
+    read; a type named outright that the role may not read is a 403 when it is read."""
     forward: set[str] = set()
     for value in params.getlist("_include"):
         if value == "*":
@@ -415,7 +416,8 @@ def _includes(spec: Spec, params: QueryDict) -> tuple[set[str], dict[str, set[st
     for value in params.getlist("_revinclude"):
         if value == "*":
             for t, n in referring:
-                backward.setdefault(t, set()).add(n)
+                if actor.can(SPECS[t].perm):
+                    backward.setdefault(t, set()).add(n)
             continue
         source, _, rest = value.partition(":")
         name, _, target = rest.partition(":")
@@ -454,7 +456,7 @@ def search(request: HttpRequest, actor, spec: Spec, params: QueryDict | None = N
         raise BadRequest(problem, "_format", status=406)
     count, offset = _count(params)
     only_count = _summary(params)
-    forward, backward = _includes(spec, params)
+    forward, backward = _includes(actor, spec, params)
     qs = matching(actor, spec, params)
     total = qs.count()
     records = list(qs.order_by(*spec.order)[offset : offset + count]) if count and not only_count else []

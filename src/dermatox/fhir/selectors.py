@@ -212,7 +212,7 @@ def _patient_identifier(actor: Actor, _qs: QuerySet, value: str) -> Q:
 def _string(build):
     def checked(_actor: Actor, qs: QuerySet, value: str) -> Q:
         if not fold(value):
-            raise ValueError("a name needs at least one letter or digit")
+            raise ValueError("a value is required")
         return build(qs, value)
 
     return checked
