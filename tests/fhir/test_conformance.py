@@ -263,6 +263,8 @@ def test_summary_count_answers_the_total_only(fhir, obs_three, patient):
     Bundle.model_validate_json(response.content)
     assert status == 200 and body["type"] == "searchset" and body["total"] == 3
     assert "entry" not in body and [link["relation"] for link in body["link"]] == ["self"]
+    entry = AuditEntry.objects.filter(action="fhir.search").latest("seq")
+    assert entry.patient_id == patient.pk and entry.detail["total"] == 3  # a count about one patient
     status, body, _ = fhir("GET", "/fhir/Observation?_summary=true")
     assert status == 400 and body["issue"][0]["expression"] == ["_summary"]
 
@@ -570,3 +572,26 @@ def test_unknown_paths_and_methods_answer_an_operation_outcome(client, token, pa
     response = getattr(client, method)(path.format(pid=patient.pk), **auth(token()))
     is_outcome(response, status)
     assert b"<html" not in response.content.lower()
+
+
+def test_includes_take_a_fixed_number_of_queries_whatever_the_page(client, token, physician):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for i in range(6):
+        someone = make_patient(physician, f"Given{i}", f"Family{i}")
+        for j in range(2):
+            observation_record(
+                actor=physician, patient=someone, code="daily_shedding", value=j, effective_at=ago(days=j + 1)
+            )
+    headers = auth(token())
+    client.get("/fhir/Patient?_count=1", **headers)  # first use writes the token's last_used_at
+    counts = {}
+    for count in (2, 6):
+        with CaptureQueriesContext(connection) as forward:
+            client.get(f"/fhir/Observation?_count={count}&_include=Observation:patient", **headers)
+        with CaptureQueriesContext(connection) as backward:
+            response = client.get(f"/fhir/Patient?_count={count}&_revinclude=Observation:subject", **headers)
+        assert len(included(response.json())) == 2 * count
+        counts[count] = (len(forward), len(backward))
+    assert counts[2] == counts[6], counts

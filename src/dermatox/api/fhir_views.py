@@ -478,7 +478,8 @@ def search(request: HttpRequest, actor, spec: Spec, params: QueryDict | None = N
         entries.append(_truncated_outcome())
     patient_ids = sorted(
         set(patient_ids_of(spec, records)).union(
-            *(patient_ids_of(o, [r]) for o, r in included[:MAX_INCLUDED])
+            *(patient_ids_of(o, [r]) for o, r in included[:MAX_INCLUDED]),
+            _counted_patients(spec, params) if only_count and total else (),
         )
     )
     audit_record(
@@ -496,6 +497,21 @@ def search(request: HttpRequest, actor, spec: Spec, params: QueryDict | None = N
     )
     bundle = {"resourceType": "Bundle", "type": "searchset", "total": total, "link": links, "entry": entries}
     return fhir_response(Bundle.model_validate(R._clean(bundle)))
+
+
+def _counted_patients(spec: Spec, params: QueryDict) -> set[str]:
+    """The patients a `_summary=count` search that found something was about: those its patient/subject
+    parameters name (a count of one patient's records tells something about that patient)."""
+    if spec.type == "Patient":
+        return set()
+    named = set()
+    for name in ("patient", "subject"):
+        for value in params.getlist(name):
+            try:
+                named.add(str(uuid.UUID(value.removeprefix("Patient/"))))
+            except ValueError:
+                continue
+    return named
 
 
 def _entry(request: HttpRequest, spec: Spec, record, mode: str) -> dict:
