@@ -7,8 +7,13 @@ Each test checks one behaviour a FHIR client relies on; each fails if that behav
 
 import datetime as dt
 import json
+import os
+import threading
 
 import pytest
+from django.db import connection, connections
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django.utils.http import http_date
 from fhir.resources.R4B.bundle import Bundle
@@ -575,9 +580,6 @@ def test_unknown_paths_and_methods_answer_an_operation_outcome(client, token, pa
 
 
 def test_includes_take_a_fixed_number_of_queries_whatever_the_page(client, token, physician):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     for i in range(6):
         someone = make_patient(physician, f"Given{i}", f"Family{i}")
         for j in range(2):
@@ -595,3 +597,67 @@ def test_includes_take_a_fixed_number_of_queries_whatever_the_page(client, token
         assert len(included(response.json())) == 2 * count
         counts[count] = (len(forward), len(backward))
     assert counts[2] == counts[6], counts
+
+
+POSTGRES = pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="needs concurrent transactions (PostgreSQL); SQLite's IMMEDIATE transactions serialise writers",
+)
+
+
+def race(*requests) -> list[int]:
+    """Send the requests (callables taking a Client) at the same moment from threads, each with its own
+    database connection; their statuses, sorted."""
+    barrier, statuses = threading.Barrier(len(requests)), []
+
+    def send(request):
+        try:
+            barrier.wait()
+            statuses.append(request(Client()).status_code)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=send, args=(r,)) for r in requests]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(statuses)
+
+
+@POSTGRES
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_conditional_creates_make_one_record(token):
+    """The clinic row lock makes the second wait, then find the first one's record."""
+    secret = token()
+
+    def create(client):
+        return client.post(
+            "/fhir/Patient",
+            json.dumps(patient_json()),
+            content_type="application/fhir+json",
+            HTTP_IF_NONE_EXIST="family=Brown&birthdate=1985-06-01",
+            **auth(secret),
+        )
+
+    assert race(create, create) == [200, 201]
+    assert Patient.objects.filter(family_name="Brown").count() == 1
+
+
+@POSTGRES
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_if_match_updates_one_wins(token, patient):
+    """Two clients that read version 1 update at once: the patient row lock gives one 200, the other 412."""
+    secret = token()
+
+    def update(birth_date):
+        return lambda client: client.put(
+            f"/fhir/Patient/{patient.pk}",
+            json.dumps(patient_json(patient.pk, birthDate=birth_date)),
+            content_type="application/fhir+json",
+            HTTP_IF_MATCH='W/"1"',
+            **auth(secret),
+        )
+
+    assert race(update("1985-06-02"), update("1985-06-03")) == [200, 412]
+    assert patient.history.count() == 2
