@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from dermatox.api import bulk_views, cds_fetch, fhir_openapi, group_views
+from dermatox.api import bulk_views, cds_fetch, fhir_openapi, fhir_views, group_views
 from dermatox.api.rest import api as rest_api
 from dermatox.cds import views as cds_views
 from dermatox.ops.health import healthz
@@ -184,5 +184,6 @@ urlpatterns = [
     # FHIR Group (a clinic's patients, fhir/groups.py): before the generic routes, which know no Group.
     path("fhir/Group", group_views.group_type_view, name="fhir-group-search"),
     path("fhir/Group/<str:group_id>", group_views.group_instance_view, name="fhir-group-read"),
+    path("fhir", fhir_views.base_view),  # [base] without the slash (POST would not survive APPEND_SLASH)
     path("fhir/", include("dermatox.api.fhir_urls")),
 ]

@@ -14,6 +14,7 @@ ERRORS = {
     "401": "No valid token",
     "403": "Scope or role",
     "404": "Not found",
+    "406": "Not JSON (_format or Accept)",
     "429": "Over the token's rate limit; see Retry-After",
 }
 
@@ -44,7 +45,8 @@ def fhir_openapi() -> dict:
     paths = {}
     for type_name, spec in SPECS.items():
         params = [_query(name) for name in spec.search_params()]
-        params += [_query("_count", "integer"), _query("_offset", "integer")]
+        params += [_query("_count", "integer"), _query("_offset", "integer"), _query("_summary")]
+        params += [_query(name) for name in ("_include", "_revinclude")]
         security = [{"Bearer": []}]
         paths[f"/fhir/{type_name}"] = {
             "get": {

@@ -14,7 +14,7 @@ from dermatox.fhir.groups import SEARCH_PARAMS, group_read, group_search
 ALLOWED = set(SEARCH_PARAMS) | {"_format"}
 
 
-@fhir_endpoint
+@fhir_endpoint(negotiate=True)
 def group_type_view(request: HttpRequest, actor) -> HttpResponse:
     if request.method != "GET":
         return method_not_allowed(["GET"])
@@ -44,7 +44,7 @@ def group_type_view(request: HttpRequest, actor) -> HttpResponse:
     return fhir_response(Bundle.model_validate({k: v for k, v in bundle.items() if v is not None}))
 
 
-@fhir_endpoint
+@fhir_endpoint(negotiate=True)
 def group_instance_view(request: HttpRequest, actor, group_id: str) -> HttpResponse:
     if request.method != "GET":
         return method_not_allowed(["GET"])

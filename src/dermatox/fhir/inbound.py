@@ -35,7 +35,8 @@ OBSERVATION_STATUSES = (
 
 
 class InvalidResource(Exception):
-    """422: a resource we cannot accept; 400 (`status`): a body that is not a bounded JSON document."""
+    """422: a resource we cannot accept; 400 (`status`): a body that is not a bounded JSON document, or
+    not a resource of the type the URL names."""
 
     def __init__(self, problems: list[tuple[str, str]], status: int = 422):
         super().__init__("; ".join(f"{path}: {msg}" for path, msg in problems))
@@ -49,8 +50,8 @@ def _parse(model, body: bytes | str, resource_type: str):
     except JsonBodyError as exc:
         where = resource_type + exc.path.removeprefix("body")
         raise InvalidResource([(where, exc.message)], status=413 if exc.too_large else 400) from None
-    if not isinstance(raw, dict) or raw.get("resourceType") != resource_type:
-        raise InvalidResource([(f"{resource_type}.resourceType", f"must be {resource_type!r}")])
+    if not isinstance(raw, dict) or raw.get("resourceType") != resource_type:  # not this resource: 400
+        raise InvalidResource([(f"{resource_type}.resourceType", f"must be {resource_type!r}")], status=400)
     try:
         return raw, model.model_validate(raw)
     except ValidationError as exc:

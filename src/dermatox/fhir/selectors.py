@@ -9,16 +9,22 @@ from dataclasses import dataclass, field
 from django.db.models import Q, QuerySet
 from django.db.models.base import ModelState
 
-from dermatox.accounts.models import User
+from dermatox.accounts.models import Clinic, User
 from dermatox.accounts.roles import Perm
 from dermatox.assessments.models import AssessmentSnapshot, Observation
 from dermatox.audit.models import AuditEntry
 from dermatox.common.context import Actor
 from dermatox.common.errors import PermissionDenied
+from dermatox.common.text import fold
 from dermatox.fhir import resources as R
 from dermatox.fhir import systems as S
-from dermatox.patients.models import Condition, Consent
-from dermatox.patients.selectors import patients_in_scope
+from dermatox.patients.models import Condition, Consent, IdentifierSystem
+from dermatox.patients.selectors import (
+    patient_family_q,
+    patient_identifier_q,
+    patient_name_q,
+    patients_in_scope,
+)
 from dermatox.scheduling.models import Appointment
 from dermatox.treatments.models import AdverseEvent, TreatmentSession
 from dermatox.treatments.selectors import administrations_in_scope, sessions_in_scope
@@ -41,6 +47,9 @@ class Spec:
     entered_in_error: bool = True
     related: tuple[str, ...] = ()  # rows the mapper reads besides the record (joined)
     user: str | None = None  # the staff member the mapper names (joined for the API, cached for bulk)
+    # Further search parameters: name -> (FHIR type, build(actor, scoped queryset, one value) -> Q); a
+    # build raises ValueError for a value it cannot take (the edge answers 400 naming the parameter).
+    params: dict[str, tuple[str, Callable[[Actor, QuerySet, str], Q]]] = field(default_factory=dict)
 
     def search_params(self) -> dict[str, str]:
         """Search parameter -> FHIR type: what the search view takes and the CapabilityStatement and the
@@ -52,7 +61,15 @@ class Spec:
             params |= {"patient": "reference", "subject": "reference"}
         if self.code:
             params["code"] = "token"
+        params |= {name: kind for name, (kind, _build) in self.params.items()}
         return params | dict.fromkeys(self.date_params, "date")
+
+    def references(self) -> dict[str, str]:
+        """Reference search parameter -> the type it points to: what `_include` follows from this type and
+        `_revinclude` follows back to it."""
+        if self.patient_field and self.type != "Patient":
+            return {"patient": "Patient", "subject": "Patient"}
+        return {}
 
     def _allowed(self, actor: Actor) -> QuerySet:
         if not actor.can(self.perm):
@@ -152,27 +169,78 @@ def _in_scope(model, actor: Actor, path: str = "patient") -> QuerySet:
     return model.objects.filter(**{f"{path}__in": patients_in_scope(actor)})
 
 
+NOTHING = Q(pk__in=[])
+
+
+def split_token(value: str) -> tuple[str | None, str]:
+    """A FHIR token: `system|code` (the code in that system), `system|` (any code in it), `|code` (the code
+    with no system: none of ours), `code` (in any system) -> (system, code); system None: any system."""
+    system, bar, code = value.partition("|")
+    if not bar:
+        return None, value
+    if not system and not code:
+        raise ValueError("a token needs a code or a system ('|' alone)")
+    return system, code
+
+
+def _coded(field_name: str, code: str) -> Q:
+    """The field holds `code`, or (code "") any code: the field is filled in."""
+    return Q(**{field_name: code}) if code else ~Q(**{field_name: ""})
+
+
 def _observation_code(system: str | None, code: str) -> Q:
-    if system in (None, S.OBSERVATION):
-        q = Q(code=code)
-        return q | Q(loinc=code) if system is None else q
-    if system == S.LOINC:
-        return Q(loinc=code)
-    return Q(pk__in=[])
+    if system is None:
+        return Q(code=code) | Q(loinc=code)
+    return {S.OBSERVATION: _coded("code", code), S.LOINC: _coded("loinc", code)}.get(system, NOTHING)
 
 
 def _condition_code(system: str | None, code: str) -> Q:
-    by_system = {S.CONDITION: Q(code=code), S.ICD10: Q(icd10=code), S.SNOMED: Q(snomed=code)}
+    by_system = {S.CONDITION: "code", S.ICD10: "icd10", S.SNOMED: "snomed"}
     if system is None:
         return Q(code=code) | Q(icd10=code) | Q(snomed=code)
-    return by_system.get(system, Q(pk__in=[]))
+    return _coded(by_system[system], code) if system in by_system else NOTHING
 
 
 def _simple_code(system_url: str, field_name: str):
     def build(system: str | None, code: str) -> Q:
-        return Q(**{field_name: code}) if system in (None, system_url) else Q(pk__in=[])
+        return _coded(field_name, code) if system in (None, system_url) else NOTHING
 
     return build
+
+
+# --- Patient's own search parameters (matching through the patients selectors) ---
+
+_IDENTIFIER_KINDS = {f"{S.IDENTIFIER}/{kind}": kind for kind in IdentifierSystem.values}
+
+
+def _patient_identifier(actor: Actor, _qs: QuerySet, value: str) -> Q:
+    """`identifier`: `<system>|<value>`, `<value>` (any of ours), `<system>|` (any value of it). Systems:
+    the clinic's record number (`…/sid/mrn/<clinic code>`) and our identifier types (`…/sid/<type>`)."""
+    system, code = split_token(value)
+    if system is None:
+        return patient_identifier_q(system=None, value=code) if code else NOTHING
+    mrn = f"{S.MRN}/{actor.clinic.code}" if actor.clinic else None
+    if system == mrn:
+        return patient_identifier_q(system="mrn", value=code)
+    if system in _IDENTIFIER_KINDS:
+        return patient_identifier_q(system=_IDENTIFIER_KINDS[system], value=code)
+    return NOTHING  # another clinic's record numbers, or a system we do not hold
+
+
+def _string(build):
+    def checked(_actor: Actor, qs: QuerySet, value: str) -> Q:
+        if not fold(value):
+            raise ValueError("a value is required")
+        return build(qs, value)
+
+    return checked
+
+
+PATIENT_PARAMS = {
+    "identifier": ("token", _patient_identifier),
+    "name": ("string", _string(lambda _qs, value: patient_name_q(value))),
+    "family": ("string", _string(patient_family_q)),
+}
 
 
 SPECS: dict[str, Spec] = {
@@ -189,6 +257,7 @@ SPECS: dict[str, Spec] = {
             date_only=frozenset({"birth_date"}),
             order=("family_name", "given_name", "mrn"),  # unique in the clinic; the patient_clinic_name index
             uuid_id=True,
+            params=PATIENT_PARAMS,
         ),
         Spec(
             "Condition",
@@ -306,3 +375,20 @@ def patient_ids_of(spec: Spec, records) -> list[str]:
 
 def record_id_lookup(spec: Spec) -> str:
     return "seq" if spec.type == "AuditEvent" else "pk"
+
+
+def record_version(actor: Actor, spec: Spec, pk, *, lock: bool = False) -> str:
+    """The record's meta.versionId now (as `with_meta` counts it); `lock`: hold its row until the
+    transaction ends (PostgreSQL; SQLite's IMMEDIATE transactions already serialise writers), so that an
+    If-Match check and the update it guards see the same version."""
+    qs = spec._allowed(actor).filter(pk=pk)
+    if lock:
+        list(qs.select_for_update().values_list("pk", flat=True))
+    return str(qs.model.history.model.objects.filter(id=pk).count() or 1)
+
+
+def conditional_create_lock(actor: Actor) -> None:
+    """Serialise conditional creates of the actor's clinic (If-None-Exist): the match and the create run
+    under the clinic row's lock, so two identical requests cannot both find nothing and both create."""
+    if actor.clinic is not None:
+        list(Clinic.objects.select_for_update().filter(pk=actor.clinic.pk).values_list("pk", flat=True))

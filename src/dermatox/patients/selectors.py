@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 
 from django.db.models import F, Q, QuerySet, Value
-from django.db.models.functions import Concat
+from django.db.models.functions import Concat, Length, Replace
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -53,6 +53,44 @@ def patients_matching(
         qs = qs.filter(birth_date=birth_date)
     family = Concat("family_name", Value("")) if terms else F("family_name")
     return qs.order_by(family, "given_name", "mrn")
+
+
+def patient_name_q(value: str) -> Q:
+    """Patients a FHIR `name` search matches: some word of the folded "given family" name starts with the
+    folded value (case- and accent-insensitive, FHIR string search's starts-with)."""
+    term = fold(value)
+    return Q(search_name__startswith=term) | Q(search_name__contains=f" {term}")
+
+
+def patient_family_q(qs: QuerySet[Patient], value: str) -> Q:
+    """Patients of `qs` whose folded family name starts with the folded value (FHIR `family`).
+
+    `search_name` is "given family", folded: a family name that starts with the term puts " term" in it. So
+    does a later word of a given name of two words ("Anna Maria") or of a family name ("Van Dyke"), and only
+    a name with two spaces or more can be such a false match: those few are checked here in Python."""
+    term = fold(value)
+    q = Q(search_name__contains=f" {term}")
+    spaces = Length("search_name") - Length(Replace("search_name", Value(" "), Value("")))
+    suspects = (qs.filter(q).order_by().annotate(name_spaces=spaces).filter(name_spaces__gte=2)).values_list(
+        "pk", "family_name"
+    )
+    wrong = [pk for pk, family in suspects if not fold(family).startswith(term)]
+    return q & ~Q(pk__in=wrong) if wrong else q
+
+
+def patient_identifier_q(*, system: str | None, value: str) -> Q:
+    """Patients with a current identifier: `system` "mrn" (the record number), an IdentifierSystem value,
+    or None (any of them); `value` "" is any value of that system. The record number is matched as the
+    patient search matches it (case-insensitively)."""
+    if system == "mrn":
+        return Q(mrn__iexact=value) if value else Q()
+    identifiers = PatientIdentifier.objects.current()
+    if system is not None:
+        identifiers = identifiers.filter(system=system)
+    if value:
+        identifiers = identifiers.filter(value=value)
+    q = Q(pk__in=identifiers.values("patient_id"))
+    return q | Q(mrn__iexact=value) if system is None else q
 
 
 def patient_search(
