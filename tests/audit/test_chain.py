@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def _write(n: int) -> None:
     for i in range(n):
-        audit_record(actor=Actor.system(), action="test.write", detail={"i": i})
+        audit_record(actor=Actor.system(), action="demo.load", detail={"i": i})
 
 
 def _drop_protection():

@@ -28,7 +28,7 @@ TABLES = ("audit_auditentry", "audit_audithead")
 
 def _write(n: int) -> None:
     for i in range(n):
-        audit_record(actor=Actor.system(), action="test.write", detail={"i": i})
+        audit_record(actor=Actor.system(), action="demo.load", detail={"i": i})
 
 
 @contextmanager

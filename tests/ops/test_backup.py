@@ -30,7 +30,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def clinic_data(tmp_path):
     """A small clinic's database and files (MEDIA_ROOT on disk, as in production)."""
     demo_load(seed=7, patients=3)
-    audit_record(actor=Actor.system(), action="test.write", detail={"note": "çğış"})
+    audit_record(actor=Actor.system(), action="demo.load", detail={"note": "çğış"})
     media = tmp_path / "media"
     (media / "consents" / "2026" / "12").mkdir(parents=True)
     (media / "consents" / "2026" / "12" / "consent.pdf").write_bytes(b"%PDF-1.7 encrypted bytes \x00\xff")

@@ -29,10 +29,6 @@ def membership_get(user: User, clinic_id: int) -> Membership | None:
     return memberships_for(user).filter(clinic_id=clinic_id).first()
 
 
-def clinics_for(user: User) -> QuerySet[Clinic]:
-    return Clinic.objects.filter(memberships__user=user, memberships__active=True).order_by("name")
-
-
 @dataclass(frozen=True)
 class StaffRow:
     """One line of the staff page: the membership, whether the account has a second factor, and for each

@@ -6,6 +6,7 @@ import uuid
 from django.db import IntegrityError, transaction
 from django.db.models import Model
 
+from dermatox.audit.actions import check_registered
 from dermatox.audit.mac import entry_mac, head_mac
 from dermatox.audit.models import GENESIS_HASH, AuditEntry, AuditHead
 from dermatox.common.context import Actor
@@ -27,6 +28,7 @@ def audit_record(
     already serialise writers), so concurrent writers never fork the chain. The entry and the moved head
     are MACed with DERMATOX_AUDIT_KEY; the head's triggers accept only this one-step move.
     """
+    check_registered(action)
     if patient_id is None and obj is not None:
         patient_id = _patient_of(obj)
     user = actor.acting_user

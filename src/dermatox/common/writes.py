@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Model
 from django.utils import timezone
 
+from dermatox.audit.actions import action as audit_action
 from dermatox.audit.services import audit_record
 from dermatox.common.context import Actor
 from dermatox.common.errors import CommonCode, InvalidInput, NotFound, PermissionDenied
@@ -74,4 +75,4 @@ def mark_entered_in_error(actor: Actor, record: ClinicalRecord, *, reason: str) 
     record.entered_in_error_reason = reason
     label = record._meta.model_name
     # The reason may be clinical text: it lives on the record (and its history), not in the audit trail.
-    return save_audited(actor, record, action=f"{label}.entered_in_error")
+    return save_audited(actor, record, action=audit_action("{0}.entered_in_error", label))

@@ -13,8 +13,9 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.utils import timezone
 
-from dermatox.accounts.models import Chain, Clinic, Membership, User
+from dermatox.accounts.models import Clinic, Membership, User
 from dermatox.accounts.roles import Role
+from dermatox.accounts.services import clinic_create
 from dermatox.assessments.models import Observation
 from dermatox.audit.services import audit_record
 from dermatox.clinical.observations import check_observation_value, observation_types
@@ -70,11 +71,10 @@ def demo_logins() -> str:
 
 
 def _staff() -> tuple[list[Clinic], dict[str, User]]:
-    chain, _ = Chain.objects.get_or_create(name="Anka Clinics")
     clinics = []
-    for code, name, address in CLINICS:
-        clinic, _ = Clinic.objects.get_or_create(
-            code=code, defaults={"name": name, "chain": chain, "address": address}
+    for code, name, address in CLINICS:  # created and audited as any clinic is (accounts.services)
+        clinic = Clinic.objects.filter(code=code).first() or clinic_create(
+            actor=Actor.system(), name=name, code=code, chain_name="Anka Clinics", address=address
         )
         clinics.append(clinic)
     by_code = {c.code: c for c in clinics}

@@ -12,13 +12,14 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from dermatox.accounts.roles import Perm
+from dermatox.audit.actions import action as audit_action
 from dermatox.audit.services import audit_record
 from dermatox.clinical.reference import by_id
 from dermatox.clinical.toxin.reconstitution import ToxinInputError, reconstitute
 from dermatox.common.context import Actor
 from dermatox.common.errors import Conflict, InvalidInput, NotFound
 from dermatox.common.text import clean_line
-from dermatox.common.writes import require, require_same_clinic
+from dermatox.common.writes import require, require_same_clinic, validate
 from dermatox.inventory.error_codes import StockCode
 from dermatox.inventory.models import InventoryPolicy, Lot, Vial, Withdrawal
 from dermatox.patients.models import Patient
@@ -139,6 +140,20 @@ def beyond_use_hours(clinic) -> int:
 
 
 @transaction.atomic
+def policy_set(*, actor: Actor, beyond_use_hours) -> InventoryPolicy:
+    """The clinic's beyond-use policy (managers): validated by the model's bounds, versioned and audited
+    together (InvalidInput naming `beyond_use_hours` otherwise)."""
+    require(actor, Perm.MANAGE_STAFF)
+    policy = policy_for(actor.clinic)
+    policy.beyond_use_hours = beyond_use_hours
+    validate(policy)
+    policy._history_user = actor.acting_user
+    policy.save()
+    audit_record(actor=actor, action="stock.policy", detail={"beyond_use_hours": policy.beyond_use_hours})
+    return policy
+
+
+@transaction.atomic
 def vial_open(*, actor: Actor, vial_id, diluent_ml, at: dt.datetime | None = None) -> Vial:
     """Reconstitute: record diluent, time and who; the beyond-use time follows the clinic's policy."""
     require(actor, Perm.CHART_ADMINISTRATION)
@@ -220,7 +235,7 @@ def vial_deduct(
     )
     audit_record(
         actor=actor,
-        action=f"vial.{reason}",
+        action=audit_action("vial.{0}", reason),
         obj=withdrawal,
         patient_id=patient.pk if patient else None,
         detail={"vial": vial.pk, "units": str(amount)},

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from dermatox.accounts.models import Clinic
 from dermatox.accounts.roles import Perm
+from dermatox.audit.actions import action as audit_action
 from dermatox.common.context import Actor
 from dermatox.common.errors import InvalidInput
 from dermatox.common.records import ClinicalRecord
@@ -197,7 +198,9 @@ def _check_code(record: Condition | MedicationStatement | Allergy) -> None:
 def condition_add(*, actor: Actor, patient: Patient, data: dict) -> Condition:
     record = Condition(recorded_by=actor.acting_user, **_accept(data, CONDITION_FIELDS))
     _check_code(record)
-    return child_record_save(actor, patient, record, Perm.EDIT_CLINICAL, f"condition.add.{record.category}")
+    return child_record_save(
+        actor, patient, record, Perm.EDIT_CLINICAL, audit_action("condition.add.{0}", record.category)
+    )
 
 
 @transaction.atomic
@@ -228,7 +231,11 @@ def pregnancy_status_record(*, actor: Actor, patient: Patient, data: dict) -> Pr
 def consent_record(*, actor: Actor, patient: Patient, data: dict) -> Consent:
     record = Consent(recorded_by=actor.acting_user, **_accept(data, CONSENT_FIELDS))
     return child_record_save(
-        actor, patient, record, Perm.RECORD_CONSENT, f"consent.{record.kind}.{record.decision}"
+        actor,
+        patient,
+        record,
+        Perm.RECORD_CONSENT,
+        audit_action("consent.{0}.{1}", record.kind, record.decision),
     )
 
 

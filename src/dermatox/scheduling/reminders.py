@@ -23,6 +23,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
+from dermatox.audit.actions import action as audit_action
 from dermatox.audit.services import audit_record
 from dermatox.common.context import Actor
 from dermatox.scheduling.hours import clinic_tz
@@ -212,7 +213,7 @@ def _record(patient, kind: str, status: str, now: dt.datetime, **fields) -> str 
         return None
     audit_record(
         actor=Actor.system(clinic=patient.clinic, channel="system"),
-        action=f"reminder.{kind}.{status}",
+        action=audit_action("reminder.{0}.{1}", kind, status),
         obj=reminder,
         detail={
             "appointment": reminder.appointment_id,

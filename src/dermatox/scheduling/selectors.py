@@ -12,6 +12,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from dermatox.accounts.roles import Perm
+from dermatox.audit.actions import action as audit_action
 from dermatox.audit.services import audit_record
 from dermatox.common.context import Actor
 from dermatox.common.errors import NotFound, PermissionDenied
@@ -235,7 +236,7 @@ def _calendar(*, actor: Actor, view: str, first_day: dt.date, days: int, practit
     step = dt.timedelta(days=days)
     audit_record(
         actor=actor,
-        action=f"appointment.calendar_{view}",
+        action=audit_action("appointment.calendar_{0}", view),
         detail={
             "from": first_day.isoformat(),
             "days": days,

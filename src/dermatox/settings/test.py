@@ -54,3 +54,6 @@ DERMATOX_API_TOKEN_RATE = "1000000/m"  # noqa: S105 (a rate, not a secret)
 
 # !!! TESTS ONLY: a fixed, public audit MAC key (production refuses to start without its own).
 DERMATOX_AUDIT_KEY = "dermatox-TEST-ONLY-audit-key-NOT-SECRET"
+
+# An audit action missing from dermatox/audit/actions.py fails the test that writes it.
+DERMATOX_STRICT_AUDIT_ACTIONS = True

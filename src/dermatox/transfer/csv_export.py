@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from dermatox.accounts.roles import Perm
 from dermatox.assessments.models import Observation
+from dermatox.audit.actions import action as audit_action
 from dermatox.audit.services import audit_record
 from dermatox.common.context import Actor
 from dermatox.common.errors import InvalidInput
@@ -123,7 +124,7 @@ def csv_export(*, actor: Actor, kind: str) -> tuple[str, int, int]:
     left_out = patients.count() - len(keys)
     audit_record(
         actor=actor,
-        action=f"export.{kind}",
+        action=audit_action("export.{0}", kind),
         detail={
             "rows": count,
             "patients": len(patient_ids),

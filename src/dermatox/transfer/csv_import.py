@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from dermatox.assessments.models import Observation
 from dermatox.assessments.services import observation_record
+from dermatox.audit.actions import action as audit_action
 from dermatox.audit.services import audit_record
 from dermatox.common.context import Actor
 from dermatox.common.errors import DermatoxError, InvalidInput
@@ -281,7 +282,7 @@ def csv_import(
         else:
             audit_record(
                 actor=actor,
-                action=f"import.{result.kind}",
+                action=audit_action("import.{0}", result.kind),
                 detail={
                     "rows": result.rows,
                     "created": result.created,

@@ -55,10 +55,14 @@ ALLOWED = Check(True)
 
 
 def _may_chart(actor: Actor, session: TreatmentSession) -> Check:
+    return _may_chart_for(actor, session.patient)
+
+
+def _may_chart_for(actor: Actor, patient) -> Check:
     if not actor.can(Perm.CHART_ADMINISTRATION):
         return Check(False, _("Your role may not chart toxin sessions."), CommonCode.PERMISSION_DENIED)
-    if actor.role != "system" and (actor.clinic is None or actor.clinic.pk != session.patient.clinic_id):
-        return Check(False, _("This session belongs to another clinic."), CommonCode.PERMISSION_DENIED)
+    if actor.role != "system" and (actor.clinic is None or actor.clinic.pk != patient.clinic_id):
+        return Check(False, _("This patient belongs to another clinic."), CommonCode.PERMISSION_DENIED)
     return ALLOWED
 
 
@@ -110,6 +114,57 @@ def sign_check(session: TreatmentSession, points: list, plan: dict | None) -> Ch
             StockCode.VIAL_INSUFFICIENT,
         )
     return ALLOWED
+
+
+class SessionCreate:
+    """Start a draft from a protocol for a patient (its points laid out on the maps)."""
+
+    def __init__(self, actor: Actor, patient):
+        self.actor, self.patient = actor, patient
+
+    def check(self) -> Check:
+        return _may_chart_for(self.actor, self.patient)
+
+    def execute(self, *, protocol: str, vial_id=None) -> TreatmentSession:
+        from dermatox.treatments.services import session_create
+
+        self.check().raise_if_refused()
+        return session_create(actor=self.actor, patient=self.patient, protocol=protocol, vial_id=vial_id)
+
+
+class PointChart:
+    """Chart a draft's points: add, move or re-dose one (`save`), remove one (`remove`)."""
+
+    def __init__(self, actor: Actor, session: TreatmentSession):
+        self.actor, self.session = actor, session
+
+    def check(self) -> Check:
+        return draft_check(self.actor, self.session)
+
+    def save(self, data: dict, point=None):
+        from dermatox.treatments.services import point_save
+
+        return point_save(actor=self.actor, session=self.session, data=data, point=point)
+
+    def remove(self, point) -> None:
+        from dermatox.treatments.services import point_remove
+
+        point_remove(actor=self.actor, session=self.session, point=point)
+
+
+class VialChoose:
+    """Choose the open vial of the session's product that the doses come from."""
+
+    def __init__(self, actor: Actor, session: TreatmentSession):
+        self.actor, self.session = actor, session
+
+    def check(self) -> Check:
+        return draft_check(self.actor, self.session)
+
+    def execute(self, *, vial_id) -> TreatmentSession:
+        from dermatox.treatments.services import session_set_vial
+
+        return session_set_vial(actor=self.actor, session=self.session, vial_id=vial_id)
 
 
 class SessionSign:

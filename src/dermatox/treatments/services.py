@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -232,9 +232,8 @@ POINT_FIELDS = ("view", "region", "x", "y", "depth", "units")
 def point_save(
     *, actor: Actor, session: TreatmentSession, data: dict, point: InjectionPoint | None = None
 ) -> InjectionPoint:
-    """Add a point, or move / re-dose one (a new version of it)."""
-    from dermatox.clinical.toxin.layout import VIEWS_BY_AREA
-    from dermatox.clinical.toxin.protocols import DEPTHS
+    """Add a point, or move / re-dose one (a new version of it), by the point rules (clinical.toxin.points)."""
+    from dermatox.clinical.toxin import points as rules
 
     session = _draft(actor, session)
     unknown = sorted(set(data) - set(POINT_FIELDS))
@@ -248,37 +247,18 @@ def point_save(
     errors = {}
     for key, value in data.items():
         if key in ("x", "y"):
-            try:
-                value = Decimal(str(value)).quantize(Decimal("0.01"))
-                if not 0 <= value <= 100:
-                    raise InvalidOperation
-            except (InvalidOperation, TypeError, ValueError):
-                errors[key] = ["must be a number from 0 to 100 (percent of the view)"]
+            value = rules.percent(value)
+            if value is None:
+                errors[key] = [rules.PERCENT_RULE]
                 continue
         if key == "units" and isinstance(value, float):
             # A JSON 0.1 is 0.1 U, not 0.1000000000000000055… (which the 3-decimal rule would refuse).
             value = Decimal(str(value))
         setattr(point, key, value.strip() if isinstance(value, str) else value)
     area = _active_protocols()[session.protocol]["area"]
-    views = VIEWS_BY_AREA[area]
-    if point.view not in views:
-        errors["view"] = [f"must be one of this protocol's maps: {', '.join(views)}"]
-    else:
-        regions = [
-            rid.split(":", 1)[1]
-            for rid, r in by_id("map_regions.toml").items()
-            if rid.startswith(f"{area}:") and r["view"] == point.view
-        ]
-        if point.region not in regions:
-            errors["region"] = [f"must be a region of the {point.view} map: {', '.join(regions)}"]
-    if point.depth not in DEPTHS:
-        errors["depth"] = [f"must be one of {', '.join(DEPTHS)}"]
-    try:
-        units = Decimal(str(point.units))
-        if not 0 < units <= 500:
-            raise InvalidOperation
-    except (InvalidOperation, TypeError):
-        errors["units"] = ["must be a number greater than 0 (at most 500)"]
+    errors |= rules.point_problems(
+        area, view=point.view, region=point.region, depth=point.depth, units_value=point.units
+    )
     if errors:
         raise InvalidInput.from_fields(errors)
     return save_audited(actor, point, action="session.point")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.db import transaction
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -15,7 +14,7 @@ from dermatox.clinical.reference import load
 from dermatox.common.errors import Conflict, InvalidInput, PermissionDenied
 from dermatox.inventory.models import InventoryPolicy, Lot
 from dermatox.inventory.selectors import lot_recall
-from dermatox.inventory.services import lot_receive, policy_for, vial_discard, vial_open
+from dermatox.inventory.services import lot_receive, policy_for, policy_set, vial_discard, vial_open
 from dermatox.web.decorators import clinic_required
 from dermatox.web.forms import DATE, apply_errors
 
@@ -109,24 +108,19 @@ def vial_action(request, vial_id):
 def stock_policy(request):
     if not request.actor.can(Perm.MANAGE_STAFF):
         raise PermissionDenied(_("Only a clinic manager sets the beyond-use policy."))
-    policy = policy_for(request.actor.clinic)
-    form = PolicyForm(request.POST, instance=policy)
-    if form.is_valid():
-        with transaction.atomic():  # the change and its audit entry together
-            saved = form.save(commit=False)
-            saved._history_user = request.user
-            saved.save()
-            audit_record(
-                actor=request.actor,
-                action="stock.policy",
-                detail={"beyond_use_hours": saved.beyond_use_hours},
-            )
-        messages.success(request, _("Policy saved."))
-    else:
+    form = PolicyForm(request.POST, instance=policy_for(request.actor.clinic))
+    try:
+        if not form.is_valid():
+            raise InvalidInput.from_fields(form.errors)
+        policy_set(actor=request.actor, beyond_use_hours=form.cleaned_data["beyond_use_hours"])
+    except InvalidInput as exc:
         messages.error(
             request,
-            _("Use reconstituted vials for (hours): ") + " ".join(form.errors.get("beyond_use_hours", [])),
+            _("Use reconstituted vials for (hours): ")
+            + " ".join(str(m) for m in exc.fields.get("beyond_use_hours", [exc.message])),
         )
+    else:
+        messages.success(request, _("Policy saved."))
     return redirect("stock")
 
 

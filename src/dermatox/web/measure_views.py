@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from dermatox.accounts.roles import Perm
 from dermatox.assessments.services import examination_record
+from dermatox.audit.actions import action as audit_action
 from dermatox.audit.services import audit_record
 from dermatox.clinical.demographics import age_on
 from dermatox.clinical.observations import observation_types
@@ -243,7 +244,9 @@ def examination(request, patient_id, exam):
             else:
                 messages.success(request, _("Examination saved."))
                 return redirect("patient-assessment", patient_id=patient.pk)
-    audit_record(actor=request.actor, action=f"patient.view_for_{kind}_examination", obj=patient)
+    audit_record(
+        actor=request.actor, action=audit_action("patient.view_for_{0}_examination", kind), obj=patient
+    )
     conditions = by_id("conditions.toml")
     shown = [f for f in fields if not f.sexes or patient.sex_at_birth in f.sexes]
     return render(

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods
 
 from dermatox.accounts.roles import Perm
 from dermatox.audit.services import audit_record
-from dermatox.clinical.reference import by_id
+from dermatox.clinical.toxin import points as point_rules
 from dermatox.clinical.toxin.layout import VIEWS_BY_AREA
 from dermatox.clinical.toxin.protocols import DEPTHS, load_protocols
 from dermatox.common.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -26,7 +26,14 @@ from dermatox.inventory.selectors import vials_in_scope
 from dermatox.patients.selectors import patient_get
 from dermatox.treatments import selectors as session_selectors
 from dermatox.treatments import services as ts
-from dermatox.treatments.actions import SessionSign, SessionStockCorrection, SessionWithdraw
+from dermatox.treatments.actions import (
+    PointChart,
+    SessionCreate,
+    SessionSign,
+    SessionStockCorrection,
+    SessionWithdraw,
+    VialChoose,
+)
 from dermatox.treatments.models import StockCorrection, TreatmentSession
 from dermatox.treatments.plan_text import localized_plan, plan_text
 from dermatox.web.decorators import clinic_required
@@ -67,9 +74,7 @@ def session_new(request, patient_id):
     error = ""
     if request.method == "POST":
         try:
-            session = ts.session_create(
-                actor=request.actor, patient=patient, protocol=request.POST.get("protocol", "")
-            )
+            session = SessionCreate(request.actor, patient).execute(protocol=request.POST.get("protocol", ""))
         except InvalidInput as exc:
             error = exc.message
         else:
@@ -119,11 +124,7 @@ def _detail_page(request, session: TreatmentSession, *, reasons=None, reason_err
         }
         for v in VIEWS_BY_AREA[protocol["area"]]
     ]
-    editable = (
-        session.status == "draft"
-        and not session.is_entered_in_error
-        and request.actor.can(Perm.CHART_ADMINISTRATION)
-    )
+    editable = bool(PointChart(request.actor, session).check())
     correction = SessionStockCorrection(request.actor, session)
     vials = (
         vials_in_scope(request.actor).filter(lot__product=session.product, state="open") if editable else []
@@ -177,24 +178,11 @@ def _detail_page(request, session: TreatmentSession, *, reasons=None, reason_err
     )
 
 
-def _nearest_region(view: str, x: float, y: float) -> str:
-    anchors = [(k.split(":", 1)[1], r) for k, r in by_id("map_regions.toml").items() if r["view"] == view]
-    if not anchors:
-        return "other"
-    return min(anchors, key=lambda a: (a[1]["x"] - x) ** 2 + (a[1]["y"] - y) ** 2)[0]
-
-
 def _coordinate(value, field: str) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or not 0 <= value <= 100
-    ):
-        raise InvalidInput(
-            f"{field}: must be a number from 0 to 100", fields={field: ["must be a number from 0 to 100"]}
-        )
-    return round(float(value), 2)
+    number = point_rules.percent(value) if isinstance(value, int | float) else None
+    if number is None:
+        raise InvalidInput(f"{field}: {point_rules.PERCENT_RULE}", fields={field: [point_rules.PERCENT_RULE]})
+    return float(number)
 
 
 def _region_dose(protocol: dict, region: str) -> float:
@@ -211,6 +199,7 @@ def session_point(request, patient_id, session_id):
     if request.method != "POST":  # scoped first, so another clinic's session is a 404 whatever the method
         return HttpResponseNotAllowed(["POST"])
     protocol = load_protocols()[session.protocol]
+    chart = PointChart(request.actor, session)
     try:
         try:
             body = parse_json(request.body or b"{}")
@@ -231,16 +220,12 @@ def session_point(request, patient_id, session_id):
                 raise NotFound("No such point")
         if action == "add":
             view = body.get("view")
-            if view not in VIEWS_BY_AREA[protocol["area"]]:
-                raise InvalidInput(
-                    "view: not a view of this protocol",
-                    fields={"view": [f"must be one of {', '.join(VIEWS_BY_AREA[protocol['area']])}"]},
-                )
+            if view not in point_rules.views_of(protocol["area"]):
+                problem = f"must be one of {', '.join(point_rules.views_of(protocol['area']))}"
+                raise InvalidInput(f"view: {problem}", fields={"view": [problem]})
             x, y = _coordinate(body.get("x"), "x"), _coordinate(body.get("y"), "y")
-            region = _nearest_region(view, x, y)
-            ts.point_save(
-                actor=request.actor,
-                session=session,
+            region = point_rules.nearest_region(view, x, y)
+            chart.save(
                 data={
                     "view": view,
                     "region": region,
@@ -252,11 +237,9 @@ def session_point(request, patient_id, session_id):
             )
         elif action == "move":
             x, y = _coordinate(body.get("x"), "x"), _coordinate(body.get("y"), "y")
-            ts.point_save(
-                actor=request.actor,
-                session=session,
+            chart.save(
                 point=point,
-                data={"x": x, "y": y, "region": _nearest_region(point.view, x, y)},
+                data={"x": x, "y": y, "region": point_rules.nearest_region(point.view, x, y)},
             )
         elif action == "dose":
             delta = body.get("delta")
@@ -269,14 +252,12 @@ def session_point(request, patient_id, session_id):
                 raise InvalidInput(
                     "delta: must be a number", fields={"delta": ["must be a number from -100 to 100"]}
                 )
-            ts.point_save(
-                actor=request.actor,
-                session=session,
+            chart.save(
                 point=point,
                 data={"units": point.units + Decimal(str(delta))},
             )
         elif action == "remove":
-            ts.point_remove(actor=request.actor, session=session, point=point)
+            chart.remove(point)
         else:
             raise InvalidInput("action: unknown", fields={"action": ["must be add, move, dose or remove"]})
     except (InvalidInput, Conflict) as exc:
@@ -290,7 +271,7 @@ def session_vial(request, patient_id, session_id):
     if request.method != "POST":  # scoped first, so another clinic's session is a 404 whatever the method
         return HttpResponseNotAllowed(["POST"])
     try:
-        ts.session_set_vial(actor=request.actor, session=session, vial_id=request.POST.get("vial") or None)
+        VialChoose(request.actor, session).execute(vial_id=request.POST.get("vial") or None)
     except (InvalidInput, Conflict) as exc:
         messages.error(request, exc.message)
     return redirect("session-detail", patient_id=session.patient_id, session_id=session.pk)
@@ -352,7 +333,7 @@ def session_sign(request, patient_id, session_id):
         key.removeprefix("ack_"): value for key, value in request.POST.items() if key.startswith("ack_")
     }
     try:
-        ts.session_sign(actor=request.actor, session=session, acknowledgements=reasons)
+        SessionSign(request.actor, session).execute(acknowledgements=reasons)
     except Conflict as exc:
         if exc.code != "warnings_not_acknowledged":
             messages.error(request, _sign_refused(exc))

@@ -21,6 +21,7 @@ from dermatox.accounts.roles import Perm
 from dermatox.accounts.selectors import memberships_for
 from dermatox.assessments.models import AssessmentSnapshot, Observation
 from dermatox.assessments.services import assessment_sign, observation_record
+from dermatox.audit.actions import action as audit_action
 from dermatox.audit.selectors import audit_detail_shown, audit_entries
 from dermatox.audit.services import audit_record
 from dermatox.chart.assessment import assessment_view, result_in, snapshot_get
@@ -347,7 +348,7 @@ def record_add(request, patient_id, kind):
             messages.success(request, _("Saved."))
             return redirect("patient-detail", patient_id=patient.pk)
     # The form shows who the patient is (and, for notes and measurements, their visits): a read.
-    audit_record(actor=request.actor, action=f"patient.view_for_{kind}", obj=patient)
+    audit_record(actor=request.actor, action=audit_action("patient.view_for_{0}", kind), obj=patient)
     return render(request, "web/record_form.html", {"form": form, "patient": patient, "title": spec.title})
 
 
@@ -377,7 +378,11 @@ def record_entered_in_error(request, patient_id, kind, pk):
             if model is TreatmentSession:  # its page says what happened to the doses and asks about the units
                 return redirect("session-detail", patient_id=patient.pk, session_id=record.pk)
             return redirect("patient-detail", patient_id=patient.pk)
-    audit_record(actor=request.actor, action=f"{record._meta.model_name}.view_for_correction", obj=record)
+    audit_record(
+        actor=request.actor,
+        action=audit_action("{0}.view_for_correction", record._meta.model_name),
+        obj=record,
+    )
     return render(
         request,
         "web/entered_in_error.html",
