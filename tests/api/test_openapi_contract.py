@@ -84,6 +84,8 @@ OPERATIONS = {
     "PUT /api/toxin-sessions/{session_id}/vial",
     "GET /api/vials",
     "POST /api/toxin-sessions/{session_id}/sign",
+    "POST /api/toxin-sessions/{session_id}/entered-in-error",
+    "POST /api/toxin-sessions/{session_id}/stock-correction",
     "GET /api/patients/{patient_id}/follow-ups",
     "POST /api/patients/{patient_id}/follow-ups",
     "PATCH /api/follow-ups/{follow_up_id}",
