@@ -9,6 +9,7 @@ from django.utils import timezone
 from dermatox.accounts.roles import Perm
 from dermatox.assessments.case_builder import build_case
 from dermatox.assessments.models import AssessmentSnapshot, Observation
+from dermatox.audit.writes import require, require_same_clinic
 from dermatox.clinical.observations import (
     ObservationValueError,
     check_components,
@@ -18,7 +19,6 @@ from dermatox.clinical.observations import (
 from dermatox.clinical.pathways import assess
 from dermatox.common.context import Actor
 from dermatox.common.errors import InvalidInput
-from dermatox.common.writes import require, require_same_clinic
 from dermatox.patients.models import Encounter, Patient
 from dermatox.patients.services import child_record_save
 

@@ -10,10 +10,10 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 
 from dermatox.accounts.roles import Perm
 from dermatox.audit.services import audit_record
+from dermatox.audit.writes import mark_entered_in_error, require, require_same_clinic, save_audited
 from dermatox.clinical.reference import by_id
 from dermatox.common.context import Actor
 from dermatox.common.errors import Conflict, InvalidInput, NotFound
-from dermatox.common.writes import mark_entered_in_error, require, require_same_clinic, save_audited
 from dermatox.patients.models import Patient
 from dermatox.patients.services import child_record_save
 from dermatox.treatments.actions import draft_check, sign_check
