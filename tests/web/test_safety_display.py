@@ -186,7 +186,7 @@ def test_the_printed_plan_is_in_the_patients_language_with_the_critical_alerts(
 
 def _turkish_reason(patient, treatment):
     """The first reason the engine gives for a treatment, rendered from its id in Turkish and in English."""
-    from dermatox.assessments.case_builder import build_case
+    from dermatox.chart.case_builder import build_case
     from dermatox.clinical.messages import render
 
     result = real_assess(build_case(patient, timezone.localdate()).case)
