@@ -199,3 +199,10 @@ def test_missing_data_notes_read_in_the_readers_language_and_are_kept_with_ids(p
     assert all({"id", "params", "text"} <= set(item) for item in stored)
     assert [missing_text(item, "tr") for item in stored] == turkish
     assert missing_text("An old plain note", "tr") == "An old plain note"
+
+
+def test_the_plan_check_reads_the_case_the_chart_builds():
+    """Treatments does not import the chart: the chart app hands it the case builder when Django starts."""
+    from dermatox.treatments import services
+
+    assert services._case_builder is build_case
