@@ -19,7 +19,7 @@ def main() -> int:
     from django.utils import timezone
 
     from dermatox.accounts.models import Clinic, Membership, User
-    from dermatox.assessments.services import assessment_sign
+    from dermatox.chart.signing import assessment_sign
     from dermatox.common.context import Actor
     from dermatox.demo.long_history import patient_with_long_history
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ruff, then the whole suite on SQLite, then again on PostgreSQL:
+# ruff and the import contracts, then the whole suite on SQLite, then again on PostgreSQL:
 #   DERMATOX_TEST_POSTGRES_URL when set, else a throwaway cluster (initdb + pg_ctl on a free loopback port).
 # Fails if any test fails.
 set -euo pipefail
@@ -77,6 +77,9 @@ ensure_validator() {
 banner "ruff"
 $BIN/ruff check src tests bench
 $BIN/ruff format --check src tests bench
+# The import contracts of pyproject.toml ([tool.importlinter], docs/architecture.md), on this tree's src/.
+banner "import contracts"
+PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" $BIN/lint-imports --no-cache
 ensure_tools
 ensure_validator
 

@@ -13,11 +13,11 @@ from django.utils import timezone
 
 from dermatox.accounts.roles import Role
 from dermatox.accounts.tokens import api_token_create
-from dermatox.assessments.case_builder import build_case
 from dermatox.assessments.services import observation_record
 from dermatox.bulk.models import BulkExportJob
 from dermatox.bulk.services import export_run
 from dermatox.cds.prefetch import map_prefetch
+from dermatox.chart.case_builder import build_case
 from dermatox.chart.outcomes import clinic_cohort, patient_outcomes
 from dermatox.common.context import Actor
 from dermatox.inventory.selectors import lot_recall

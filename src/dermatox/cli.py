@@ -290,8 +290,8 @@ def cmd_case(args) -> int:
 
     from django.utils import timezone
 
-    from dermatox.assessments.case_builder import build_case
     from dermatox.audit.services import audit_record
+    from dermatox.chart.case_builder import build_case
     from dermatox.common.context import Actor
     from dermatox.patients.models import Patient
 

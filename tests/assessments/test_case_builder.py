@@ -6,9 +6,10 @@ import pytest
 from django.utils import timezone
 
 from dermatox.accounts.roles import Role
-from dermatox.assessments.case_builder import build_case
-from dermatox.assessments.services import assessment_sign, observation_record
+from dermatox.assessments.services import observation_record
 from dermatox.audit.models import AuditEntry
+from dermatox.chart.case_builder import build_case
+from dermatox.chart.signing import assessment_sign
 from dermatox.clinical.pathways import assess
 from dermatox.common.errors import InvalidInput, PermissionDenied
 from dermatox.patients import services as ps
@@ -184,7 +185,7 @@ def test_missing_data_notes_read_in_the_readers_language_and_are_kept_with_ids(p
     they read in the language of whoever opens it later."""
     from django.utils import translation
 
-    from dermatox.assessments.case_builder import missing_text
+    from dermatox.chart.case_builder import missing_text
 
     built = build_case(patient, TODAY)
     with translation.override("tr"):
@@ -198,3 +199,10 @@ def test_missing_data_notes_read_in_the_readers_language_and_are_kept_with_ids(p
     assert all({"id", "params", "text"} <= set(item) for item in stored)
     assert [missing_text(item, "tr") for item in stored] == turkish
     assert missing_text("An old plain note", "tr") == "An old plain note"
+
+
+def test_the_plan_check_reads_the_case_the_chart_builds():
+    """Treatments does not import the chart: the chart app hands it the case builder when Django starts."""
+    from dermatox.treatments import services
+
+    assert services._case_builder is build_case

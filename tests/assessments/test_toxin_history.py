@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from dermatox.assessments.case_builder import build_case
+from dermatox.chart.case_builder import build_case
 from dermatox.clinical.pathways import assess
 from dermatox.common.errors import Conflict
 from dermatox.inventory.models import Withdrawal

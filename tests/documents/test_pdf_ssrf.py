@@ -7,7 +7,8 @@ from django.test import Client
 from django.utils import timezone
 
 from dermatox.accounts.roles import Role
-from dermatox.assessments.services import assessment_sign, observation_record
+from dermatox.assessments.services import observation_record
+from dermatox.chart.signing import assessment_sign
 from dermatox.intake.models import IntakeForm
 from dermatox.patients.models import Patient
 from dermatox.patients.services import encounter_create

@@ -16,8 +16,9 @@ from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.procedure import Procedure
 
-from dermatox.assessments.services import assessment_sign, observation_record
+from dermatox.assessments.services import observation_record
 from dermatox.audit.models import AuditEntry
+from dermatox.chart.signing import assessment_sign
 from dermatox.fhir import systems as S
 from dermatox.patients.services import condition_add, consent_record
 from dermatox.scheduling.services import appointment_book

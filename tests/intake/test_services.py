@@ -7,7 +7,7 @@ import time_machine
 from django.utils import timezone
 
 from dermatox.accounts.roles import Role
-from dermatox.assessments.case_builder import build_case
+from dermatox.chart.case_builder import build_case
 from dermatox.common.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from dermatox.intake import services
 from dermatox.intake.models import IntakeForm

@@ -8,8 +8,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from dermatox.accounts.roles import Role
-from dermatox.assessments.case_builder import build_case
 from dermatox.audit.models import AuditEntry
+from dermatox.chart.case_builder import build_case
 from dermatox.common.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from dermatox.inventory.models import Vial, Withdrawal
 from dermatox.inventory.selectors import lot_recall

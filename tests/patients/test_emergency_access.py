@@ -10,7 +10,7 @@ from django.utils import timezone
 from dermatox.accounts.models import Chain, Clinic, Membership
 from dermatox.accounts.roles import Role
 from dermatox.audit.models import AuditEntry
-from dermatox.audit.selectors import audit_entries
+from dermatox.chart.audit_trail import audit_entries
 from dermatox.chart.selectors import chart_get
 from dermatox.common.errors import InvalidInput, NotFound, PermissionDenied
 from dermatox.patients.emergency_access import emergency_access_begin, emergency_access_end

@@ -4,7 +4,8 @@ import datetime as dt
 
 from django.utils import timezone
 
-from dermatox.assessments.services import assessment_sign, observation_record
+from dermatox.assessments.services import observation_record
+from dermatox.chart.signing import assessment_sign
 from dermatox.patients import services as ps
 from dermatox.treatments.services import (
     adverse_event_record,

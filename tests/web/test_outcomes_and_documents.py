@@ -9,7 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from dermatox.accounts.roles import Role
-from dermatox.assessments.services import assessment_sign, observation_record
+from dermatox.assessments.services import observation_record
+from dermatox.chart.signing import assessment_sign
 from dermatox.patients.services import encounter_create, patient_create
 from dermatox.treatments.services import session_create
 from tests.pdf import pdf_text

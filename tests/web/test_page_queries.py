@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from dermatox.accounts.roles import Role
-from dermatox.assessments.services import assessment_sign
+from dermatox.chart.signing import assessment_sign
 from dermatox.demo.long_history import patient_with_long_history
 
 pytestmark = pytest.mark.django_db

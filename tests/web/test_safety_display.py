@@ -156,7 +156,7 @@ def test_a_snapshot_stored_before_the_safety_keys_renders_without_them(
     login, staff, physician, hair_woman, client, monkeypatch
 ):
     """Signed snapshots are never rewritten: an older result has no alerts, assumptions or regulatory."""
-    monkeypatch.setattr("dermatox.assessments.services.assess", without_safety)
+    monkeypatch.setattr("dermatox.chart.signing.assess", without_safety)
     login(staff[Role.PHYSICIAN])
     client.post(f"/patients/{hair_woman.pk}/assessment/")
     snapshot = AssessmentSnapshot.objects.get()
@@ -170,7 +170,7 @@ def test_a_snapshot_stored_before_the_safety_keys_renders_without_them(
 def test_the_printed_plan_is_in_the_patients_language_with_the_critical_alerts(
     staff, login, physician, hair_woman, monkeypatch, localize_langs
 ):
-    monkeypatch.setattr("dermatox.assessments.services.assess", with_safety)
+    monkeypatch.setattr("dermatox.chart.signing.assess", with_safety)
     login(staff[Role.PHYSICIAN]).post(f"/patients/{hair_woman.pk}/assessment/")
     localize_langs.clear()
     client = login(staff[Role.NURSE])  # the nurse works in English; the patient reads Turkish
@@ -186,7 +186,7 @@ def test_the_printed_plan_is_in_the_patients_language_with_the_critical_alerts(
 
 def _turkish_reason(patient, treatment):
     """The first reason the engine gives for a treatment, rendered from its id in Turkish and in English."""
-    from dermatox.assessments.case_builder import build_case
+    from dermatox.chart.case_builder import build_case
     from dermatox.clinical.messages import render
 
     result = real_assess(build_case(patient, timezone.localdate()).case)

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from dermatox.accounts.roles import Role
-from dermatox.assessments.services import assessment_sign
+from dermatox.chart.signing import assessment_sign
 from dermatox.inventory.models import Vial, Withdrawal
 from dermatox.patients.services import encounter_create
 from dermatox.treatments.models import TreatmentSession

@@ -6,9 +6,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 from dermatox.accounts.roles import Perm
-from dermatox.assessments.case_builder import BuiltCase, build_case
 from dermatox.assessments.models import AssessmentSnapshot
 from dermatox.audit.services import audit_record
+from dermatox.chart.case_builder import BuiltCase, build_case
 from dermatox.clinical.messages import engine_lang
 from dermatox.clinical.pathways import assess, localize
 from dermatox.common.context import Actor

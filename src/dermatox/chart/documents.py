@@ -15,12 +15,12 @@ from django.utils.dateparse import parse_datetime
 from dermatox.accounts.roles import Perm
 from dermatox.assessments.models import AssessmentSnapshot, Observation
 from dermatox.audit.services import audit_record
+from dermatox.audit.writes import require
 from dermatox.chart.assessment import result_in
 from dermatox.chart.outcomes import Outcomes, patient_outcomes
 from dermatox.clinical.regions import point_area, region_id
 from dermatox.common.context import Actor
 from dermatox.common.errors import NotFound
-from dermatox.common.writes import require
 from dermatox.patients.models import Consent, Encounter, Patient
 from dermatox.patients.selectors import patient_get
 from dermatox.treatments.models import FollowUp, TreatmentSession

@@ -16,6 +16,7 @@ from django.utils import timezone
 from dermatox.accounts.roles import Perm
 from dermatox.assessments.models import AssessmentSnapshot, Observation
 from dermatox.audit.services import audit_record
+from dermatox.audit.writes import require
 from dermatox.clinical.outcomes import (
     PER_SITE,
     PROTOCOL_OUTCOMES,
@@ -27,7 +28,6 @@ from dermatox.clinical.outcomes import (
     cohort_changes,
 )
 from dermatox.common.context import Actor
-from dermatox.common.writes import require
 from dermatox.patients.models import Patient
 from dermatox.treatments.selectors import sessions_in_scope
 

@@ -29,6 +29,6 @@ class Actor:
         return self.user if self.user is not None and self.user.pk else None
 
     def can(self, perm: str) -> bool:
-        from dermatox.accounts.roles import role_has
+        from dermatox.common.roles import role_has
 
         return self.role == "system" or role_has(self.role, perm)

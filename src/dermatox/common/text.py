@@ -24,7 +24,7 @@ def _unwanted(char: str, keep: str) -> bool:
 
 def clean_line(text: str) -> str:
     """One-line text (names, lot numbers, body sites, codes): every unwanted character becomes a space,
-    runs of spaces one, ends trimmed. Used by every write (`common.writes.validate`), so REST, forms, the
+    runs of spaces one, ends trimmed. Used by every write (`audit.writes.validate`), so REST, forms, the
     intake tablet, imports and FHIR store the same thing."""
     if not any(_unwanted(c, "") for c in text):
         return text

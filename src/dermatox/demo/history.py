@@ -15,7 +15,7 @@ from simple_history.utils import bulk_create_with_history
 
 from dermatox.accounts.models import Clinic, User
 from dermatox.assessments.models import Observation
-from dermatox.assessments.services import assessment_sign
+from dermatox.chart.signing import assessment_sign
 from dermatox.clinical.demographics import age_on
 from dermatox.clinical.reference import by_id
 from dermatox.common.context import Actor

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from dermatox.accounts.roles import Perm
 from dermatox.audit.services import audit_record
+from dermatox.audit.writes import require, require_same_clinic, save_audited, validate
 from dermatox.clinical.intake import MAX_SIGNATURE, IntakeAnswers, IntakeErrors, parse_answers
 from dermatox.clinical.observations import observation_types
 from dermatox.clinical.reference import by_id
@@ -21,7 +22,6 @@ from dermatox.common.context import Actor
 from dermatox.common.errors import Conflict, InvalidInput, NotFound
 from dermatox.common.filecrypt import open_text, seal_text
 from dermatox.common.text import clean_multiline
-from dermatox.common.writes import require, require_same_clinic, save_audited, validate
 from dermatox.intake.error_codes import IntakeCode
 from dermatox.intake.models import IntakeForm
 from dermatox.patients import services as patient_services

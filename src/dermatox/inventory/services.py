@@ -14,12 +14,12 @@ from simple_history.utils import bulk_create_with_history
 from dermatox.accounts.roles import Perm
 from dermatox.audit.actions import action as audit_action
 from dermatox.audit.services import audit_record
+from dermatox.audit.writes import require, require_same_clinic, validate
 from dermatox.clinical.reference import by_id
 from dermatox.clinical.toxin.reconstitution import ToxinInputError, reconstitute
 from dermatox.common.context import Actor
 from dermatox.common.errors import Conflict, InvalidInput, NotFound
 from dermatox.common.text import clean_line
-from dermatox.common.writes import require, require_same_clinic, validate
 from dermatox.inventory.error_codes import StockCode
 from dermatox.inventory.models import InventoryPolicy, Lot, Vial, Withdrawal
 from dermatox.patients.models import Patient

@@ -10,11 +10,11 @@ from django.utils import timezone
 from dermatox.accounts.models import Clinic
 from dermatox.accounts.roles import Perm
 from dermatox.audit.actions import action as audit_action
+from dermatox.audit.writes import require, require_same_clinic, save_audited, validate, withdraw
 from dermatox.common.context import Actor
 from dermatox.common.errors import InvalidInput
 from dermatox.common.records import ClinicalRecord
 from dermatox.common.text import fold
-from dermatox.common.writes import require, require_same_clinic, save_audited, validate, withdraw
 from dermatox.patients.models import (
     Allergy,
     Condition,

@@ -14,10 +14,10 @@ from django.utils.translation import gettext as _
 
 from dermatox.accounts.models import Membership, User
 from dermatox.accounts.roles import Perm, Role
+from dermatox.audit.writes import require, require_same_clinic, save_audited
 from dermatox.common.context import Actor
 from dermatox.common.errors import Conflict, InvalidInput
 from dermatox.common.validators import validate_plausible_date
-from dermatox.common.writes import require, require_same_clinic, save_audited
 from dermatox.patients.models import Encounter, Patient
 from dermatox.scheduling import hours
 from dermatox.scheduling.error_codes import ScheduleCode

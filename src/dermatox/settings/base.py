@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "dermatox.scheduling",
     "dermatox.documents",
     "dermatox.bulk",
+    "dermatox.chart",  # composed reads (no models): registers the case builder with treatments
     "dermatox.web",
 ]
 

@@ -21,9 +21,9 @@ from dermatox.accounts.roles import Perm
 from dermatox.assessments.models import Observation
 from dermatox.audit.actions import action as audit_action
 from dermatox.audit.services import audit_record
+from dermatox.audit.writes import require
 from dermatox.common.context import Actor
 from dermatox.common.errors import InvalidInput
-from dermatox.common.writes import require
 from dermatox.patients.models import Patient
 from dermatox.patients.selectors import patient_identifiers_in_scope, patients_in_scope
 from dermatox.transfer.rows import COLUMNS, IDENTIFIER_SYSTEMS, TEXT_COLUMNS, quote_formula

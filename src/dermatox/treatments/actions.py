@@ -22,9 +22,9 @@ from simple_history.utils import bulk_update_with_history
 
 from dermatox.accounts.roles import Perm
 from dermatox.audit.services import audit_record
+from dermatox.audit.writes import mark_entered_in_error
 from dermatox.common.context import Actor
 from dermatox.common.errors import CommonCode, Conflict, InvalidInput, NotFound, PermissionDenied
-from dermatox.common.writes import mark_entered_in_error
 from dermatox.inventory.error_codes import StockCode
 from dermatox.treatments.error_codes import TreatmentCode
 from dermatox.treatments.models import FollowUp, InjectionPoint, StockCorrection, TreatmentSession

@@ -6,7 +6,7 @@ class TreatmentsConfig(AppConfig):
     label = "treatments"
 
     def ready(self):
-        from dermatox.common.writes import register_withdrawal
+        from dermatox.audit.writes import register_withdrawal
         from dermatox.treatments.actions import session_withdraw
         from dermatox.treatments.models import TreatmentSession
 

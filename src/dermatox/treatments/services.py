@@ -10,10 +10,10 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 
 from dermatox.accounts.roles import Perm
 from dermatox.audit.services import audit_record
+from dermatox.audit.writes import mark_entered_in_error, require, require_same_clinic, save_audited
 from dermatox.clinical.reference import by_id
 from dermatox.common.context import Actor
 from dermatox.common.errors import Conflict, InvalidInput, NotFound
-from dermatox.common.writes import mark_entered_in_error, require, require_same_clinic, save_audited
 from dermatox.patients.models import Patient
 from dermatox.patients.services import child_record_save
 from dermatox.treatments.actions import draft_check, sign_check
@@ -272,13 +272,30 @@ def point_remove(*, actor: Actor, session: TreatmentSession, point: InjectionPoi
     mark_entered_in_error(actor, point, reason="removed while charting")
 
 
+# The plan check reads the case built from the whole record (chart.case_builder: a composed read above the
+# apps, since it reads intake, assessments, inventory and treatments alike). The chart app hands its builder
+# in when Django starts (chart/apps.py), so signing here uses it without importing upward.
+_case_builder = None
+
+
+def case_builder_register(build) -> None:
+    """`build(patient, as_of) -> BuiltCase`: the case that the plan check (and so signing) reads."""
+    global _case_builder
+    _case_builder = build
+
+
+def _build_case(patient: Patient, as_of: dt.date):
+    if _case_builder is None:
+        raise RuntimeError("no case builder: dermatox.chart (its AppConfig registers it) is not installed")
+    return _case_builder(patient, as_of)
+
+
 def session_plan(session: TreatmentSession, at, points: list | None = None) -> dict:
     """The plan check for this session as charted (pure rules, fed from the record) at time `at`."""
-    from dermatox.assessments.case_builder import build_case
     from dermatox.clinical.pathways import CaseError
     from dermatox.clinical.toxin.plan import check_plan
 
-    built = build_case(session.patient, timezone.localdate(at))
+    built = _build_case(session.patient, timezone.localdate(at))
     if built.case is None:
         raise InvalidInput("; ".join(built.missing), fields={"__all__": built.missing})
     points = points if points is not None else list(session.points.current())

@@ -20,12 +20,13 @@ from django.views.decorators.http import require_http_methods
 from dermatox.accounts.roles import Perm
 from dermatox.accounts.selectors import memberships_for
 from dermatox.assessments.models import AssessmentSnapshot, Observation
-from dermatox.assessments.services import assessment_sign, observation_record
+from dermatox.assessments.services import observation_record
 from dermatox.audit.actions import action as audit_action
-from dermatox.audit.selectors import audit_detail_shown, audit_entries
 from dermatox.audit.services import audit_record
 from dermatox.chart.assessment import assessment_view, result_in, snapshot_get
+from dermatox.chart.audit_trail import audit_detail_shown, audit_entries
 from dermatox.chart.selectors import chart_get, timeline_page
+from dermatox.chart.signing import assessment_sign
 from dermatox.clinical.reference import by_id, load
 from dermatox.common.context import Actor
 from dermatox.common.errors import InvalidInput, NotFound

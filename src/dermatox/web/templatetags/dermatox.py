@@ -290,7 +290,7 @@ def plan_text(item: dict, language: str | None = None) -> str:
 @register.filter
 def missing_text(item) -> str:
     """A "missing data" note of the case builder (or of a signed assessment) in the active language."""
-    from dermatox.assessments.case_builder import missing_text as text
-    from dermatox.assessments.case_builder import reader_lang
+    from dermatox.chart.case_builder import missing_text as text
+    from dermatox.chart.case_builder import reader_lang
 
     return text(item, reader_lang())
