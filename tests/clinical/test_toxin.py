@@ -312,3 +312,47 @@ def test_cli_plan():
     assert result.returncode == 0 and json.loads(result.stdout)["status"] == "blocked"
     bad = run("plan", "-", stdin=json.dumps(plan(vial={"vial_units": 100, "diluent_ml": -1})))
     assert bad.returncode == 2 and "vial.diluent_ml" in bad.stderr
+
+
+def test_beyond_use_is_checked_to_the_minute_when_the_time_is_known():
+    plan = {
+        "as_of": "2026-11-21",
+        "at": "2026-11-21T15:00:00+00:00",
+        "patient": {"sex": "male", "birth_date": "1980-01-01"},
+        "product": "onabotulinumtoxinA",
+        "protocol": "glabellar_lines",
+        "vial": {
+            "vial_units": 100,
+            "diluent_ml": 2.5,
+            "beyond_use": "2026-11-21T08:00:00+00:00",
+            "remaining_units": 10,
+        },
+    }
+    result = check_plan(plan)
+    assert "vial_beyond_use" in {b["id"] for b in result["blocks"]}
+    assert "exceeds_vial" in {w["id"] for w in result["warnings"]}  # 20 U planned, 10 U left
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"conversion": {"ratio": float("nan"), "acknowledged": True}}, "conversion.ratio"),
+        ({"conversion": {"ratio": 10**400, "acknowledged": True}}, "conversion.ratio"),
+        ({"indication": ["hair"]}, "indication: unknown indication"),
+        ({"vial": {"vial_units": 10**400, "diluent_ml": 2}}, "vial.vial_units"),
+    ],
+)
+def test_odd_plan_numbers_are_refused_not_crashed_on(change, problem):
+    from dermatox.clinical.pathways import CaseError
+
+    plan = {
+        "as_of": "2026-11-21",
+        "patient": {"sex": "male", "birth_date": "1980-01-01"},
+        "product": "onabotulinumtoxinA",
+        "protocol": "glabellar_lines",
+        "vial": {"vial_units": 100, "diluent_ml": 2.5},
+        **change,
+    }
+    with pytest.raises(CaseError) as info:
+        check_plan(plan)
+    assert any(problem in p for p in info.value.problems), info.value.problems

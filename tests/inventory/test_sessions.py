@@ -6,12 +6,15 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from dermatox.accounts.roles import Role
+from dermatox.audit.models import AuditEntry
 from dermatox.common.errors import Conflict, InvalidInput
 from dermatox.inventory.models import Vial, Withdrawal
 from dermatox.inventory.selectors import lot_recall
-from dermatox.inventory.services import lot_receive, vial_open
-from dermatox.patients.services import condition_add, record_mark_entered_in_error
-from dermatox.treatments.models import FollowUp
+from dermatox.inventory.services import lot_receive, vial_administer, vial_open
+from dermatox.patients.services import condition_add, patient_create, record_mark_entered_in_error
+from dermatox.treatments import services as ts
+from dermatox.treatments.models import FollowUp, TreatmentSession
 from dermatox.treatments.services import (
     adverse_event_record,
     point_remove,
@@ -21,7 +24,7 @@ from dermatox.treatments.services import (
     session_sign,
 )
 from tests.dates import FAR_EXPIRY
-from tests.signing import sign
+from tests.signing import reasons_for, sign
 
 pytestmark = pytest.mark.django_db
 
@@ -29,6 +32,12 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def vial(receive_and_open):
     return receive_and_open("HAIR1")  # 5 U/0.1 mL, the protocol's dilution
+
+
+@pytest.fixture
+def two_vials(receive_and_open):
+    """Lot RV-1: two vials, the first opened, so that one of the lot is still sealed."""
+    return receive_and_open("RV-1", vials=2)
 
 
 def test_protocol_points_are_laid_out_on_the_maps(nurse, patient, vial):
@@ -78,8 +87,6 @@ def test_a_blocked_plan_writes_nothing(nurse, patient, vial, physician):
 def test_charted_doses_start_the_12_week_interval_but_the_same_visit_does_not(nurse, patient, vial):
     """§8.3: no sooner than every 12 weeks. Two areas treated at one visit are one treatment."""
     from django.utils import timezone
-
-    from dermatox.inventory.services import vial_administer
 
     glabellar = session_create(actor=nurse, patient=patient, protocol="glabellar_lines", vial_id=vial.pk)
     sign(nurse, glabellar)
@@ -194,7 +201,6 @@ def test_more_units_than_the_vial_holds_is_refused_by_the_page_and_by_signing_al
 ):
     """The plan check only warns `exceeds_vial` (a plan may be drawn from several vials); a session draws
     from its one vial, so Sign is not offered and signing refuses with the same reason."""
-    from dermatox.accounts.roles import Role
     from dermatox.treatments.actions import SessionSign
     from dermatox.treatments.services import session_points_for_sign
     from tests.signing import reasons_for
@@ -214,3 +220,95 @@ def test_more_units_than_the_vial_holds_is_refused_by_the_page_and_by_signing_al
     page = client.get(f"/patients/{patient.pk}/sessions/{session.pk}/").content.decode()
     assert check.reason in page.replace("&#x27;", "'")
     assert 'type="submit" disabled>Sign session' in page
+
+
+@pytest.mark.django_db
+def test_a_copy_loaded_before_signing_cannot_change_the_signed_session(nurse, patient, vial):
+    session = ts.session_create(actor=nurse, patient=patient, protocol="glabellar_lines", vial_id=vial.pk)
+    stale = TreatmentSession.objects.get(pk=session.pk)
+    sign(nurse, session)
+    with pytest.raises(Conflict):
+        ts.point_save(
+            actor=nurse,
+            session=stale,
+            data={
+                "view": "face_front",
+                "region": "procerus",
+                "x": 5,
+                "y": 5,
+                "depth": "intramuscular",
+                "units": 4,
+            },
+        )
+    with pytest.raises(Conflict):
+        ts.session_note(actor=nurse, session=stale, note="late")
+    with pytest.raises(Conflict):
+        ts.session_sign(actor=nurse, session=stale)
+    assert TreatmentSession.objects.get(pk=session.pk).status == "signed"
+    assert Withdrawal.objects.count() == 5
+
+
+@pytest.mark.django_db
+def test_signing_is_all_or_nothing(nurse, patient, vial, monkeypatch):
+    session = ts.session_create(actor=nurse, patient=patient, protocol="hair_scalp_im", vial_id=vial.pk)
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("follow-up store down")
+
+    reasons = reasons_for(session)
+    monkeypatch.setattr(FollowUp, "save", fail)
+    with pytest.raises(RuntimeError):
+        ts.session_sign(actor=nurse, session=session, acknowledgements=reasons)
+    assert Vial.objects.get(pk=vial.pk).remaining_units == 200 and not Withdrawal.objects.exists()
+    assert TreatmentSession.objects.get(pk=session.pk).status == "draft"
+
+
+@pytest.mark.django_db
+def test_vials_of_other_clinics_sealed_vials_and_other_patients_sessions_are_refused(
+    nurse, patient, two_vials, staff, actor_for
+):
+    other = actor_for(staff["physician_b"])
+    lot_b = lot_receive(
+        actor=other,
+        product="onabotulinumtoxinA",
+        lot_number="B-1",
+        expiry=FAR_EXPIRY,
+        vial_units=100,
+        vials=1,
+    )
+    foreign = vial_open(actor=other, vial_id=lot_b.vials.get().pk, diluent_ml=2.5)
+    sealed = Vial.objects.filter(lot__lot_number="RV-1", state="sealed").get()
+    for vial_id in (foreign.pk, sealed.pk, "abc"):
+        with pytest.raises(InvalidInput):
+            ts.session_create(actor=nurse, patient=patient, protocol="glabellar_lines", vial_id=vial_id)
+    someone = patient_create(
+        actor=nurse,
+        data={"given_name": "O", "family_name": "P", "sex_at_birth": "male", "birth_date": "1980-01-01"},
+    )
+    theirs = ts.session_create(actor=nurse, patient=someone, protocol="glabellar_lines")
+    with pytest.raises(InvalidInput, match="session"):
+        ts.adverse_event_record(
+            actor=nurse,
+            patient=patient,
+            data={"session": theirs, "kind": "headache", "severity": "mild", "onset": timezone.localdate()},
+        )
+
+
+@pytest.mark.django_db
+def test_points_are_audited_against_the_patient(nurse, patient):
+    session = ts.session_create(actor=nurse, patient=patient, protocol="glabellar_lines")
+    ts.point_save(actor=nurse, session=session, point=session.points.first(), data={"x": 10, "y": 10})
+    assert AuditEntry.objects.filter(action="session.point").latest("seq").patient_id == patient.pk
+
+
+@pytest.mark.django_db
+def test_points_vials_and_administrations_have_a_first_version(nurse, patient, vial):
+    session = ts.session_create(actor=nurse, patient=patient, protocol="glabellar_lines", vial_id=vial.pk)
+    session = sign(nurse, session)
+    point = session.points.first()
+    assert (
+        point.history.filter(history_type="+").exists()
+        and point.history.filter(withdrawal__isnull=False).exists()
+    )
+    assert Vial.history.filter(id=vial.pk, history_type="+").exists()
+    assert Withdrawal.history.filter(history_type="+").count() == 5

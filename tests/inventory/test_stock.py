@@ -11,10 +11,12 @@ from django.db import IntegrityError, close_old_connections, connection, transac
 from django.utils import timezone
 
 from dermatox.accounts.roles import Role
+from dermatox.audit.models import AuditEntry
 from dermatox.common.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from dermatox.inventory.models import InventoryPolicy, Vial, Withdrawal
 from dermatox.inventory.selectors import lot_recall
-from dermatox.inventory.services import lot_receive, vial_deduct, vial_discard, vial_open
+from dermatox.inventory.services import lot_receive, vial_administer, vial_deduct, vial_discard, vial_open
+from dermatox.patients.services import patient_create
 from tests.dates import FAR_EXPIRY
 
 NEXT_YEAR = FAR_EXPIRY
@@ -23,6 +25,12 @@ NEXT_YEAR = FAR_EXPIRY
 @pytest.fixture
 def open_vial(receive_and_open):
     return receive_and_open("C1234", vials=2, vial_units=100, diluent_ml="2.5")
+
+
+@pytest.fixture
+def vial(receive_and_open):
+    """Lot RV-1: two vials of 200 U, the first opened (4 mL: 5 U/0.1 mL)."""
+    return receive_and_open("RV-1", vials=2)
 
 
 @pytest.mark.django_db
@@ -163,8 +171,6 @@ def test_parallel_deductions_never_overdraw_the_vial(nurse, open_vial):
 
 @pytest.mark.django_db
 def test_lot_recall_lists_the_patients_who_received_it(nurse, open_vial, patient, staff, actor_for):
-    from dermatox.patients.services import patient_create
-
     other = patient_create(
         actor=nurse,
         data={"given_name": "Kaan", "family_name": "Ak", "sex_at_birth": "male", "birth_date": "1985-02-02"},
@@ -178,3 +184,60 @@ def test_lot_recall_lists_the_patients_who_received_it(nurse, open_vial, patient
         ("AAA-000001", "24", 2),
     ]
     assert lot_recall(actor=actor_for(staff["physician_b"]), lot_number="C1234") == []
+
+
+@pytest.mark.django_db
+def test_lot_recall_is_clinical_information(staff, actor_for, nurse, login, client):
+    with pytest.raises(PermissionDenied):
+        lot_recall(actor=actor_for(staff[Role.FRONT_DESK]), lot_number="RV-1")
+    login(staff[Role.MANAGER])
+    assert client.get("/stock/recall/?lot=RV-1").status_code == 403
+
+
+@pytest.mark.django_db
+def test_recall_audit_names_the_patients(nurse, patient, vial):
+    vial_administer(actor=nurse, vial_id=vial.pk, patient=patient, doses=[4])
+    lot_recall(actor=nurse, lot_number="RV-1")
+    assert AuditEntry.objects.filter(action="lot.recall").latest("seq").detail["patient_ids"] == [
+        str(patient.pk)
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("diluent", ["0.0001", "100000", "abc", "-1"])
+def test_implausible_saline_volumes_are_refused(nurse, diluent):
+    lot = lot_receive(
+        actor=nurse,
+        product="onabotulinumtoxinA",
+        lot_number="RV-2",
+        expiry=FAR_EXPIRY,
+        vial_units=100,
+        vials=1,
+    )
+    with pytest.raises(InvalidInput):
+        vial_open(actor=nurse, vial_id=lot.vials.get().pk, diluent_ml=diluent)
+    assert Vial.objects.get(lot=lot).state == "sealed"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_sessions_never_overdraw_the_vial(nurse, patient, vial):
+    """The signing path (vial_administer) under the same concurrency as single deductions."""
+    outcomes = []
+
+    def administer():
+        close_old_connections()
+        try:
+            vial_administer(actor=nurse, vial_id=vial.pk, patient=patient, doses=[5, 5, 5, 5, 5])
+            outcomes.append("ok")
+        except Conflict:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=administer) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("ok") == 8 and Vial.objects.get(pk=vial.pk).remaining_units == 0
+    assert sum(w.units for w in Withdrawal.objects.all()) == 200

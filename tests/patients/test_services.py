@@ -8,7 +8,8 @@ from dermatox.accounts.roles import Role
 from dermatox.assessments.services import observation_record
 from dermatox.audit.models import AuditEntry
 from dermatox.common.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from dermatox.patients.models import Note, Patient
+from dermatox.patients import services as ps
+from dermatox.patients.models import Condition, Note, Patient
 from dermatox.patients.services import (
     allergy_add,
     condition_add,
@@ -232,3 +233,99 @@ def test_no_record_of_a_patient_is_dated_before_their_birth(physician, patient):
         with pytest.raises(InvalidInput) as err:
             write()
         assert err.value.fields == {field: ["must not be before the date of birth"]}
+
+
+def test_services_refuse_fields_they_do_not_take(physician, patient):
+    now = timezone.now()
+    with pytest.raises(InvalidInput, match="unknown field"):
+        ps.encounter_create(
+            actor=physician,
+            patient=patient,
+            data={"kind": "consultation", "start": now, "entered_in_error_at": now},
+        )
+    with pytest.raises(InvalidInput, match="unknown field"):
+        ps.condition_add(
+            actor=physician, patient=patient, data={"category": "history", "text": "x", "patient": patient}
+        )
+
+
+def test_records_cannot_hang_on_another_clinics_visit(staff, actor_for, physician, patient):
+    other = actor_for(staff["physician_b"])
+    foreign = ps.patient_create(
+        actor=other,
+        data={"given_name": "B", "family_name": "B", "sex_at_birth": "male", "birth_date": "1980-01-01"},
+    )
+    visit = ps.encounter_create(
+        actor=other, patient=foreign, data={"kind": "consultation", "start": timezone.now()}
+    )
+    with pytest.raises(InvalidInput) as info:
+        ps.condition_add(
+            actor=physician,
+            patient=patient,
+            data={"category": "diagnosis", "text": "Acne", "encounter": visit},
+        )
+    assert "encounter" in info.value.fields
+    assert not Condition.objects.exists()
+    with pytest.raises(InvalidInput) as info:
+        ps.encounter_create(
+            actor=physician,
+            patient=patient,
+            data={"kind": "consultation", "start": timezone.now(), "practitioner": staff["physician_b"]},
+        )
+    assert "practitioner" in info.value.fields
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (
+            lambda a, p: ps.condition_add(
+                actor=a,
+                patient=p,
+                data={"category": "history", "text": "x", "onset_date": dt.date(9999, 1, 1)},
+            ),
+            "onset_date",
+        ),
+        (
+            lambda a, p: ps.pregnancy_status_record(
+                actor=a,
+                patient=p,
+                data={"pregnant": "no", "breastfeeding": "no", "recorded_on": dt.date(1950, 1, 1)},
+            ),
+            "recorded_on",
+        ),
+        (
+            lambda a, p: ps.encounter_create(
+                actor=a,
+                patient=p,
+                data={"kind": "consultation", "start": dt.datetime(1, 1, 1, 0, 30, tzinfo=dt.UTC)},
+            ),
+            "start",
+        ),
+        (
+            lambda a, p: ps.medication_add(
+                actor=a,
+                patient=p,
+                data={"name": "Finasteride", "start_date": timezone.localdate() + dt.timedelta(days=30)},
+            ),
+            "start_date",
+        ),
+    ],
+)
+def test_implausible_clinical_dates_are_refused(physician, patient, call, field):
+    with pytest.raises(InvalidInput) as info:
+        call(physician, patient)
+    assert field in info.value.fields
+
+
+def test_very_long_folded_names_still_save(physician):
+    patient = ps.patient_create(
+        actor=physician,
+        data={
+            "given_name": "ﷺ" * 100,
+            "family_name": "X",
+            "sex_at_birth": "male",
+            "birth_date": "1980-01-01",
+        },
+    )
+    assert len(patient.search_name) <= 210

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from dermatox.accounts.roles import Role
 from dermatox.accounts.tokens import api_token_create
+from dermatox.audit.models import AuditEntry
 from dermatox.common.context import Actor
 from dermatox.scheduling import services as sched
 from dermatox.scheduling.models import Appointment
@@ -143,3 +144,9 @@ def test_the_visit_kind_is_in_the_readers_language(login, staff, item):
     staff[Role.FRONT_DESK].save()
     page = login(staff[Role.FRONT_DESK]).get("/recall/").content.decode()
     assert "Tedavi gidişatı kontrolü" in page and leaks(page) == []
+
+
+def test_chart_audit_names_the_sections_each_role_saw(login, staff, patient, client):
+    login(staff[Role.FRONT_DESK]).get(f"/patients/{patient.pk}/")
+    sections = AuditEntry.objects.filter(action="patient.view").latest("seq").detail["sections"]
+    assert "consents" in sections and "notes" not in sections

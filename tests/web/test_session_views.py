@@ -84,3 +84,53 @@ def test_points_table_doses_selected_points_edits_depth_removes_and_is_all_or_no
 def test_front_desk_cannot_open_sessions(login, staff, patient, client):
     login(staff[Role.FRONT_DESK])
     assert client.get(f"/patients/{patient.pk}/sessions/new/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_map_endpoint_rejects_bad_bodies_and_saves_real_changes(login, staff, patient, vial, client):
+    login(staff[Role.NURSE])
+    client.post(f"/patients/{patient.pk}/sessions/new/", {"protocol": "glabellar_lines"})
+    session = TreatmentSession.objects.get()
+    url = f"/patients/{patient.pk}/sessions/{session.pk}/point/"
+    point = session.points.first()
+
+    def post(body):
+        return client.post(
+            url, body if isinstance(body, str) else json.dumps(body), content_type="application/json"
+        )
+
+    for body in (
+        "[]",
+        "null",
+        "{not json",
+        {"action": "add", "view": "face_front", "x": 1e308, "y": 1},
+        {"action": "add", "view": "axillae", "x": 5, "y": 5},
+        {"action": "dose", "id": point.pk, "delta": "1e999"},
+        {"action": "move", "id": 1.9, "x": 5, "y": 5},
+        {"action": "fly"},
+    ):
+        assert post(body).status_code == 400, body
+    assert post({"action": "move", "id": point.pk, "x": 72.5, "y": 40}).status_code == 204
+    point.refresh_from_db()
+    assert (float(point.x), float(point.y), point.region) == (72.5, 40.0, "orbicularis_oculi_right")
+    assert post({"action": "dose", "id": point.pk, "delta": 0.5}).status_code == 204
+    point.refresh_from_db()
+    assert float(point.units) == 4.5
+    assert post({"action": "remove", "id": point.pk}).status_code == 204
+    assert not session.points.current().filter(pk=point.pk).exists()
+    login(staff[Role.FRONT_DESK])
+    assert client.get(f"/patients/{patient.pk}/sessions/{session.pk}/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_points_form_keeps_valid_changes_only_with_the_rest(login, staff, patient, client):
+    login(staff[Role.NURSE])
+    client.post(f"/patients/{patient.pk}/sessions/new/", {"protocol": "glabellar_lines"})
+    session = TreatmentSession.objects.get()
+    first, second = session.points.current().order_by("pk")[:2]
+    client.post(
+        f"/patients/{patient.pk}/sessions/{session.pk}/points/",
+        {f"units_{first.pk}": "6", f"units_{second.pk}": "-2"},
+    )
+    first.refresh_from_db()
+    assert float(first.units) == 4  # the valid change was not kept alone

@@ -3,8 +3,10 @@ across addresses, per address across accounts, and no way around it through X-Fo
 
 import pytest
 from django.conf import settings
+from django.test import override_settings
 
 from dermatox.accounts.roles import Role
+from dermatox.audit.models import AuditEntry
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -84,3 +86,10 @@ def test_even_a_wrongly_trusted_forwarded_for_cannot_get_past_the_per_account_li
             sign_in(client, user.username, HTTP_X_FORWARDED_FOR=f"10.9.9.9, {address(n)}").status_code == 200
         )
     assert sign_in(client, user.username, HTTP_X_FORWARDED_FOR=address(150)).status_code == 429
+
+
+@override_settings(TRUST_X_FORWARDED_FOR=True)
+def test_behind_a_proxy_the_address_is_the_one_the_proxy_added(login, staff, patient, client):
+    login(staff[Role.NURSE])
+    client.get(f"/patients/{patient.pk}/", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9")
+    assert AuditEntry.objects.filter(action="patient.view").latest("seq").ip == "203.0.113.9"

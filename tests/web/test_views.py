@@ -11,7 +11,7 @@ from dermatox.accounts.roles import Role
 from dermatox.assessments.models import Observation
 from dermatox.audit.models import AuditEntry
 from dermatox.demo.long_history import patient_with_long_history
-from dermatox.patients.models import Note, Patient
+from dermatox.patients.models import Encounter, Note, Patient
 from tests.conftest import PASSWORD
 from tests.web.fixtures import full_record
 
@@ -191,3 +191,104 @@ def test_forms_a_role_may_not_use_are_refused_before_they_are_shown(
     response = client.get(path.format(pid=patient.pk, note=ids["note"]))
     assert response.status_code == 403
     assert b"Secret clinical note" not in response.content
+
+
+def test_a_note_can_be_linked_to_one_of_the_patients_visits(login, staff, physician, patient, client):
+    ids = full_record(physician, patient)
+    login(staff[Role.NURSE])
+    response = client.post(
+        f"/patients/{patient.pk}/add/note/",
+        {"encounter": ids["encounter"], "kind": "progress", "text": "Linked."},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Note.objects.get(text="Linked.").encounter_id == ids["encounter"]
+
+
+def test_web_form_with_year_one_names_the_field(login, staff, patient, client):
+    login(staff[Role.FRONT_DESK])
+    response = client.post(
+        f"/patients/{patient.pk}/add/encounter/",
+        {"kind": "consultation", "status": "planned", "start": "0001-01-01T00:30"},
+    )
+    assert response.status_code == 200
+    assert "Start: must be between 1900 and 2100" in response.content.decode()
+    assert not Encounter.objects.exists()
+
+
+def test_measurement_with_too_many_decimals_names_the_value(login, staff, patient, client):
+    login(staff[Role.NURSE])
+    response = client.post(
+        f"/patients/{patient.pk}/add/observation/",
+        {"code": "hair_density", "value": "150.123456", "effective_at": "2026-01-01T10:00"},
+    )
+    assert "Value: must have at most 4 decimal places" in response.content.decode()
+
+
+def test_forms_and_correction_pages_are_audited_as_reads(login, staff, physician, patient, client):
+    ids = full_record(physician, patient)
+    login(staff[Role.NURSE])
+    client.get(f"/patients/{patient.pk}/add/note/")
+    client.post(
+        f"/patients/{patient.pk}/error/allergy/{ids['allergy']}/", {"reason": ""}
+    )  # invalid: re-shown
+    actions = set(AuditEntry.objects.filter(actor_username="nurse_a").values_list("action", flat=True))
+    assert {"patient.view_for_note", "allergy.view_for_correction"} <= actions
+
+
+def test_edit_that_changes_nothing_writes_nothing_and_real_edits_name_their_fields(
+    login, staff, patient, client
+):
+    login(staff[Role.FRONT_DESK])
+    data = {
+        "given_name": "İpek",
+        "family_name": "Şahin",
+        "sex_at_birth": "female",
+        "birth_date": "1990-04-02",
+        "preferred_language": "tr",
+        "phone": "",
+        "email": "",
+        "address": "",
+    }
+    client.post(f"/patients/{patient.pk}/edit/", data)
+    assert not AuditEntry.objects.filter(action="patient.update").exists()
+    assert patient.history.count() == 1
+    client.post(f"/patients/{patient.pk}/edit/", {**data, "phone": "+90 532 111 22 33"})
+    assert AuditEntry.objects.get(action="patient.update").detail == {"changed": ["phone"]}
+
+
+def test_list_and_search_audit_name_the_patients_shown(login, staff, patient, client):
+    login(staff[Role.FRONT_DESK])
+    client.get("/patients/")
+    client.get("/patients/?q=ipek")
+    for action in ("patient.list", "patient.search"):
+        assert AuditEntry.objects.filter(action=action).latest("seq").detail["patient_ids"] == [
+            str(patient.pk)
+        ]
+
+
+def test_bad_sort_is_ignored_not_an_error(login, staff, client):
+    login(staff[Role.MANAGER])
+    assert client.get("/audit/?sort=--seq").status_code == 200
+
+
+def test_sysadmin_reads_the_trail_without_patient_details(login, staff, patient, client):
+    login(staff[Role.FRONT_DESK]).get("/patients/?q=ipek")
+    page = login(staff[Role.SYSADMIN]).get("/audit/").content.decode()
+    assert "patient.search" in page and "text: ipek" not in page
+    page = login(staff[Role.MANAGER]).get("/audit/").content.decode()
+    assert "text: ipek" in page
+
+
+def test_managers_see_failed_sign_ins_of_their_staff(login, staff, client):
+    client.post("/login/", {"username": "nurse_a", "password": "wrong-password"})
+    client.post("/login/", {"username": "physician_b", "password": "wrong-password"})
+    page = login(staff[Role.MANAGER]).get("/audit/?action=auth.login_failed").content.decode()
+    assert "username: nurse_a" in page
+    assert "physician_b" not in page  # another clinic's staff
+
+
+def test_patient_marked_in_error_leaves_the_list(login, staff, patient, client):
+    login(staff[Role.FRONT_DESK])
+    client.post(f"/patients/{patient.pk}/error/patient/0/", {"reason": "Duplicate registration"})
+    assert Patient.objects.get().is_entered_in_error
+    assert "Şahin" not in client.get("/patients/").content.decode()

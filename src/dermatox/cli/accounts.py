@@ -1,10 +1,51 @@
-"""`dermatox user …` and `dermatox clinic second-factor`: what an administrator does on the server when the
-web page cannot help (a locked-out manager, a user in several clinics, an incident). Acts as the system;
-every action is audited by the service it calls."""
+"""`dermatox createuser`, and `dermatox user …` and `dermatox clinic second-factor`: what an administrator
+does on the server when the web page cannot help (a locked-out manager, a user in several clinics, an
+incident). Acts as the system; every action is audited by the service it calls."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import os
+import sys
+
+from dermatox.cli._common import _err
+
+
+def cmd_createuser(args) -> int:
+    from dermatox.accounts.models import Clinic
+    from dermatox.accounts.services import user_create
+    from dermatox.common.context import Actor
+    from dermatox.common.errors import InvalidInput
+
+    memberships = []
+    for item in args.clinic or []:
+        code, _, role = item.partition(":")
+        clinic = Clinic.objects.filter(code=code).first()
+        if clinic is None:
+            return _err(f"--clinic: no clinic with code {code!r}")
+        memberships.append((clinic, role or args.role))
+    if not memberships and args.role != "sysadmin":
+        return _err("--clinic: at least one clinic code is required (e.g. --clinic nis:physician)")
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = os.environ.get("DERMATOX_PASSWORD") or getpass.getpass("Password: ")
+    try:
+        user = user_create(
+            actor=Actor.system(),
+            username=args.username,
+            password=password,
+            full_name=args.full_name or "",
+            email=args.email or "",
+            memberships=memberships,
+        )
+    except InvalidInput as exc:
+        return _err(exc.message)
+    print(
+        f"Created user {user.username} ({', '.join(f'{c.code}:{r}' for c, r in memberships) or 'no clinic'})"
+    )
+    return 0
 
 
 def _user(username: str):
@@ -21,7 +62,6 @@ def _clinic(code: str):
 
 def cmd_user_reset_password(args) -> int:
     from dermatox.accounts.staff import password_reset
-    from dermatox.cli import _err
     from dermatox.common.context import Actor
 
     user = _user(args.username)
@@ -37,7 +77,6 @@ def cmd_user_reset_password(args) -> int:
 
 def cmd_user_reset_2fa(args) -> int:
     from dermatox.accounts.second_factor import is_enrolled, second_factor_reset
-    from dermatox.cli import _err
     from dermatox.common.context import Actor
 
     user = _user(args.username)
@@ -54,7 +93,6 @@ def cmd_user_reset_2fa(args) -> int:
 
 def cmd_user_deactivate(args) -> int:
     from dermatox.accounts.staff import member_deactivate
-    from dermatox.cli import _err
     from dermatox.common.context import Actor
     from dermatox.common.errors import InvalidInput
 
@@ -79,7 +117,6 @@ def cmd_user_deactivate(args) -> int:
 
 def cmd_user_reactivate(args) -> int:
     from dermatox.accounts.staff import member_reactivate
-    from dermatox.cli import _err
     from dermatox.common.context import Actor
     from dermatox.common.errors import InvalidInput
 
@@ -99,7 +136,6 @@ def cmd_user_reactivate(args) -> int:
 
 def cmd_user_sign_out(args) -> int:
     from dermatox.accounts.services import user_sign_out_everywhere
-    from dermatox.cli import _err
     from dermatox.common.context import Actor
 
     user = _user(args.username)
@@ -112,7 +148,6 @@ def cmd_user_sign_out(args) -> int:
 
 def cmd_clinic_second_factor(args) -> int:
     from dermatox.accounts.staff import clinic_second_factor_set
-    from dermatox.cli import _err
     from dermatox.common.context import Actor
 
     clinic = _clinic(args.code)
