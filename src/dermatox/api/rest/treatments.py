@@ -24,7 +24,14 @@ from dermatox.api.schemas import treatments as s
 from dermatox.common.errors import InvalidInput
 from dermatox.scheduling.selectors import follow_up_get
 from dermatox.treatments import services as treatment_services
-from dermatox.treatments.actions import SessionStockCorrection, SessionWithdraw
+from dermatox.treatments.actions import (
+    PointChart,
+    SessionCreate,
+    SessionSign,
+    SessionStockCorrection,
+    SessionWithdraw,
+    VialChoose,
+)
 from dermatox.treatments.selectors import follow_up_shown, point_get, session_get
 
 router = Router()
@@ -127,7 +134,7 @@ def toxin_session_create(request, patient_id: uuid.UUID, payload: s.ToxinSession
     signed. The vial may be chosen now or later (`PUT …/vial`); it must be open and of the protocol's
     product (400 on `vial` otherwise)."""
     patient = _writable_patient(request, patient_id)
-    session = treatment_services.session_create(actor=request.auth, patient=patient, **payload.model_dump())
+    session = SessionCreate(request.auth, patient).execute(**payload.model_dump())
     return Status(201, _session_now(request, session.pk))
 
 
@@ -145,7 +152,7 @@ def toxin_session_detail(request, session_id: int):
 def injection_point_create(request, session_id: int, payload: s.InjectionPointIn):
     """Add a point to a draft session (409 `session_signed` once signed)."""
     session = _writable_session(request, session_id)
-    point = treatment_services.point_save(actor=request.auth, session=session, data=payload.model_dump())
+    point = PointChart(request.auth, session).save(payload.model_dump())
     return Status(201, _point(point))
 
 
@@ -159,9 +166,7 @@ def injection_point_update(request, session_id: int, point_id: int, payload: s.I
     worked out from the position: send it when the point moves to another one."""
     session = _writable_session(request, session_id)
     point = point_get(session=session, point_id=point_id)
-    point = treatment_services.point_save(
-        actor=request.auth, session=session, point=point, data=payload.model_dump(exclude_unset=True)
-    )
+    point = PointChart(request.auth, session).save(payload.model_dump(exclude_unset=True), point=point)
     return _point(point)
 
 
@@ -174,7 +179,7 @@ def injection_point_delete(request, session_id: int, point_id: int):
     """Remove a point from a draft session (it is kept, marked entered in error, with its history)."""
     session = _writable_session(request, session_id)
     point = point_get(session=session, point_id=point_id)
-    treatment_services.point_remove(actor=request.auth, session=session, point=point)
+    PointChart(request.auth, session).remove(point)
     return Status(204, None)
 
 
@@ -184,7 +189,7 @@ def injection_point_delete(request, session_id: int, point_id: int):
 def toxin_session_set_vial(request, session_id: int, payload: s.VialIn):
     """Choose the vial the doses come from: an open vial of the session's product in this clinic."""
     session = _writable_session(request, session_id)
-    treatment_services.session_set_vial(actor=request.auth, session=session, vial_id=payload.vial_id)
+    VialChoose(request.auth, session).execute(vial_id=payload.vial_id)
     return _session_now(request, session.pk)
 
 
@@ -220,7 +225,7 @@ def toxin_session_sign(request, session_id: int, payload: s.SessionSignIn | None
         if ack.warning in reasons:
             raise InvalidInput.from_fields({"acknowledgements": [f"{ack.warning}: given twice"]})
         reasons[ack.warning] = ack.reason
-    treatment_services.session_sign(actor=request.auth, session=session, acknowledgements=reasons)
+    SessionSign(request.auth, session).execute(acknowledgements=reasons)
     return _session_now(request, session.pk)
 
 

@@ -9,6 +9,7 @@ from ninja import Field, Schema
 from pydantic import model_validator
 
 from dermatox.api.schemas.base import In, Page, _no_nulls
+from dermatox.clinical.toxin import points as point_rules
 from dermatox.clinical.toxin.layout import VIEWS
 from dermatox.clinical.toxin.protocols import DEPTHS
 
@@ -104,13 +105,23 @@ class ToxinSessionIn(In):
 # `true` or `"2"` is not a dose.
 MapView = Literal[VIEWS]
 Depth = Literal[DEPTHS]
+# The bounds are the point rules' (clinical/toxin/points.py), which the service applies to every writer.
 Percent = Annotated[
-    float, Field(ge=0, le=100, strict=True, description="percent of the view, 2 decimals kept")
+    float,
+    Field(
+        ge=point_rules.PERCENT_MIN,
+        le=point_rules.PERCENT_MAX,
+        strict=True,
+        description="percent of the view, 2 decimals kept",
+    ),
 ]
 Units = Annotated[
     float,
     Field(
-        gt=0, le=500, strict=True, description="units of the session's product (never converted), 3 decimals"
+        gt=0,
+        le=point_rules.UNITS_MAX,
+        strict=True,
+        description="units of the session's product (never converted), 3 decimals",
     ),
 ]
 Region = Annotated[str, Field(min_length=1, max_length=60, description="the region, e.g. `procerus`")]
