@@ -68,6 +68,11 @@ def secret(clinics, physician, patient):
     return value, patient, ids
 
 
+def physician_id(patient) -> int:
+    """A member of the patient's clinic (the contract's token is a physician's)."""
+    return patient.clinic.memberships.order_by("pk").values_list("user_id", flat=True).first()
+
+
 @pytest.mark.django_db
 @schema.parametrize()
 @settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
@@ -81,6 +86,9 @@ def test_fhir_reads_and_searches_conform(case, secret):
             "Condition": str(ids["condition"]),
             "Observation": str(ids["observation"]),
             "Group": patient.clinic.code,
+            "Organization": str(patient.clinic_id),
+            "Location": str(patient.clinic_id),
+            "Practitioner": str(physician_id(patient)),
         }
         case.path_parameters["id"] = real.get(kind, case.path_parameters["id"])
     try:

@@ -29,6 +29,26 @@ def membership_get(user: User, clinic_id: int) -> Membership | None:
     return memberships_for(user).filter(clinic_id=clinic_id).first()
 
 
+def staff_in_scope(actor: Actor) -> QuerySet[User]:
+    """Everyone who is or was a member of the actor's clinic (the records name them), each with
+    `clinic_active`: whether that membership is active now. Another clinic's staff are not here."""
+    if actor.clinic is None:
+        return User.objects.none()
+    here = Membership.objects.filter(user=OuterRef("pk"), clinic_id=actor.clinic.pk)
+    return (
+        User.objects.filter(Exists(here))
+        .annotate(clinic_active=Exists(here.filter(active=True, user__is_active=True)))
+        .order_by("pk")
+    )
+
+
+def clinic_in_scope(actor: Actor) -> QuerySet[Clinic]:
+    """The actor's own clinic (as a one-row queryset), none for an actor without one."""
+    if actor.clinic is None:
+        return Clinic.objects.none()
+    return Clinic.objects.filter(pk=actor.clinic.pk)
+
+
 @dataclass(frozen=True)
 class StaffRow:
     """One line of the staff page: the membership, whether the account has a second factor, and for each

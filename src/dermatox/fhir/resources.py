@@ -20,9 +20,12 @@ from fhir.resources.R4B.auditevent import AuditEvent
 from fhir.resources.R4B.careplan import CarePlan
 from fhir.resources.R4B.condition import Condition
 from fhir.resources.R4B.consent import Consent
+from fhir.resources.R4B.location import Location
 from fhir.resources.R4B.medicationadministration import MedicationAdministration
 from fhir.resources.R4B.observation import Observation
+from fhir.resources.R4B.organization import Organization
 from fhir.resources.R4B.patient import Patient
+from fhir.resources.R4B.practitioner import Practitioner
 from fhir.resources.R4B.procedure import Procedure
 
 from dermatox.clinical.observations import observation_types
@@ -98,7 +101,68 @@ def _patient_reference(patient_id) -> str:
 
 
 def _user(user) -> dict | None:
-    return {"display": user.full_name or user.get_username()} if user is not None else None
+    """A reference to the staff member (Practitioner/<id>, readable by the clinic's tokens) with their name."""
+    if user is None:
+        return None
+    return {"reference": f"Practitioner/{user.pk}", "display": user.full_name or user.get_username()}
+
+
+def _organization(clinic) -> dict:
+    return {"reference": f"Organization/{clinic.pk}", "display": clinic.name}
+
+
+def _clinic_contact(clinic) -> dict:
+    return {
+        "telecom": [{"system": "phone", "value": clinic.phone}] if clinic.phone else [],
+        "address": {"text": clinic.address} if clinic.address else None,
+    }
+
+
+def practitioner_to_fhir(user, *, as_dict=False):
+    """A staff member the records name (signer, recorder, performer, practitioner): name only — no user
+    name, e-mail or role; `active` is their membership of the reading clinic."""
+    data = {
+        "resourceType": "Practitioner",
+        "id": str(user.pk),
+        "meta": _meta(user, getattr(user, "date_joined", None)),
+        "active": bool(getattr(user, "clinic_active", True)),
+        "name": [{"text": user.full_name or user.get_username()}],
+    }
+    return _model(Practitioner, data, as_dict)
+
+
+def organization_to_fhir(clinic, *, as_dict=False):
+    """The clinic: the organisation that manages its patients (Patient.managingOrganization)."""
+    contact = _clinic_contact(clinic)
+    data = {
+        "resourceType": "Organization",
+        "id": str(clinic.pk),
+        "meta": _meta(clinic),
+        "identifier": [{"system": S.CLINIC, "value": clinic.code}],
+        "active": True,
+        "name": clinic.name,
+        "telecom": contact["telecom"],
+        "address": [contact["address"]] if contact["address"] else [],
+    }
+    return _model(Organization, data, as_dict)
+
+
+def location_to_fhir(clinic, *, as_dict=False):
+    """The clinic's premises, where its visits and sessions take place."""
+    contact = _clinic_contact(clinic)
+    data = {
+        "resourceType": "Location",
+        "id": str(clinic.pk),
+        "meta": _meta(clinic),
+        "identifier": [{"system": S.CLINIC, "value": clinic.code}],
+        "status": "active",
+        "mode": "instance",
+        "name": clinic.name,
+        "telecom": contact["telecom"],
+        "address": contact["address"],
+        "managingOrganization": _organization(clinic),
+    }
+    return _model(Location, data, as_dict)
 
 
 def _decimal(value: Decimal) -> Decimal | int:
@@ -153,7 +217,7 @@ def patient_to_fhir(p, *, clinic=None, identifiers=None, as_dict=False) -> Patie
         "communication": [
             {"language": {"coding": [{"system": S.BCP47, "code": p.preferred_language}]}, "preferred": True}
         ],
-        "managingOrganization": {"display": clinic.name},
+        "managingOrganization": _organization(clinic),
     }
     return _model(Patient, data, as_dict)
 

@@ -11,6 +11,7 @@ from django.db.models.base import ModelState
 
 from dermatox.accounts.models import Clinic, User
 from dermatox.accounts.roles import Perm
+from dermatox.accounts.selectors import clinic_in_scope, staff_in_scope
 from dermatox.assessments.models import AssessmentSnapshot, Observation
 from dermatox.audit.models import AuditEntry
 from dermatox.common.context import Actor
@@ -104,13 +105,13 @@ class Spec:
             qs = qs.filter(**{f"{self.patient_field}__isnull": False})
         if patients is not None:
             qs = qs.filter(**{f"{self.patient_field}__in": patients})
-        if until is not None:
+        if until is not None and (self.history or self.last_updated):
             qs = (
                 qs.exclude(pk__in=qs.model.history.model.objects.filter(history_date__gt=until).values("id"))
                 if self.history
                 else qs.filter(**{f"{self.last_updated}__lte": until})
             )
-        if since is not None:
+        if since is not None and (self.history or self.last_updated):  # else: no change time, all of them
             qs = (
                 R.changed_since(qs, since)
                 if self.history
@@ -351,6 +352,26 @@ SPECS: dict[str, Spec] = {
             order=("-seq",),
             history=False,
             entered_in_error=False,
+        ),
+        # The staff and the clinic the records reference (Practitioner/<id>, Organization/<id>,
+        # Location/<id>): readable by every role that sees the schedule, the reading clinic's only.
+        *(
+            Spec(
+                type_name,
+                Perm.VIEW_APPOINTMENTS,
+                queryset,
+                mapper,
+                patient_field=None,
+                last_updated=None,
+                order=("pk",),
+                history=False,
+                entered_in_error=False,
+            )
+            for type_name, queryset, mapper in (
+                ("Practitioner", staff_in_scope, R.practitioner_to_fhir),
+                ("Organization", clinic_in_scope, R.organization_to_fhir),
+                ("Location", clinic_in_scope, R.location_to_fhir),
+            )
         ),
     ]
 }

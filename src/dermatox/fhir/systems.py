@@ -17,6 +17,7 @@ VISIT_KIND = f"{BASE}/CodeSystem/visit-kind"
 TREATMENT = f"{BASE}/CodeSystem/treatment"
 AUDIT_ACTION = f"{BASE}/CodeSystem/audit-action"
 MRN = f"{BASE}/sid/mrn"  # + "/<clinic code>"
+CLINIC = f"{BASE}/sid/clinic"  # a clinic's code (Organization, Location)
 IDENTIFIER = f"{BASE}/sid"  # + "/<national_id|passport|insurance|other>"
 
 EXT_RECOMMENDATION_STATUS = f"{BASE}/StructureDefinition/recommendation-status"
