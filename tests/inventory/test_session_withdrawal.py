@@ -56,9 +56,10 @@ def test_withdrawing_a_signed_session_withdraws_its_administrations_and_open_rev
     assert sorted(entry.detail["follow_ups"]) == sorted(r.pk for r in reviews)
 
 
-def test_a_booked_or_done_review_is_left_alone(nurse, signed):
+def test_a_done_review_is_left_alone_and_a_booked_one_withdrawn(nurse, signed):
     first, second = FollowUp.objects.filter(session=signed).order_by("due_date")
-    FollowUp.objects.filter(pk=first.pk).update(status=FollowUp.Status.BOOKED)
+    FollowUp.objects.filter(pk=first.pk).update(status=FollowUp.Status.DONE)
+    FollowUp.objects.filter(pk=second.pk).update(status=FollowUp.Status.BOOKED)
     withdraw(nurse, signed)
     first.refresh_from_db()
     second.refresh_from_db()
@@ -208,3 +209,88 @@ def test_reasons_for_warnings_still_work_after_a_withdrawn_session(nurse, patien
     SessionStockCorrection(nurse, TreatmentSession.objects.get(pk=signed.pk)).execute(kind="returned")
     again = session_sign(actor=nurse, session=again, acknowledgements=reasons_for(again))
     assert again.status == "signed"
+
+
+# --- found by review: the ways a clinic (or a browser) breaks it ---------------------------------------
+
+
+def test_a_reason_of_control_characters_only_is_no_reason(nurse, signed):
+    with pytest.raises(InvalidInput) as refused:
+        withdraw(nurse, signed, reason="\x01\x02\u202e ")
+    assert "reason" in refused.value.fields
+    assert TreatmentSession.objects.get(pk=signed.pk).entered_in_error_at is None
+
+
+def test_the_correction_page_submitted_twice_lands_on_the_session(client, login, staff, patient, signed):
+    login(staff[Role.NURSE])
+    url = f"/patients/{patient.pk}/error/session/{signed.pk}/"
+    first = client.post(url, {"reason": WHY})
+    second = client.post(url, {"reason": WHY})  # back button, double click, another tab
+    session_page = f"/patients/{patient.pk}/sessions/{signed.pk}/"
+    assert first.status_code == second.status_code == 302
+    assert first["Location"] == second["Location"] == session_page
+    assert client.get(url).status_code == 302  # nothing to mark any more
+    assert AuditEntry.objects.filter(action="session.administrations_withdrawn").count() == 1
+
+
+def test_a_booked_review_is_withdrawn_and_cancelling_its_appointment_does_not_reopen_it(
+    nurse, signed, actor_for, staff, client, login, patient
+):
+    from dermatox.scheduling.services import appointment_cancel, follow_up_book
+
+    front_desk = actor_for(staff[Role.FRONT_DESK])
+    review = FollowUp.objects.filter(session=signed).order_by("due_date").first()
+    appointment = follow_up_book(actor=front_desk, follow_up=review, practitioner=staff[Role.PHYSICIAN])
+    withdraw(nurse, signed)
+    review.refresh_from_db()
+    assert review.entered_in_error_at is not None
+    login(staff[Role.NURSE])
+    page = client.get(f"/patients/{patient.pk}/sessions/{signed.pk}/").content.decode()
+    assert f"/schedule/appointments/{appointment.pk}/" in page  # listed for front desk to cancel
+    appointment_cancel(actor=front_desk, appointment=appointment, reason="Session was charted in error")
+    review.refresh_from_db()
+    assert review.status == FollowUp.Status.BOOKED and review.entered_in_error_at is not None
+    assert not FollowUp.objects.current().filter(session=signed).exists()
+
+
+def test_the_chart_points_to_a_withdrawn_session_until_its_units_are_corrected(
+    client, login, staff, patient, nurse, signed
+):
+    login(staff[Role.NURSE])
+    link = f"/patients/{patient.pk}/sessions/{signed.pk}/"
+    assert link in client.get(f"/patients/{patient.pk}/").content.decode()
+    session = withdraw(nurse, signed)
+    page = client.get(f"/patients/{patient.pk}/").content.decode()
+    assert link in page and "say what happened to its units" in page
+    SessionStockCorrection(nurse, session).execute(kind="wasted")
+    assert link not in client.get(f"/patients/{patient.pk}/").content.decode()
+
+
+def test_outcomes_show_a_patients_sessions_to_whoever_read_the_patient(signed, patient, actor_for, staff):
+    """The outcomes read takes the patient already read in scope (an emergency grant included): it must not
+    narrow the sessions to the reader's own clinic."""
+    from dermatox.chart.outcomes import patient_outcomes
+
+    sister = actor_for(staff["physician_b"])
+    assert len(patient_outcomes(actor=sister, patient=patient).sessions) == 1
+
+
+def test_sessions_signed_before_the_link_get_their_reviews_and_withdrawal(nurse, signed):
+    """Migration 0010: reviews made before FollowUp.session linked by patient, protocol, signer and time;
+    a session already marked entered in error (the old way, without the cascade) gets it."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module(
+        "dermatox.treatments.migrations.0010_link_reviews_and_withdraw_old_sessions"
+    )
+    FollowUp.objects.filter(session=signed).update(session=None)
+    TreatmentSession.objects.filter(pk=signed.pk).update(
+        entered_in_error_at=timezone.now(), entered_in_error_by=nurse.user, entered_in_error_reason=WHY
+    )
+    migration.forwards(apps, None)
+    assert FollowUp.objects.filter(session=signed).count() == 2
+    assert not FollowUp.objects.current().filter(session=signed).exists()
+    assert not InjectionPoint.objects.current().filter(session=signed, withdrawal__isnull=False).exists()
+    assert not Withdrawal.objects.current().filter(patient=signed.patient, reason="administered").exists()

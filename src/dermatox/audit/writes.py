@@ -11,7 +11,7 @@ from dermatox.audit.services import audit_record
 from dermatox.common.context import Actor
 from dermatox.common.errors import CommonCode, InvalidInput, NotFound, PermissionDenied
 from dermatox.common.records import ClinicalRecord
-from dermatox.common.text import clean_model_text
+from dermatox.common.text import clean_line, clean_model_text
 
 
 def require(actor: Actor, perm: str) -> None:
@@ -63,7 +63,7 @@ def withdraw(actor: Actor, record: ClinicalRecord, *, reason: str) -> ClinicalRe
 
 
 def mark_entered_in_error(actor: Actor, record: ClinicalRecord, *, reason: str) -> ClinicalRecord:
-    reason = (reason or "").strip()
+    reason = clean_line(reason or "").strip()  # control characters out first: "\x01" is no reason
     if not reason:
         raise InvalidInput("reason: required", fields={"reason": ["Say why this record is wrong."]})
     if len(reason) > 500:

@@ -29,6 +29,7 @@ from dermatox.clinical.outcomes import (
 )
 from dermatox.common.context import Actor
 from dermatox.patients.models import Patient
+from dermatox.treatments.models import TreatmentSession
 from dermatox.treatments.selectors import sessions_in_scope
 
 
@@ -74,7 +75,9 @@ def patient_outcomes(*, actor: Actor, patient: Patient) -> Outcomes:
         series.change = change_from_baseline(series.points)
     sessions = [
         SessionMark(timezone.localdate(at), protocol)
-        for at, protocol in sessions_in_scope(actor)
+        # The caller read the patient through the scoped selector (an emergency grant included), so the
+        # patient's own sessions: sessions_in_scope would narrow to the actor's clinic.
+        for at, protocol in TreatmentSession.objects.current()
         .filter(patient=patient, status="signed")
         .order_by("signed_at")
         .values_list("signed_at", "protocol")

@@ -61,6 +61,8 @@ class Chart:
     consents: list[Consent] = field(default_factory=list)
     follow_ups: list[FollowUpShown] = field(default_factory=list)  # no clinical reason for front desk
     sessions: list = field(default_factory=list)
+    # Signed sessions marked entered in error whose units nobody has said what happened to yet.
+    sessions_to_correct: list = field(default_factory=list)
     adverse_events: list = field(default_factory=list)
     intakes: list = field(default_factory=list)
     appointments: list = field(default_factory=list)
@@ -146,6 +148,11 @@ def chart_get(*, actor: Actor, patient_id, cursor: str | None = None) -> Chart:
         chart.allergies = list(patient.allergies.current())
         chart.pregnancy = patient.pregnancy_statuses.current().first()
         chart.sessions = list(patient.toxin_sessions.current().order_by("-created_at")[:10])
+        chart.sessions_to_correct = list(
+            patient.toxin_sessions.filter(
+                entered_in_error_at__isnull=False, status="signed", stock_correction=""
+            ).order_by("-signed_at")
+        )
         chart.adverse_events = list(patient.adverse_events.current().order_by("-onset")[:10])
     if clinical or actor.can(Perm.RECORD_CONSENT):
         sections.append("consents")

@@ -508,3 +508,14 @@ def follow_up_get(*, actor: Actor, follow_up_id) -> FollowUp:
     if follow_up is None:
         raise NotFound("No such follow-up")
     return follow_up
+
+
+def review_appointments(session) -> list[Appointment]:
+    """Appointments still booked or arrived for the reviews a toxin session scheduled: a withdrawn
+    session's page lists them, for front desk to cancel (the session is already read in scope)."""
+    return list(
+        Appointment.objects.current()
+        .filter(follow_up__session=session, status__in=Appointment.ACTIVE)
+        .select_related("practitioner")
+        .order_by("start")
+    )

@@ -4,7 +4,8 @@ its audit rows, after checking again on the locked row. Web, REST and CLI call t
 
 Withdrawing (marking entered in error) a signed session withdraws what signing created with it: every
 administration (the injection point's dose and its vial withdrawal, with the same who, when and why) and the
-reviews its protocol scheduled that are still open. From then on no reader counts the doses (the 12-week
+reviews its protocol scheduled that are open or booked (a booked review's appointment stays: the session's
+page lists it for front desk to cancel; cancelling it no longer reopens the review). From then on no reader counts the doses (the 12-week
 interval, the label maximum, outcome figures, FHIR, exports), while lot recall still lists them, marked.
 The units are *not* returned to the vial: whether they were drawn up is a fact only staff know, so
 `SessionStockCorrection` records, once, that they went back into the vial or were wasted."""
@@ -221,6 +222,12 @@ class SessionWithdraw:
     def execute(self, *, reason: str) -> TreatmentSession:
         self.session = session = _locked(self.session)
         self.check().raise_if_refused()
+        # The reviews are locked before the audit head (as booking locks review, then head): no deadlock.
+        reviews = list(
+            session.follow_ups.current()
+            .select_for_update()
+            .filter(status__in=(FollowUp.Status.OPEN, FollowUp.Status.BOOKED))
+        )
         mark_entered_in_error(self.actor, session, reason=reason)
         if session.status != TreatmentSession.Status.SIGNED:
             return session
@@ -239,7 +246,6 @@ class SessionWithdraw:
         if points:
             bulk_update_with_history(points, InjectionPoint, fields, default_user=user)
             bulk_update_with_history(withdrawals, type(withdrawals[0]), fields, default_user=user)
-        reviews = list(session.follow_ups.current().filter(status=FollowUp.Status.OPEN))
         for review in reviews:
             for name, value in stamp.items():
                 setattr(review, name, value)

@@ -14,6 +14,7 @@ from dermatox.audit.writes import mark_entered_in_error, require, require_same_c
 from dermatox.clinical.reference import by_id
 from dermatox.common.context import Actor
 from dermatox.common.errors import Conflict, InvalidInput, NotFound
+from dermatox.inventory.models import Vial
 from dermatox.patients.models import Patient
 from dermatox.patients.services import child_record_save
 from dermatox.treatments.actions import draft_check, sign_check
@@ -408,6 +409,9 @@ def session_sign(
         raise Conflict(
             "Not signed: " + " ".join(b["text"] for b in result["blocks"]), code=TreatmentCode.PLAN_BLOCKED
         )
+    # The vial locked before the check, so the check and the deduction see the same units left when two
+    # sessions are signed from one vial at once (the second is refused in the page's words).
+    session.vial = Vial.objects.select_for_update(of=("self",)).select_related("lot").get(pk=session.vial_id)
     sign_check(session, points, result).raise_if_refused()  # e.g. more units than the vial holds
     acknowledged = _acknowledged(actor, result["warnings"], acknowledgements, now)
     withdrawals = vial_administer(

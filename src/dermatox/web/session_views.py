@@ -24,6 +24,7 @@ from dermatox.common.errors import Conflict, InvalidInput, NotFound, PermissionD
 from dermatox.common.json_body import JsonBodyError, parse_json
 from dermatox.inventory.selectors import vials_in_scope
 from dermatox.patients.selectors import patient_get
+from dermatox.scheduling.selectors import review_appointments
 from dermatox.treatments import selectors as session_selectors
 from dermatox.treatments import services as ts
 from dermatox.treatments.actions import (
@@ -169,6 +170,7 @@ def _detail_page(request, session: TreatmentSession, *, reasons=None, reason_err
             "correction": correction.check(),
             "correction_units": correction.units() if session.is_entered_in_error else 0,
             "return_check": correction.check(StockCorrection.RETURNED),
+            "booked_reviews": review_appointments(session) if session.is_entered_in_error else [],
             "volumes": volumes,
             "total_units": sum(p.units for p in points),
             "depths": DEPTHS,

@@ -29,7 +29,7 @@ from dermatox.chart.selectors import chart_get, timeline_page
 from dermatox.chart.signing import assessment_sign
 from dermatox.clinical.reference import by_id, load
 from dermatox.common.context import Actor
-from dermatox.common.errors import InvalidInput, NotFound
+from dermatox.common.errors import Conflict, InvalidInput, NotFound
 from dermatox.patients import services as patient_services
 from dermatox.patients.models import (
     Allergy,
@@ -353,6 +353,14 @@ def record_add(request, patient_id, kind):
     return render(request, "web/record_form.html", {"form": form, "patient": patient, "title": spec.title})
 
 
+def _after_correction(patient, record):
+    if isinstance(record, Patient):
+        return redirect("patient-list")
+    if isinstance(record, TreatmentSession):  # its page says what happened to the doses, asks about the units
+        return redirect("session-detail", patient_id=patient.pk, session_id=record.pk)
+    return redirect("patient-detail", patient_id=patient.pk)
+
+
 @clinic_required
 @require_http_methods(["GET", "POST"])
 def record_entered_in_error(request, patient_id, kind, pk):
@@ -364,6 +372,9 @@ def record_entered_in_error(request, patient_id, kind, pk):
         actor=request.actor, patient=patient, model=model, pk=pk if model is not Patient else 0
     )
     _require(request, patient_services.entered_in_error_permission(model))
+    if record.is_entered_in_error:  # a second submit, another tab, the back button: nothing to do again
+        messages.info(request, _("This record is already marked as entered in error."))
+        return _after_correction(patient, record)
     form = forms.EnteredInErrorForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -372,13 +383,12 @@ def record_entered_in_error(request, patient_id, kind, pk):
             )
         except InvalidInput as exc:
             forms.apply_errors(form, exc)
+        except Conflict as exc:  # withdrawn by someone else meanwhile
+            messages.info(request, exc.message)
+            return _after_correction(patient, record)
         else:
             messages.success(request, _("Marked as entered in error. It stays in the record's history."))
-            if model is Patient:
-                return redirect("patient-list")
-            if model is TreatmentSession:  # its page says what happened to the doses and asks about the units
-                return redirect("session-detail", patient_id=patient.pk, session_id=record.pk)
-            return redirect("patient-detail", patient_id=patient.pk)
+            return _after_correction(patient, record)
     audit_record(
         actor=request.actor,
         action=audit_action("{0}.view_for_correction", record._meta.model_name),
