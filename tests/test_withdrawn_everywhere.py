@@ -23,6 +23,8 @@ from dermatox.common.context import Actor
 from dermatox.inventory.selectors import lot_recall
 from dermatox.patients import services as ps
 from dermatox.transfer.csv_export import csv_export
+from dermatox.treatments.actions import SessionStockCorrection
+from dermatox.treatments.models import TreatmentSession
 from dermatox.treatments.services import session_create
 from tests.signing import sign
 
@@ -242,6 +244,12 @@ def test_every_reader_treats_withdrawn_records_as_withdrawn(
     assert set(fhir_searches(client, fhir_auth, patient).values()) == {0}
     assert set(bulk_counts(client, fhir_auth, django_capture_on_commit_callbacks).values()) == {0}
     assert set(rest_lists(client, rest_auth, patient).values()) == {0}
+    # The patient page points to the withdrawn session only to ask what happened to its units.
+    page = client.get(f"/patients/{patient.pk}/").content.decode()
+    assert "say what happened to its units" in page
+    SessionStockCorrection(nurse, TreatmentSession.objects.get(pk=records["session"].pk)).execute(
+        kind="wasted"
+    )
     assert not any(chart_links(client, patient, records).values())
     assert case_facts(patient) == {"toxin_history": 0, "hair_diagnosis": False, "gags": False}
     assert cds_facts(client, fhir_auth, records, patient) == {

@@ -244,9 +244,12 @@ def test_system_export_holds_only_the_tokens_clinic(
         (r.get("subject") or r.get("patient") or {}).get("reference")
         for resources in exported.values()
         for r in resources
-        if r["resourceType"] != "Patient"
+        if r["resourceType"] not in ("Patient", "Practitioner", "Organization", "Location")
     }
     assert subjects == {f"Patient/{patient.pk}"}
+    # The staff and the clinic exported are this clinic's only.
+    assert [o["id"] for o in exported["Organization"]] == [str(clinics[0].pk)]
+    assert str(staff["physician_b"].pk) not in {p["id"] for p in exported["Practitioner"]}
 
 
 def test_bulk_meta_is_the_same_as_a_read(
