@@ -327,7 +327,10 @@ def test_every_document_we_serve_passes_medplums_r4_validator(
     found = {}
     for type_name in SPECS:
         secret = manager_token if READER.get(type_name) == "manager" else physician_token
-        about_a_patient = SPECS[type_name].patient_field is not None and type_name not in ("Patient", "AuditEvent")
+        about_a_patient = SPECS[type_name].patient_field is not None and type_name not in (
+            "Patient",
+            "AuditEvent",
+        )
         query = f"patient={patient.pk}" if about_a_patient else ""
         found[type_name] = get.search_and_read(type_name, query, secret)
     assert all(found.values()), f"a type with nothing to validate: {found}"
