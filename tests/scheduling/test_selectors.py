@@ -170,7 +170,7 @@ def test_recall_groups_page_by_page_with_their_totals(physician, patient):
 def test_a_group_larger_than_the_count_cap_says_more_than_and_pages_on_to_its_end(
     physician, patient, monkeypatch
 ):
-    import dermatox.scheduling.selectors as selectors
+    import dermatox.scheduling.selectors.recall as selectors
 
     monkeypatch.setattr(selectors, "RECALL_COUNT_CAP", 5)
     monkeypatch.setattr(selectors, "RECALL_PAGE_SIZE", 2)

@@ -255,7 +255,7 @@ def test_recall_page_pages_each_group_and_keeps_the_other_parameters(login, staf
 
 
 def test_recall_page_of_a_group_over_the_count_cap_in_turkish(login, staff, patient, monkeypatch):
-    import dermatox.scheduling.selectors as selectors
+    import dermatox.scheduling.selectors.recall as selectors
 
     monkeypatch.setattr(selectors, "RECALL_COUNT_CAP", 1000)
     monkeypatch.setattr(selectors, "RECALL_PAGE_SIZE", 400)
