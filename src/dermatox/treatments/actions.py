@@ -1,14 +1,16 @@
 """What can be done to a toxin session, as actions: `check()` says whether the action is allowed now and, if
 not, why (the page shows or hides its controls from it), `execute()` does it in one transaction and writes
-its audit rows, after checking again on the locked row. Web, REST and CLI call the same actions.
+its audit rows, after checking again on the locked row. The web pages and the REST API call the same
+actions (the command line has no session commands).
 
 Withdrawing (marking entered in error) a signed session withdraws what signing created with it: every
-administration (the injection point's dose and its vial withdrawal, with the same who, when and why) and the
-reviews its protocol scheduled that are open or booked (a booked review's appointment stays: the session's
-page lists it for front desk to cancel; cancelling it no longer reopens the review). From then on no reader counts the doses (the 12-week
-interval, the label maximum, outcome figures, FHIR, exports), while lot recall still lists them, marked.
-The units are *not* returned to the vial: whether they were drawn up is a fact only staff know, so
-`SessionStockCorrection` records, once, that they went back into the vial or were wasted."""
+administration (the injection point's dose and its vial withdrawal, with the same who, when and why) and
+the reviews its protocol scheduled that are open or booked (a booked review's appointment stays: the
+session's page lists it for front desk to cancel; cancelling it no longer reopens the review). From then
+on no reader counts the doses (the 12-week interval, the label maximum, outcome figures, FHIR, exports),
+while lot recall still lists them, marked. The units are *not* returned to the vial: whether they were
+drawn up is a fact only staff know, so `SessionStockCorrection` records, once, that they went back into
+the vial or were wasted."""
 
 from __future__ import annotations
 
@@ -49,6 +51,8 @@ class Check:
             raise PermissionDenied(self.reason, code=self.code)
         if self.code == CommonCode.NOT_FOUND:
             raise NotFound(self.reason, code=self.code)
+        if self.code == CommonCode.INVALID:
+            raise InvalidInput(self.reason)
         raise Conflict(self.reason, code=self.code)
 
 
