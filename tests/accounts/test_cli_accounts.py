@@ -1,4 +1,4 @@
-"""`dermatox user …` and `dermatox clinic second-factor`: clear messages, exit 2 on bad input, audited."""
+"""`dermatox user …`, `dermatox clinic create` and `dermatox clinic second-factor`: clear messages, exit 2 on bad input, audited."""
 
 import pytest
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -91,3 +91,55 @@ def test_clinic_second_factor_on_and_off(clinics, capsys):
     clinics[0].refresh_from_db()
     assert not clinics[0].require_second_factor
     assert AuditEntry.objects.filter(action="clinic.second_factor_required").count() == 2
+
+
+def test_a_clinic_sets_itself_up_from_the_command_line(clinics, capsys):
+    """The first step on a clinic's own server: its clinic (the demo was the only way to get one), then its
+    first manager with createuser; record numbers carry the clinic's code."""
+    from dermatox.accounts.models import Clinic
+    from dermatox.common.context import Actor
+    from dermatox.patients.services import patient_create
+
+    argv = [
+        "clinic",
+        "create",
+        "ist",
+        "--name",
+        "Işık Klinik",
+        "--chain",
+        "Işık",
+        "--phone",
+        "+90 212 000 00 00",
+    ]
+    assert main(argv) == 0
+    assert "record numbers start at IST-000001" in capsys.readouterr().out
+    clinic = Clinic.objects.get(code="ist")
+    assert (clinic.name, clinic.chain.name, clinic.phone) == ("Işık Klinik", "Işık", "+90 212 000 00 00")
+    assert AuditEntry.objects.filter(action="clinic.create", detail__code="ist").count() == 1
+    patient = patient_create(
+        actor=Actor.system(clinic=clinic),
+        data={
+            "given_name": "Ada",
+            "family_name": "Kaya",
+            "sex_at_birth": "female",
+            "birth_date": "1991-02-03",
+        },
+    )
+    assert patient.mrn == "IST-000001"
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["clinic", "create", "aaa", "--name", "Again"], "CODE: a clinic with code 'aaa' already exists"),
+        (["clinic", "create", "no spaces!", "--name", "X"], "CODE:"),
+        (["clinic", "create", "new", "--name", ""], "--name:"),
+    ],
+)
+def test_a_clinic_that_cannot_be_created_exits_2_naming_the_argument(clinics, capsys, argv, message):
+    from dermatox.accounts.models import Clinic
+
+    before = Clinic.objects.count()
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+    assert Clinic.objects.count() == before

@@ -16,10 +16,17 @@ from dermatox.common.text import clean_line, clean_model_text
 
 @transaction.atomic
 def clinic_create(
-    *, actor: Actor, name: str, code: str, chain_name: str | None = None, address: str = ""
+    *,
+    actor: Actor,
+    name: str,
+    code: str,
+    chain_name: str | None = None,
+    address: str = "",
+    phone: str = "",
 ) -> Clinic:
+    """A clinic (its code prefixes its record numbers, e.g. NIS-000001), in a chain when named."""
     chain = Chain.objects.get_or_create(name=clean_line(chain_name))[0] if chain_name else None
-    clinic = Clinic(name=name, code=code, chain=chain, address=address)
+    clinic = Clinic(name=name, code=code, chain=chain, address=address, phone=phone)
     clean_model_text(clinic)
     try:
         clinic.full_clean()

@@ -162,6 +162,37 @@ def cmd_clinic_second_factor(args) -> int:
     return 0
 
 
+CLINIC_OPTIONS = {"code": "CODE", "name": "--name", "address": "--address", "phone": "--phone"}
+
+
+def cmd_clinic_create(args) -> int:
+    """A clinic's first setup on its own server: the clinic, then `createuser … --clinic CODE:manager`."""
+    from dermatox.accounts.services import clinic_create
+    from dermatox.common.context import Actor
+    from dermatox.common.errors import InvalidInput
+
+    if _clinic(args.code) is not None:
+        return _err(f"CODE: a clinic with code {args.code!r} already exists")
+    try:
+        clinic = clinic_create(
+            actor=Actor.system(),
+            name=args.name,
+            code=args.code,
+            chain_name=args.chain,
+            address=args.address or "",
+            phone=args.phone or "",
+        )
+    except InvalidInput as exc:
+        return _err(
+            "; ".join(f"{CLINIC_OPTIONS.get(k, k)}: {' '.join(v)}" for k, v in exc.fields.items())
+            or exc.message
+        )
+    print(
+        f"Created clinic {clinic.code} ({clinic.name}); record numbers start at {clinic.code.upper()}-000001."
+    )
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("user", help="staff accounts: reset a password or second factor, deactivate, sign out")
     user = p.add_subparsers(dest="user_command", required=True)
@@ -183,8 +214,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     u.add_argument("username")
     u.set_defaults(func=cmd_user_sign_out)
 
-    p = sub.add_parser("clinic", help="clinic settings")
+    p = sub.add_parser("clinic", help="clinics: create one, change its settings")
     clinic = p.add_subparsers(dest="clinic_command", required=True)
+    c = clinic.add_parser("create", help="create a clinic (its code prefixes its record numbers)")
+    c.add_argument("code", help="short code, letters, digits and hyphens (e.g. nis)")
+    c.add_argument("--name", required=True, help="the clinic's name as staff and patients see it")
+    c.add_argument("--chain", help="the chain the clinic belongs to (created when new)")
+    c.add_argument("--address")
+    c.add_argument("--phone")
+    c.set_defaults(func=cmd_clinic_create)
     c = clinic.add_parser(
         "second-factor", help="require a second factor of clinical and admin staff (on/off)"
     )
