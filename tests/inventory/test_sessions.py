@@ -202,14 +202,14 @@ def test_more_units_than_the_vial_holds_is_refused_by_the_page_and_by_signing_al
     """The plan check only warns `exceeds_vial` (a plan may be drawn from several vials); a session draws
     from its one vial, so Sign is not offered and signing refuses with the same reason."""
     from dermatox.treatments.actions import SessionSign
-    from dermatox.treatments.services import session_points_for_sign
+    from dermatox.treatments.selectors import session_points
     from tests.signing import reasons_for
 
     vial = receive_and_open("SMALL", vial_units=100, diluent_ml=2)
     session = session_create(actor=nurse, patient=patient, protocol="hair_scalp_im", vial_id=vial.pk)  # 150 U
     plan = session_plan(session, timezone.now())
     assert "exceeds_vial" in {w["id"] for w in plan["warnings"]}
-    check = SessionSign(nurse, session).check(plan, session_points_for_sign(session))
+    check = SessionSign(nurse, session).check(plan, session_points(session))
     assert not check and check.code == "vial_insufficient" and "100 U left" in check.reason
     with pytest.raises(Conflict) as refused:
         session_sign(actor=nurse, session=session, acknowledgements=reasons_for(session))

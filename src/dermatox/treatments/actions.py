@@ -277,8 +277,11 @@ class SessionStockCorrection:
         self.actor, self.session = actor, session
 
     def units(self) -> Decimal:
-        total = withdrawn_administrations(self.session).aggregate(u=Sum("withdrawal__units"))["u"]
-        return total or Decimal(0)
+        """The units the session's doses took (summed once: the page asks for them and for the check)."""
+        if not hasattr(self, "_units"):
+            total = withdrawn_administrations(self.session).aggregate(u=Sum("withdrawal__units"))["u"]
+            self._units = total or Decimal(0)
+        return self._units
 
     def check(self, kind: str | None = None) -> Check:
         allowed = _may_chart(self.actor, self.session)

@@ -33,7 +33,6 @@ from dermatox.treatments.services.sessions import (
 from dermatox.treatments.services.signing import (
     ACK_REASON_MAX,
     ACK_REASON_MIN,
-    session_points_for_sign,
     session_sign,
 )
 
@@ -59,7 +58,6 @@ __all__ = [
     "session_create",
     "session_note",
     "session_plan",
-    "session_points_for_sign",
     "session_set_vial",
     "session_sign",
     "treatment_course_record",

@@ -16,6 +16,7 @@ from dermatox.inventory.models import Vial
 from dermatox.treatments.actions import sign_check
 from dermatox.treatments.error_codes import TreatmentCode
 from dermatox.treatments.models import FollowUp, InjectionPoint, TreatmentSession
+from dermatox.treatments.selectors import session_points
 from dermatox.treatments.services.sessions import _active_protocols, _draft, session_plan
 
 ACK_REASON_MIN, ACK_REASON_MAX = 3, 300
@@ -65,11 +66,6 @@ def _acknowledged(actor: Actor, warnings: list[dict], reasons, at) -> list[dict]
     return stored
 
 
-def session_points_for_sign(session: TreatmentSession) -> list[InjectionPoint]:
-    """A draft's current points in charting order: what signing administers."""
-    return list(session.points.current().order_by("pk"))
-
-
 @transaction.atomic
 def session_sign(
     *, actor: Actor, session: TreatmentSession, acknowledgements: Mapping[str, str] | None = None
@@ -83,7 +79,7 @@ def session_sign(
     session = _draft(actor, session)
     if session.vial_id is None:
         raise InvalidInput("vial: required", fields={"vial": ["choose the vial the doses come from"]})
-    points = session_points_for_sign(session)
+    points = session_points(session)  # the points the page shows and checks: one read
     if not points:
         raise InvalidInput("points: none", fields={"points": ["chart at least one point"]})
     now = timezone.now()
